@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * SECTION:gstzerocpallocator
+ * @title: GstZeroCpAllocator
+ * @short_description: shared-memory chunks of a zerocp channel as GstMemory
+ *
+ * Each #GstMemory holds one process's reference on one chunk: while it lives,
+ * this process's bit is set in the chunk's holder mask, and when it is freed
+ * the bit is cleared, so the cross-process reference count follows the
+ * lifetime of the buffers that use the chunk.  Only the root memory holds the
+ * reference; memories shared from it keep the root alive instead, as
+ * gstfdmemory does with its file descriptor.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <string.h>
+
+#include "gstzerocpallocator.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_allocator_debug);
+#define GST_CAT_DEFAULT gst_zero_cp_allocator_debug
+
+typedef struct
+{
+  GstMemory mem;
+  struct zcp_chunk chunk;       /* held by the root memory only */
+  guint8 *data;                 /* start of the chunk */
+} GstZeroCpMemory;
+
+struct _GstZeroCpAllocator
+{
+  GstAllocator parent;
+};
+
+G_DEFINE_TYPE_WITH_CODE (GstZeroCpAllocator, gst_zero_cp_allocator,
+    GST_TYPE_ALLOCATOR, GST_DEBUG_CATEGORY_INIT (gst_zero_cp_allocator_debug,
+        "zerocpallocator", 0, "zerocp shared-memory chunks"));
+
+static gpointer
+gst_zero_cp_mem_map (GstMemory * gmem, gsize maxsize, GstMapFlags flags)
+{
+  GstZeroCpMemory *mem = (GstZeroCpMemory *) gmem;
+
+  if (gmem->parent)
+    return gst_zero_cp_mem_map (gmem->parent, maxsize, flags);
+
+  /* The chunk is mapped for as long as the memory lives: nothing to do. */
+  return mem->data;
+}
+
+static void
+gst_zero_cp_mem_unmap (GstMemory * gmem)
+{
+}
+
+static GstMemory *
+gst_zero_cp_mem_share (GstMemory * gmem, gssize offset, gssize size)
+{
+  GstZeroCpMemory *mem = (GstZeroCpMemory *) gmem;
+  GstZeroCpMemory *sub;
+  GstMemory *parent;
+
+  if (size == -1)
+    size = gmem->size - offset;
+
+  parent = gmem->parent ? gmem->parent : gmem;
+
+  sub = g_new0 (GstZeroCpMemory, 1);
+  /* A share is read-only: another buffer sees the same bytes. */
+  gst_memory_init (GST_MEMORY_CAST (sub),
+      GST_MINI_OBJECT_FLAGS (parent) | GST_MINI_OBJECT_FLAG_LOCK_READONLY,
+      gmem->allocator, parent, gmem->maxsize, gmem->align,
+      gmem->offset + offset, size);
+  sub->data = mem->data;
+  return GST_MEMORY_CAST (sub);
+}
+
+static gboolean
+gst_zero_cp_mem_is_span (GstMemory * mem1, GstMemory * mem2, gsize * offset)
+{
+  GstMemory *root1 = mem1->parent ? mem1->parent : mem1;
+  GstMemory *root2 = mem2->parent ? mem2->parent : mem2;
+
+  /* Same chunk, and mem2 starts where mem1 ends. */
+  if (root1 != root2 || mem1->offset + mem1->size != mem2->offset)
+    return FALSE;
+  if (offset)
+    *offset = mem1->offset;
+  return TRUE;
+}
+
+static void
+gst_zero_cp_allocator_free (GstAllocator * allocator, GstMemory * gmem)
+{
+  GstZeroCpMemory *mem = (GstZeroCpMemory *) gmem;
+
+  if (!gmem->parent)
+    zcp_chunk_release (&mem->chunk);
+  g_free (mem);
+}
+
+static void
+gst_zero_cp_allocator_class_init (GstZeroCpAllocatorClass * klass)
+{
+  GstAllocatorClass *allocator_class = GST_ALLOCATOR_CLASS (klass);
+
+  /* No alloc: memory comes only from chunks of a channel. */
+  allocator_class->alloc = NULL;
+  allocator_class->free = gst_zero_cp_allocator_free;
+}
+
+static void
+gst_zero_cp_allocator_init (GstZeroCpAllocator * self)
+{
+  GstAllocator *allocator = GST_ALLOCATOR_CAST (self);
+
+  allocator->mem_type = GST_ZERO_CP_MEMORY_TYPE;
+  allocator->mem_map = gst_zero_cp_mem_map;
+  allocator->mem_unmap = gst_zero_cp_mem_unmap;
+  allocator->mem_share = gst_zero_cp_mem_share;
+  allocator->mem_is_span = gst_zero_cp_mem_is_span;
+  /* mem_copy stays unset: a copy is the point where zero-copy ends, so it
+   * lands in system memory like any other copy. */
+
+  GST_OBJECT_FLAG_SET (allocator, GST_ALLOCATOR_FLAG_CUSTOM_ALLOC);
+}
+
+GstAllocator *
+gst_zero_cp_allocator_new (void)
+{
+  return g_object_new (GST_TYPE_ZERO_CP_ALLOCATOR, NULL);
+}
+
+GstMemory *
+gst_zero_cp_allocator_wrap (GstAllocator * allocator, struct zcp_chunk *chunk,
+    gsize offset, gsize size, gboolean readonly)
+{
+  GstZeroCpMemory *mem;
+
+  g_return_val_if_fail (GST_IS_ZERO_CP_ALLOCATOR (allocator), NULL);
+  g_return_val_if_fail (chunk->map != NULL, NULL);
+  g_return_val_if_fail (offset <= chunk->capacity &&
+      size <= chunk->capacity - offset, NULL);
+
+  mem = g_new0 (GstZeroCpMemory, 1);
+  gst_memory_init (GST_MEMORY_CAST (mem),
+      readonly ? GST_MEMORY_FLAG_READONLY : 0, allocator, NULL,
+      chunk->capacity, 0, offset, size);
+  mem->chunk = *chunk;
+  mem->data = chunk->data;
+  /* The memory owns the hold now. */
+  memset (chunk, 0, sizeof *chunk);
+
+  GST_LOG_OBJECT (allocator, "memory %p: pool %u chunk %u, %" G_GSIZE_FORMAT
+      " bytes at %" G_GSIZE_FORMAT, mem, mem->chunk.pool_index,
+      mem->chunk.chunk_index, size, offset);
+  return GST_MEMORY_CAST (mem);
+}
+
+gboolean
+gst_is_zero_cp_memory (GstMemory * mem)
+{
+  return mem != NULL && mem->allocator != NULL &&
+      gst_memory_is_type (mem, GST_ZERO_CP_MEMORY_TYPE);
+}
+
+const struct zcp_chunk *
+gst_zero_cp_memory_get_chunk (GstMemory * mem)
+{
+  if (!gst_is_zero_cp_memory (mem))
+    return NULL;
+  if (mem->parent)
+    mem = mem->parent;
+  return &((GstZeroCpMemory *) mem)->chunk;
+}

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstzerocpdescriptor.h"
+
+/* Flags that mean something only inside one process. */
+#define LOCAL_BUFFER_FLAGS (GST_BUFFER_FLAG_TAG_MEMORY | \
+    GST_MINI_OBJECT_FLAG_LOCKABLE | GST_MINI_OBJECT_FLAG_LOCK_READONLY | \
+    GST_MINI_OBJECT_FLAG_MAY_BE_LEAKED)
+
+static guint64
+time_to_wire (GstClockTime time)
+{
+  return GST_CLOCK_TIME_IS_VALID (time) ? time : ZCP_TIME_NONE;
+}
+
+static GstClockTime
+time_from_wire (guint64 time)
+{
+  return time == ZCP_TIME_NONE ? GST_CLOCK_TIME_NONE : time;
+}
+
+static guint64
+absolute_time (const GstSegment * segment, GstClockTime base_time,
+    GstClockTime time)
+{
+  GstClockTime running_time;
+
+  if (!GST_CLOCK_TIME_IS_VALID (time))
+    return ZCP_TIME_NONE;
+  if (!segment || segment->format != GST_FORMAT_TIME)
+    return time;
+
+  running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME, time);
+  if (!GST_CLOCK_TIME_IS_VALID (running_time))
+    return ZCP_TIME_NONE;
+  return running_time + base_time;
+}
+
+void
+gst_zero_cp_frame_from_buffer (struct zcp_frame *frame, GstBuffer * buffer,
+    const GstSegment * segment, GstClockTime base_time,
+    const GstVideoInfo * info)
+{
+  GstVideoMeta *meta = gst_buffer_get_video_meta (buffer);
+
+  frame->kind = ZCP_FRAME_KIND_BUFFER;
+  frame->pts = absolute_time (segment, base_time, GST_BUFFER_PTS (buffer));
+  frame->dts = absolute_time (segment, base_time, GST_BUFFER_DTS (buffer));
+  frame->duration = time_to_wire (GST_BUFFER_DURATION (buffer));
+  frame->media_offset = GST_BUFFER_OFFSET (buffer);
+  frame->media_offset_end = GST_BUFFER_OFFSET_END (buffer);
+  frame->buffer_flags = GST_BUFFER_FLAGS (buffer) & ~LOCAL_BUFFER_FLAGS;
+  frame->has_video = FALSE;
+
+  if (meta) {
+    frame->has_video = TRUE;
+    frame->video.format = meta->format;
+    frame->video.width = meta->width;
+    frame->video.height = meta->height;
+    frame->video.n_planes = MIN (meta->n_planes, ZCP_VIDEO_MAX_PLANES);
+    frame->video.flags = meta->flags;
+    for (guint p = 0; p < frame->video.n_planes; p++) {
+      frame->video.offset[p] = meta->offset[p];
+      frame->video.stride[p] = meta->stride[p];
+    }
+  } else if (info && GST_VIDEO_INFO_FORMAT (info) != GST_VIDEO_FORMAT_ENCODED) {
+    frame->has_video = TRUE;
+    frame->video.format = GST_VIDEO_INFO_FORMAT (info);
+    frame->video.width = GST_VIDEO_INFO_WIDTH (info);
+    frame->video.height = GST_VIDEO_INFO_HEIGHT (info);
+    frame->video.n_planes = GST_VIDEO_INFO_N_PLANES (info);
+    frame->video.flags = 0;
+    for (guint p = 0; p < frame->video.n_planes; p++) {
+      frame->video.offset[p] = info->offset[p];
+      frame->video.stride[p] = info->stride[p];
+    }
+  }
+}
+
+static GstClockTime
+running_time_from_wire (guint64 time, GstClockTime base_time)
+{
+  if (time == ZCP_TIME_NONE)
+    return GST_CLOCK_TIME_NONE;
+  /* A frame stamped before this pipeline started is due at once. */
+  return time > base_time ? time - base_time : 0;
+}
+
+static gboolean
+add_video_meta (GstBuffer * buffer, const struct zcp_frame *frame,
+    gchar ** problem)
+{
+  const struct zcp_video_layout *video = &frame->video;
+  const GstVideoFormatInfo *finfo;
+  gsize offset[GST_VIDEO_MAX_PLANES] = { 0 };
+  gint stride[GST_VIDEO_MAX_PLANES] = { 0 };
+  gsize plane_size[GST_VIDEO_MAX_PLANES] = { 0 };
+  gsize buffer_size = gst_buffer_get_size (buffer);
+  GstVideoMeta *meta;
+
+  finfo = video->format > GST_VIDEO_FORMAT_ENCODED ?
+      gst_video_format_get_info (video->format) : NULL;
+  if (!finfo || GST_VIDEO_FORMAT_INFO_N_PLANES (finfo) != video->n_planes ||
+      video->width == 0 || video->height == 0 || video->width > G_MAXINT ||
+      video->height > G_MAXINT) {
+    *problem = g_strdup_printf ("impossible video layout: format %u, %ux%u, "
+        "%u planes", video->format, video->width, video->height,
+        video->n_planes);
+    return FALSE;
+  }
+
+  for (guint p = 0; p < video->n_planes; p++) {
+    if (video->stride[p] <= 0 || video->offset[p] > buffer_size) {
+      *problem = g_strdup_printf ("plane %u at %" G_GUINT64_FORMAT
+          " with stride %d does not fit a buffer of %" G_GSIZE_FORMAT,
+          p, video->offset[p], video->stride[p], buffer_size);
+      return FALSE;
+    }
+    offset[p] = video->offset[p];
+    stride[p] = video->stride[p];
+  }
+
+  meta = gst_buffer_add_video_meta_full (buffer, video->flags, video->format,
+      video->width, video->height, video->n_planes, offset, stride);
+  /* Every plane must end inside the buffer, or a reader runs off it. */
+  if (!gst_video_meta_get_plane_size (meta, plane_size)) {
+    *problem = g_strdup ("cannot compute the plane sizes of the video layout");
+    return FALSE;
+  }
+  for (guint p = 0; p < video->n_planes; p++) {
+    if (plane_size[p] > buffer_size - offset[p]) {
+      *problem = g_strdup_printf ("plane %u (%" G_GSIZE_FORMAT " bytes at %"
+          G_GSIZE_FORMAT ") overruns a buffer of %" G_GSIZE_FORMAT, p,
+          plane_size[p], offset[p], buffer_size);
+      return FALSE;
+    }
+  }
+  return TRUE;
+}
+
+gboolean
+gst_zero_cp_buffer_apply_frame (GstBuffer * buffer,
+    const struct zcp_frame *frame, GstClockTime base_time, gchar ** problem)
+{
+  GST_BUFFER_PTS (buffer) = running_time_from_wire (frame->pts, base_time);
+  GST_BUFFER_DTS (buffer) = running_time_from_wire (frame->dts, base_time);
+  GST_BUFFER_DURATION (buffer) = time_from_wire (frame->duration);
+  GST_BUFFER_OFFSET (buffer) = frame->media_offset;
+  GST_BUFFER_OFFSET_END (buffer) = frame->media_offset_end;
+  GST_BUFFER_FLAG_SET (buffer, frame->buffer_flags & ~LOCAL_BUFFER_FLAGS);
+
+  if (frame->has_video)
+    return add_video_meta (buffer, frame, problem);
+  return TRUE;
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <string.h>
+
+#include "gstzerocpelements.h"
+#include "zcp.h"
+
+GST_DEBUG_CATEGORY (gst_zero_cp_debug);
+#define GST_CAT_DEFAULT gst_zero_cp_debug
+
+static void
+zero_cp_log_cb (enum zcp_log_level level, const char *message,
+    void *user_data)
+{
+  static const GstDebugLevel levels[] = {
+    [ZCP_LOG_ERROR] = GST_LEVEL_ERROR,
+    [ZCP_LOG_WARNING] = GST_LEVEL_WARNING,
+    [ZCP_LOG_INFO] = GST_LEVEL_INFO,
+    [ZCP_LOG_DEBUG] = GST_LEVEL_DEBUG,
+  };
+
+  GST_CAT_LEVEL_LOG (gst_zero_cp_debug, levels[level], NULL, "%s", message);
+}
+
+void
+zero_cp_element_init (GstPlugin * plugin)
+{
+  static gsize initialized = 0;
+
+  if (g_once_init_enter (&initialized)) {
+    GST_DEBUG_CATEGORY_INIT (gst_zero_cp_debug, "zerocp", 0,
+        "zerocp shared-memory transport");
+    zcp_log_set_handler (zero_cp_log_cb, NULL);
+    g_once_init_leave (&initialized, 1);
+  }
+}
+
+void
+gst_zero_cp_element_post_error (GstElement * element, int err,
+    const gchar * channel, const gchar * operation, const gchar * file,
+    const gchar * function, gint line)
+{
+  GQuark domain = GST_RESOURCE_ERROR;
+  gint code;
+  gchar *text, *debug;
+
+  switch (-err) {
+    case ENOENT:
+      code = GST_RESOURCE_ERROR_NOT_FOUND;
+      text = g_strdup_printf ("Channel '%s' does not exist.", channel);
+      break;
+    case EACCES:
+    case EPERM:
+      code = GST_RESOURCE_ERROR_NOT_AUTHORIZED;
+      text = g_strdup_printf ("No permission to use channel '%s'.", channel);
+      break;
+    case EPROTO:
+      code = GST_RESOURCE_ERROR_READ;
+      text = g_strdup_printf ("Channel '%s' is corrupt or of another "
+          "version of zerocp.", channel);
+      break;
+    case EPIPE:
+      code = GST_RESOURCE_ERROR_READ;
+      text = g_strdup_printf ("The publisher of channel '%s' went away.",
+          channel);
+      break;
+    case ENOSPC:
+    case ENOMEM:
+      code = GST_RESOURCE_ERROR_NO_SPACE_LEFT;
+      text = g_strdup_printf ("Not enough shared memory for channel '%s' "
+          "(is /dev/shm full?).", channel);
+      break;
+    case EBUSY:
+      code = GST_RESOURCE_ERROR_BUSY;
+      text = g_strdup_printf ("Channel '%s' already has a live publisher.",
+          channel);
+      break;
+    case EUSERS:
+      code = GST_RESOURCE_ERROR_BUSY;
+      text = g_strdup_printf ("Channel '%s' has no free subscriber slot.",
+          channel);
+      break;
+    case EINVAL:
+    case ENAMETOOLONG:
+      code = GST_RESOURCE_ERROR_SETTINGS;
+      text = g_strdup_printf ("Invalid channel name '%s': use 1 to %u of "
+          "the characters A-Z a-z 0-9 _ - .", channel ? channel : "(null)",
+          ZCP_CHANNEL_NAME_MAX);
+      break;
+    default:
+      code = GST_RESOURCE_ERROR_FAILED;
+      text = g_strdup_printf ("Failed to use channel '%s'.", channel);
+      break;
+  }
+
+  debug = g_strdup_printf ("%s: %s (errno %d)", operation, g_strerror (-err),
+      -err);
+  gst_element_message_full (element, GST_MESSAGE_ERROR, domain, code, text,
+      debug, file, function, line);
+}

@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * Every structure that lives in shared memory, and nothing else.
+ *
+ * Rules: fixed-width fields only (no pointers, size_t, bool or enums), offsets
+ * instead of pointers, explicit zeroed reserved fields, and a static assert on
+ * the size and on the offset of every field, so that two builds of zerocp that
+ * agree on ZCP_LAYOUT_VERSION agree on every byte.  Bump ZCP_LAYOUT_VERSION
+ * whenever a width, an order or a meaning changes.
+ */
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+_Static_assert (ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free");
+_Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
+    "64-bit atomics must be lock-free: they are shared between processes");
+
+#define ZCP_MAGIC UINT64_C(0x314e41484350435a)  /* "ZCPCHAN1" in memory order */
+#define ZCP_LAYOUT_VERSION 1u
+
+#define ZCP_MAX_POOLS 8u
+#define ZCP_MAX_CHUNKS_PER_POOL 256u
+#define ZCP_MAX_SUBSCRIBERS 63u
+#define ZCP_RING_CAPACITY 64u   /* power of two: indices are free-running */
+#define ZCP_CAPS_ENTRIES 4u
+#define ZCP_CAPS_ENTRY_SIZE 16384u
+#define ZCP_MAX_PLANES 4u
+
+/* Holder-mask bit of the publisher; bit s (s < 63) is subscriber slot s. */
+#define ZCP_PUBLISHER_BIT 63u
+
+/* Liveness tokens: byte 0 of the control segment's file is the publisher's,
+ * byte 1 + s is subscriber slot s's. */
+#define ZCP_LOCK_BYTE_PUBLISHER 0u
+#define ZCP_LOCK_BYTE_SLOT(s) (1u + (s))
+
+enum
+{
+  ZCP_SEGMENT_STATE_INITIALIZING = 0,
+  ZCP_SEGMENT_STATE_READY = 1,
+  ZCP_SEGMENT_STATE_CLOSED = 2,   /* the publisher left in an orderly way */
+};
+
+enum
+{
+  ZCP_POOL_STATE_FREE = 0,
+  ZCP_POOL_STATE_ACTIVE = 1,
+  ZCP_POOL_STATE_RETIRED = 2,     /* no new claims; unlinked once all free */
+};
+
+enum
+{
+  ZCP_SLOT_STATE_FREE = 0,
+  ZCP_SLOT_STATE_ACTIVE = 1,
+  ZCP_SLOT_STATE_LEAVING = 2,     /* subscriber detaching; publisher reclaims */
+  ZCP_SLOT_STATE_RECLAIMING = 3,  /* publisher clearing a departed slot */
+};
+
+enum
+{
+  ZCP_SHM_DESC_KIND_BUFFER = 1,
+  ZCP_SHM_DESC_KIND_EOS = 2,
+};
+
+/* A process-shared wake-up: a futex word and a count of sleepers, so that a
+ * signal costs no system call when nobody sleeps. */
+struct zcp_shm_event
+{
+  _Atomic uint32_t seq;
+  _Atomic uint32_t waiters;
+};
+
+_Static_assert (sizeof (struct zcp_shm_event) == 8, "event size");
+_Static_assert (offsetof (struct zcp_shm_event, seq) == 0, "event.seq");
+_Static_assert (offsetof (struct zcp_shm_event, waiters) == 4, "event.waiters");
+
+struct zcp_shm_header
+{
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t header_size;
+  uint64_t segment_size;
+  uint32_t max_pools;
+  uint32_t pool_stride;
+  uint32_t max_chunks_per_pool;
+  uint32_t max_subscribers;
+  uint32_t slot_stride;
+  uint32_t ring_capacity;
+  uint32_t desc_size;
+  uint32_t caps_entries;
+  uint32_t caps_entry_size;
+  uint32_t reserved0;
+  uint64_t pools_offset;
+  uint64_t masks_offset;
+  uint64_t caps_offset;
+  uint64_t slots_offset;
+  _Atomic uint32_t state;
+  uint32_t epoch;
+  uint32_t publisher_pid;
+  _Atomic uint32_t caps_generation;
+  _Atomic uint64_t frames_published;
+  _Atomic uint64_t frames_copied;
+  /* "a chunk came free / ring space / a subscriber came or went": the
+   * publisher sleeps here. */
+  struct zcp_shm_event publisher_event;
+  uint8_t reserved[120];
+};
+
+_Static_assert (sizeof (struct zcp_shm_header) == 256, "header size");
+_Static_assert (offsetof (struct zcp_shm_header, magic) == 0, "magic");
+_Static_assert (offsetof (struct zcp_shm_header, layout_version) == 8, "ver");
+_Static_assert (offsetof (struct zcp_shm_header, header_size) == 12, "hsize");
+_Static_assert (offsetof (struct zcp_shm_header, segment_size) == 16, "ssize");
+_Static_assert (offsetof (struct zcp_shm_header, max_pools) == 24, "pools");
+_Static_assert (offsetof (struct zcp_shm_header, pool_stride) == 28, "pstr");
+_Static_assert (offsetof (struct zcp_shm_header, max_chunks_per_pool) == 32,
+    "chunks");
+_Static_assert (offsetof (struct zcp_shm_header, max_subscribers) == 36,
+    "subs");
+_Static_assert (offsetof (struct zcp_shm_header, slot_stride) == 40, "sstr");
+_Static_assert (offsetof (struct zcp_shm_header, ring_capacity) == 44, "ring");
+_Static_assert (offsetof (struct zcp_shm_header, desc_size) == 48, "desc");
+_Static_assert (offsetof (struct zcp_shm_header, caps_entries) == 52, "caps");
+_Static_assert (offsetof (struct zcp_shm_header, caps_entry_size) == 56,
+    "capsz");
+_Static_assert (offsetof (struct zcp_shm_header, reserved0) == 60, "res0");
+_Static_assert (offsetof (struct zcp_shm_header, pools_offset) == 64, "poff");
+_Static_assert (offsetof (struct zcp_shm_header, masks_offset) == 72, "moff");
+_Static_assert (offsetof (struct zcp_shm_header, caps_offset) == 80, "coff");
+_Static_assert (offsetof (struct zcp_shm_header, slots_offset) == 88, "soff");
+_Static_assert (offsetof (struct zcp_shm_header, state) == 96, "state");
+_Static_assert (offsetof (struct zcp_shm_header, epoch) == 100, "epoch");
+_Static_assert (offsetof (struct zcp_shm_header, publisher_pid) == 104, "pid");
+_Static_assert (offsetof (struct zcp_shm_header, caps_generation) == 108,
+    "capsgen");
+_Static_assert (offsetof (struct zcp_shm_header, frames_published) == 112,
+    "published");
+_Static_assert (offsetof (struct zcp_shm_header, frames_copied) == 120,
+    "copied");
+_Static_assert (offsetof (struct zcp_shm_header, publisher_event) == 128,
+    "pubev");
+_Static_assert (offsetof (struct zcp_shm_header, reserved) == 136, "res");
+
+/* One entry of the pool table.  The pool's chunks live in a segment of their
+ * own whose name is derived from the channel, the epoch, the pool's index and
+ * generation: names are never read from shared memory. */
+struct zcp_shm_pool
+{
+  _Atomic uint32_t state;
+  _Atomic uint32_t generation;
+  uint32_t chunk_count;
+  uint32_t reserved0;
+  uint64_t chunk_size;
+  uint64_t chunk_stride;
+  uint64_t segment_size;
+  uint64_t reserved[3];
+};
+
+_Static_assert (sizeof (struct zcp_shm_pool) == 64, "pool size");
+_Static_assert (offsetof (struct zcp_shm_pool, state) == 0, "pool.state");
+_Static_assert (offsetof (struct zcp_shm_pool, generation) == 4, "pool.gen");
+_Static_assert (offsetof (struct zcp_shm_pool, chunk_count) == 8, "count");
+_Static_assert (offsetof (struct zcp_shm_pool, reserved0) == 12, "pool.res0");
+_Static_assert (offsetof (struct zcp_shm_pool, chunk_size) == 16, "csize");
+_Static_assert (offsetof (struct zcp_shm_pool, chunk_stride) == 24, "cstride");
+_Static_assert (offsetof (struct zcp_shm_pool, segment_size) == 32, "segsize");
+_Static_assert (offsetof (struct zcp_shm_pool, reserved) == 40, "pool.res");
+
+/* Caps strings, written under a seqlock; entry g % ZCP_CAPS_ENTRIES holds
+ * generation g, so a subscriber a few renegotiations behind still finds the
+ * caps of the frames it has queued. */
+struct zcp_shm_caps
+{
+  _Atomic uint32_t seq;
+  _Atomic uint32_t generation;
+  _Atomic uint32_t length;
+  uint32_t reserved0;
+  char data[ZCP_CAPS_ENTRY_SIZE - 16];
+};
+
+_Static_assert (sizeof (struct zcp_shm_caps) == ZCP_CAPS_ENTRY_SIZE, "caps");
+_Static_assert (offsetof (struct zcp_shm_caps, seq) == 0, "caps.seq");
+_Static_assert (offsetof (struct zcp_shm_caps, generation) == 4, "caps.gen");
+_Static_assert (offsetof (struct zcp_shm_caps, length) == 8, "caps.len");
+_Static_assert (offsetof (struct zcp_shm_caps, data) == 16, "caps.data");
+
+struct zcp_shm_video
+{
+  uint32_t format;
+  uint32_t width;
+  uint32_t height;
+  uint32_t n_planes;
+  uint32_t flags;
+  uint32_t reserved0;
+  uint64_t offset[ZCP_MAX_PLANES];
+  int32_t stride[ZCP_MAX_PLANES];
+};
+
+_Static_assert (sizeof (struct zcp_shm_video) == 72, "video size");
+_Static_assert (offsetof (struct zcp_shm_video, format) == 0, "v.format");
+_Static_assert (offsetof (struct zcp_shm_video, width) == 4, "v.width");
+_Static_assert (offsetof (struct zcp_shm_video, height) == 8, "v.height");
+_Static_assert (offsetof (struct zcp_shm_video, n_planes) == 12, "v.planes");
+_Static_assert (offsetof (struct zcp_shm_video, flags) == 16, "v.flags");
+_Static_assert (offsetof (struct zcp_shm_video, reserved0) == 20, "v.res0");
+_Static_assert (offsetof (struct zcp_shm_video, offset) == 24, "v.offset");
+_Static_assert (offsetof (struct zcp_shm_video, stride) == 56, "v.stride");
+
+/* One entry of a subscriber's ring.  Times are nanoseconds, UINT64_MAX for
+ * "none"; pts and dts are absolute CLOCK_MONOTONIC times. */
+struct zcp_shm_desc
+{
+  uint32_t kind;
+  uint32_t buffer_flags;
+  uint32_t pool_index;
+  uint32_t pool_generation;
+  uint32_t chunk_index;
+  uint32_t caps_generation;
+  uint64_t offset;
+  uint64_t size;
+  uint64_t pts;
+  uint64_t dts;
+  uint64_t duration;
+  uint64_t media_offset;
+  uint64_t media_offset_end;
+  uint64_t sequence;
+  uint32_t has_video;
+  uint32_t reserved0;
+  struct zcp_shm_video video;
+};
+
+_Static_assert (sizeof (struct zcp_shm_desc) == 168, "desc size");
+_Static_assert (offsetof (struct zcp_shm_desc, kind) == 0, "d.kind");
+_Static_assert (offsetof (struct zcp_shm_desc, buffer_flags) == 4, "d.flags");
+_Static_assert (offsetof (struct zcp_shm_desc, pool_index) == 8, "d.pool");
+_Static_assert (offsetof (struct zcp_shm_desc, pool_generation) == 12, "d.gen");
+_Static_assert (offsetof (struct zcp_shm_desc, chunk_index) == 16, "d.chunk");
+_Static_assert (offsetof (struct zcp_shm_desc, caps_generation) == 20, "d.cg");
+_Static_assert (offsetof (struct zcp_shm_desc, offset) == 24, "d.offset");
+_Static_assert (offsetof (struct zcp_shm_desc, size) == 32, "d.size");
+_Static_assert (offsetof (struct zcp_shm_desc, pts) == 40, "d.pts");
+_Static_assert (offsetof (struct zcp_shm_desc, dts) == 48, "d.dts");
+_Static_assert (offsetof (struct zcp_shm_desc, duration) == 56, "d.dur");
+_Static_assert (offsetof (struct zcp_shm_desc, media_offset) == 64, "d.mo");
+_Static_assert (offsetof (struct zcp_shm_desc, media_offset_end) == 72,
+    "d.moe");
+_Static_assert (offsetof (struct zcp_shm_desc, sequence) == 80, "d.seq");
+_Static_assert (offsetof (struct zcp_shm_desc, has_video) == 88, "d.hv");
+_Static_assert (offsetof (struct zcp_shm_desc, reserved0) == 92, "d.res0");
+_Static_assert (offsetof (struct zcp_shm_desc, video) == 96, "d.video");
+
+/* A subscriber slot.  The publisher writes write_index and the ring entries;
+ * the subscriber writes read_index; each index has a cache line of its own so
+ * that the two sides do not bounce one line per frame. */
+struct zcp_shm_slot
+{
+  _Atomic uint32_t state;
+  _Atomic uint32_t pid;
+  _Atomic uint64_t delivered;
+  _Atomic uint64_t dropped;
+  struct zcp_shm_event event;   /* "new descriptor": the subscriber sleeps here */
+  uint8_t reserved0[32];
+  _Alignas (64) _Atomic uint32_t write_index;
+  uint8_t reserved1[60];
+  _Alignas (64) _Atomic uint32_t read_index;
+  uint8_t reserved2[60];
+  struct zcp_shm_desc ring[ZCP_RING_CAPACITY];
+};
+
+_Static_assert (sizeof (struct zcp_shm_slot) == 192 + 168 * ZCP_RING_CAPACITY,
+    "slot size");
+_Static_assert (sizeof (struct zcp_shm_slot) % 64 == 0, "slot alignment");
+_Static_assert (offsetof (struct zcp_shm_slot, state) == 0, "s.state");
+_Static_assert (offsetof (struct zcp_shm_slot, pid) == 4, "s.pid");
+_Static_assert (offsetof (struct zcp_shm_slot, delivered) == 8, "s.deliv");
+_Static_assert (offsetof (struct zcp_shm_slot, dropped) == 16, "s.drop");
+_Static_assert (offsetof (struct zcp_shm_slot, event) == 24, "s.event");
+_Static_assert (offsetof (struct zcp_shm_slot, write_index) == 64, "s.wi");
+_Static_assert (offsetof (struct zcp_shm_slot, read_index) == 128, "s.ri");
+_Static_assert (offsetof (struct zcp_shm_slot, ring) == 192, "s.ring");
+
+/* The control segment, in order: header, pool table, holder masks
+ * (pool-major: mask of chunk c of pool p at p * ZCP_MAX_CHUNKS_PER_POOL + c),
+ * caps entries, subscriber slots. */
+#define ZCP_POOLS_OFFSET ((uint64_t) sizeof (struct zcp_shm_header))
+#define ZCP_MASKS_OFFSET \
+  (ZCP_POOLS_OFFSET + (uint64_t) ZCP_MAX_POOLS * sizeof (struct zcp_shm_pool))
+#define ZCP_CAPS_OFFSET \
+  (ZCP_MASKS_OFFSET + (uint64_t) ZCP_MAX_POOLS * ZCP_MAX_CHUNKS_PER_POOL * 8u)
+#define ZCP_SLOTS_OFFSET \
+  (ZCP_CAPS_OFFSET + (uint64_t) ZCP_CAPS_ENTRIES * ZCP_CAPS_ENTRY_SIZE)
+#define ZCP_CONTROL_SIZE \
+  (ZCP_SLOTS_OFFSET + \
+   (uint64_t) ZCP_MAX_SUBSCRIBERS * sizeof (struct zcp_shm_slot))
+
+_Static_assert (ZCP_SLOTS_OFFSET % 64 == 0, "slots must be cache aligned");

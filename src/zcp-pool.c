@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "zcp-event.h"
+#include "zcp-pool.h"
+#include "zcp-private.h"
+
+struct zcp_control *
+zcp_control_new (const char *channel, int fd, void *base)
+{
+  struct zcp_control *control = calloc (1, sizeof *control);
+
+  if (!control)
+    return NULL;
+
+  atomic_init (&control->refs, 1);
+  control->fd = fd;
+  control->base = base;
+  control->header = base;
+  control->pools = (struct zcp_shm_pool *) (control->base + ZCP_POOLS_OFFSET);
+  control->masks = (_Atomic uint64_t *) (control->base + ZCP_MASKS_OFFSET);
+  control->caps = (struct zcp_shm_caps *) (control->base + ZCP_CAPS_OFFSET);
+  control->slots = (struct zcp_shm_slot *) (control->base + ZCP_SLOTS_OFFSET);
+  control->epoch = control->header->epoch;
+  snprintf (control->channel, sizeof control->channel, "%s", channel);
+  return control;
+}
+
+struct zcp_control *
+zcp_control_ref (struct zcp_control *control)
+{
+  atomic_fetch_add_explicit (&control->refs, 1, memory_order_relaxed);
+  return control;
+}
+
+void
+zcp_control_unref (struct zcp_control *control)
+{
+  /* acq_rel: the last owner must see every other owner's writes before it
+   * unmaps. */
+  if (atomic_fetch_sub_explicit (&control->refs, 1, memory_order_acq_rel) != 1)
+    return;
+
+  munmap (control->base, ZCP_CONTROL_SIZE);
+  /* Closing the file drops this process's liveness tokens. */
+  close (control->fd);
+  free (control);
+}
+
+struct zcp_pool_map *
+zcp_pool_map_new (struct zcp_control *control, uint32_t index,
+    uint32_t generation, void *base, uint64_t mapped_size, uint64_t chunk_size,
+    uint64_t chunk_stride, uint32_t chunk_count)
+{
+  struct zcp_pool_map *map = calloc (1, sizeof *map);
+
+  if (!map)
+    return NULL;
+
+  atomic_init (&map->refs, 1);
+  map->control = zcp_control_ref (control);
+  map->base = base;
+  map->mapped_size = mapped_size;
+  map->chunk_size = chunk_size;
+  map->chunk_stride = chunk_stride;
+  map->chunk_count = chunk_count;
+  map->index = index;
+  map->generation = generation;
+  return map;
+}
+
+int
+zcp_pool_map_open (struct zcp_control *control, uint32_t index,
+    uint32_t generation, bool writable, struct zcp_pool_map **out)
+{
+  struct zcp_shm_pool *entry;
+  uint64_t chunk_size, chunk_stride, mapped_size;
+  uint32_t chunk_count, state;
+  char name[ZCP_SHM_NAME_SIZE];
+  struct zcp_pool_map *map;
+  void *base;
+  int fd, ret;
+
+  if (index >= ZCP_MAX_POOLS)
+    return -EPROTO;
+  entry = &control->pools[index];
+
+  /* acquire; pairs with the release stores in publisher_create_pool: the
+   * entry's fields were written before its generation and state. */
+  state = atomic_load_explicit (&entry->state, memory_order_acquire);
+  if (atomic_load_explicit (&entry->generation, memory_order_acquire) !=
+      generation || state == ZCP_POOL_STATE_FREE)
+    return -EPROTO;
+
+  chunk_count = entry->chunk_count;
+  chunk_size = entry->chunk_size;
+  chunk_stride = entry->chunk_stride;
+
+  if (chunk_count == 0 || chunk_count > ZCP_MAX_CHUNKS_PER_POOL ||
+      chunk_size == 0 || chunk_size > chunk_stride ||
+      __builtin_mul_overflow (chunk_stride, (uint64_t) chunk_count,
+          &mapped_size) || mapped_size > entry->segment_size) {
+    zcp_log (ZCP_LOG_WARNING, "channel %s: pool %u has an impossible shape "
+        "(%u chunks of %" PRIu64 " bytes, stride %" PRIu64 ")",
+        control->channel, index, chunk_count, chunk_size, chunk_stride);
+    return -EPROTO;
+  }
+
+  /* The entry may have been reused while we read it. */
+  atomic_thread_fence (memory_order_acquire);
+  if (atomic_load_explicit (&entry->generation, memory_order_relaxed) !=
+      generation)
+    return -EPROTO;
+
+  ret = zcp_segment_pool_name (control->channel, control->epoch, index,
+      generation, name, sizeof name);
+  if (ret < 0)
+    return ret;
+  ret = zcp_segment_open (name, writable, mapped_size, &fd, &base);
+  if (ret < 0) {
+    zcp_log (ZCP_LOG_WARNING, "channel %s: cannot map pool %s: %s",
+        control->channel, name, strerror (-ret));
+    return ret == -EAGAIN ? -EPROTO : ret;
+  }
+  /* The mapping keeps the pages; the descriptor is not needed any more. */
+  close (fd);
+
+  map = zcp_pool_map_new (control, index, generation, base, mapped_size,
+      chunk_size, chunk_stride, chunk_count);
+  if (!map) {
+    munmap (base, mapped_size);
+    return -ENOMEM;
+  }
+  *out = map;
+  return 0;
+}
+
+struct zcp_pool_map *
+zcp_pool_map_ref (struct zcp_pool_map *map)
+{
+  atomic_fetch_add_explicit (&map->refs, 1, memory_order_relaxed);
+  return map;
+}
+
+void
+zcp_pool_map_unref (struct zcp_pool_map *map)
+{
+  if (atomic_fetch_sub_explicit (&map->refs, 1, memory_order_acq_rel) != 1)
+    return;
+
+  munmap (map->base, map->mapped_size);
+  zcp_control_unref (map->control);
+  free (map);
+}
+
+void
+zcp_pool_map_fill_chunk (struct zcp_pool_map *map, uint32_t chunk_index,
+    uint32_t bit, struct zcp_chunk *chunk)
+{
+  chunk->map = zcp_pool_map_ref (map);
+  chunk->data = map->base + (uint64_t) chunk_index * map->chunk_stride;
+  chunk->capacity = map->chunk_size;
+  chunk->pool_index = map->index;
+  chunk->pool_generation = map->generation;
+  chunk->chunk_index = chunk_index;
+  chunk->holder_bit = bit;
+}
+
+void
+zcp_control_clear_holder (struct zcp_control *control, uint32_t pool,
+    uint32_t chunk, uint32_t bit)
+{
+  uint64_t bit_mask = UINT64_C (1) << bit;
+  /* release: our reads of the chunk happen before its next writer's claim;
+   * pairs with the acquire CAS in zcp_pool_try_claim. */
+  uint64_t before = atomic_fetch_and_explicit (zcp_control_mask (control, pool,
+          chunk), ~bit_mask, memory_order_release);
+
+  if ((before & bit_mask) && (before & ~bit_mask) == 0)
+    zcp_event_signal (&control->header->publisher_event);
+}
+
+void
+zcp_chunk_release (struct zcp_chunk *chunk)
+{
+  struct zcp_pool_map *map = chunk->map;
+
+  if (!map)
+    return;
+
+  zcp_control_clear_holder (map->control, map->index, chunk->chunk_index,
+      chunk->holder_bit);
+  chunk->map = NULL;
+  chunk->data = NULL;
+  zcp_pool_map_unref (map);
+}
+
+int
+zcp_pool_try_claim (struct zcp_pool_map *map, uint32_t *cursor)
+{
+  for (uint32_t i = 0; i < map->chunk_count; i++) {
+    uint32_t chunk = (*cursor + i) % map->chunk_count;
+    _Atomic uint64_t *mask = zcp_control_mask (map->control, map->index, chunk);
+    uint64_t expected = 0;
+
+    /* Free means mask == 0: there is no free list to corrupt.  acquire;
+     * pairs with the release fetch_and in zcp_control_clear_holder. */
+    if (atomic_load_explicit (mask, memory_order_relaxed) == 0 &&
+        atomic_compare_exchange_strong_explicit (mask, &expected,
+            UINT64_C (1) << ZCP_PUBLISHER_BIT, memory_order_acquire,
+            memory_order_relaxed)) {
+      *cursor = chunk + 1;
+      return (int) chunk;
+    }
+  }
+  return -EAGAIN;
+}
+
+bool
+zcp_pool_is_idle (struct zcp_control *control, uint32_t index)
+{
+  for (uint32_t chunk = 0; chunk < ZCP_MAX_CHUNKS_PER_POOL; chunk++)
+    if (atomic_load_explicit (zcp_control_mask (control, index, chunk),
+            memory_order_acquire) != 0)
+      return false;
+  return true;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "zcp-layout.h"
+
+/*
+ * A subscriber slot's descriptor ring: one producer (the publisher), one
+ * consumer (the subscriber).  Indices run free and wrap at 2^32; the entry of
+ * index i is ring[i % ZCP_RING_CAPACITY].
+ */
+
+/* Entries the consumer has not taken yet, or UINT32_MAX if the indices are
+ * inconsistent (only a corrupt or hostile segment does that). */
+uint32_t zcp_ring_fill (struct zcp_shm_slot *slot);
+
+/* Producer: false if the ring is full. */
+bool zcp_ring_push (struct zcp_shm_slot *slot, const struct zcp_shm_desc *desc);
+
+/* Consumer: 1 with *desc filled, 0 if empty, -EPROTO if the indices are
+ * inconsistent. */
+int zcp_ring_pop (struct zcp_shm_slot *slot, struct zcp_shm_desc *desc);
+
+/* Empties the ring; only while no producer and no consumer run. */
+void zcp_ring_reset (struct zcp_shm_slot *slot);

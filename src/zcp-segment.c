@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "zcp-private.h"
+#include "zcp-segment.h"
+
+int
+zcp_channel_name_validate (const char *name)
+{
+  size_t length;
+
+  if (!name || !*name)
+    return -EINVAL;
+
+  length = strnlen (name, ZCP_CHANNEL_NAME_MAX + 1);
+  if (length > ZCP_CHANNEL_NAME_MAX)
+    return -ENAMETOOLONG;
+
+  for (const char *c = name; *c; c++) {
+    bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+        (*c >= '0' && *c <= '9') || *c == '_' || *c == '-' || *c == '.';
+    if (!ok)
+      return -EINVAL;
+  }
+  return 0;
+}
+
+static int
+format_name (char *name, size_t size, const char *format, ...)
+    __attribute__((format (printf, 3, 4)));
+
+static int
+format_name (char *name, size_t size, const char *format, ...)
+{
+  va_list args;
+  int n;
+
+  va_start (args, format);
+  n = vsnprintf (name, size, format, args);
+  va_end (args);
+  return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+int
+zcp_segment_control_name (const char *channel, char *name, size_t size)
+{
+  int ret = zcp_channel_name_validate (channel);
+
+  if (ret < 0)
+    return ret;
+  return format_name (name, size, "/zerocp.%s", channel);
+}
+
+int
+zcp_segment_pool_name (const char *channel, uint32_t epoch, uint32_t index,
+    uint32_t generation, char *name, size_t size)
+{
+  return format_name (name, size, "/zerocp.%s@%08x.%u.%u", channel, epoch,
+      index, generation);
+}
+
+int
+zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
+    int *fd_out, void **base_out)
+{
+  void *base;
+  int fd, ret;
+
+  if (size == 0 || size > (uint64_t) INT64_MAX || size > SIZE_MAX)
+    return -EINVAL;
+
+  fd = shm_open (name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
+  if (fd < 0)
+    return -errno;
+
+  /* shm_open applies the umask; the user asked for exactly @mode. */
+  if (fchmod (fd, mode & 07777) != 0 || ftruncate (fd, (off_t) size) != 0) {
+    ret = -errno;
+    goto fail;
+  }
+
+  ret = posix_fallocate (fd, 0, (off_t) size);
+  if (ret != 0) {
+    ret = -ret;
+    zcp_log (ZCP_LOG_WARNING, "cannot reserve %" PRIu64 " bytes for %s: %s",
+        size, name, strerror (-ret));
+    goto fail;
+  }
+
+  base = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    ret = -errno;
+    goto fail;
+  }
+
+  *fd_out = fd;
+  *base_out = base;
+  return 0;
+
+fail:
+  shm_unlink (name);
+  close (fd);
+  return ret;
+}
+
+int
+zcp_segment_open (const char *name, bool writable, uint64_t size,
+    int *fd_out, void **base_out)
+{
+  struct stat st;
+  void *base;
+  int fd, ret;
+
+  if (size == 0 || size > SIZE_MAX)
+    return -EINVAL;
+
+  fd = shm_open (name, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+
+  if (fstat (fd, &st) != 0) {
+    ret = -errno;
+    goto fail;
+  }
+  if (st.st_size < 0 || (uint64_t) st.st_size < size) {
+    zcp_log (ZCP_LOG_WARNING, "%s holds %lld bytes, %" PRIu64 " expected",
+        name, (long long) st.st_size, size);
+    ret = st.st_size == 0 ? -EAGAIN : -EPROTO;
+    goto fail;
+  }
+
+  base = mmap (NULL, size, PROT_READ | (writable ? PROT_WRITE : 0),
+      MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) {
+    ret = -errno;
+    goto fail;
+  }
+
+  *fd_out = fd;
+  *base_out = base;
+  return 0;
+
+fail:
+  close (fd);
+  return ret;
+}
+
+#define EXPECT_FIELD(field, value) \
+  do { \
+    if ((uint64_t) (header->field) != (uint64_t) (value)) { \
+      zcp_log (ZCP_LOG_WARNING, "control segment: " #field " is %" PRIu64 \
+          ", this build expects %" PRIu64, (uint64_t) (header->field), \
+          (uint64_t) (value)); \
+      return -EPROTO; \
+    } \
+  } while (0)
+
+int
+zcp_segment_validate_header (const struct zcp_shm_header *header)
+{
+  uint32_t state;
+
+  /* A header of zeroes is a publisher that has not written it yet. */
+  if (header->magic == 0)
+    return -EAGAIN;
+  if (header->magic != ZCP_MAGIC) {
+    zcp_log (ZCP_LOG_WARNING, "control segment: bad magic 0x%016" PRIx64,
+        header->magic);
+    return -EPROTO;
+  }
+  EXPECT_FIELD (layout_version, ZCP_LAYOUT_VERSION);
+
+  /* acquire; pairs with the release store of READY in zcp_publisher_open:
+   * every field below was written before it. */
+  state = atomic_load_explicit (&((struct zcp_shm_header *) header)->state,
+      memory_order_acquire);
+  if (state == ZCP_SEGMENT_STATE_INITIALIZING)
+    return -EAGAIN;
+  if (state != ZCP_SEGMENT_STATE_READY && state != ZCP_SEGMENT_STATE_CLOSED) {
+    zcp_log (ZCP_LOG_WARNING, "control segment: bad state %u", state);
+    return -EPROTO;
+  }
+
+  EXPECT_FIELD (header_size, sizeof (struct zcp_shm_header));
+  EXPECT_FIELD (segment_size, ZCP_CONTROL_SIZE);
+  EXPECT_FIELD (max_pools, ZCP_MAX_POOLS);
+  EXPECT_FIELD (pool_stride, sizeof (struct zcp_shm_pool));
+  EXPECT_FIELD (max_chunks_per_pool, ZCP_MAX_CHUNKS_PER_POOL);
+  EXPECT_FIELD (max_subscribers, ZCP_MAX_SUBSCRIBERS);
+  EXPECT_FIELD (slot_stride, sizeof (struct zcp_shm_slot));
+  EXPECT_FIELD (ring_capacity, ZCP_RING_CAPACITY);
+  EXPECT_FIELD (desc_size, sizeof (struct zcp_shm_desc));
+  EXPECT_FIELD (caps_entries, ZCP_CAPS_ENTRIES);
+  EXPECT_FIELD (caps_entry_size, ZCP_CAPS_ENTRY_SIZE);
+  EXPECT_FIELD (pools_offset, ZCP_POOLS_OFFSET);
+  EXPECT_FIELD (masks_offset, ZCP_MASKS_OFFSET);
+  EXPECT_FIELD (caps_offset, ZCP_CAPS_OFFSET);
+  EXPECT_FIELD (slots_offset, ZCP_SLOTS_OFFSET);
+  return 0;
+}
+
+void
+zcp_segment_unlink_pools (const char *channel)
+{
+  char prefix[ZCP_SHM_NAME_SIZE];
+  struct dirent *entry;
+  size_t prefix_length;
+  DIR *dir;
+
+  if (format_name (prefix, sizeof prefix, "zerocp.%s@", channel) < 0)
+    return;
+  prefix_length = strlen (prefix);
+
+  dir = opendir (ZCP_SHM_DIR);
+  if (!dir)
+    return;
+  while ((entry = readdir (dir))) {
+    char name[ZCP_SHM_NAME_SIZE];
+
+    if (strncmp (entry->d_name, prefix, prefix_length) != 0)
+      continue;
+    if (format_name (name, sizeof name, "/%s", entry->d_name) == 0 &&
+        shm_unlink (name) == 0)
+      zcp_log (ZCP_LOG_INFO, "removed stale pool segment %s", name);
+  }
+  closedir (dir);
+}

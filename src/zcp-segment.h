@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zcp-layout.h"
+
+/* Longest shm name we build: "/zerocp." + channel + "@%08x.%u.%u". */
+#define ZCP_SHM_NAME_SIZE 256u
+
+/* Directory where Linux keeps POSIX shared memory, for inotify and clean-up. */
+#define ZCP_SHM_DIR "/dev/shm"
+
+int zcp_segment_control_name (const char *channel, char *name, size_t size);
+
+/* Pool names carry '@', which channel names cannot, so that the pools of
+ * channel "a" are never confused with the control segment of channel "a.b". */
+int zcp_segment_pool_name (const char *channel, uint32_t epoch, uint32_t index,
+    uint32_t generation, char *name, size_t size);
+
+/* Creates @name exclusively with @mode, reserves @size bytes of it (so that a
+ * full /dev/shm fails here, with -ENOSPC, and not with SIGBUS later) and maps
+ * it read-write.  Unlinks what it made on failure. */
+int zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
+    int *fd, void **base);
+
+/* Opens @name and maps its first @size bytes, read-only unless @writable.
+ * -EPROTO if the file is smaller than @size: it is checked with fstat before
+ * the mapping, so a short file never turns into SIGBUS. */
+int zcp_segment_open (const char *name, bool writable, uint64_t size,
+    int *fd, void **base);
+
+/* Checks a control segment's header against this build's layout.  0 if it
+ * can be trusted, -EAGAIN while its publisher is still writing it, -EPROTO
+ * if it is corrupt or of another layout. */
+int zcp_segment_validate_header (const struct zcp_shm_header *header);
+
+/* Removes every pool segment of @channel from /dev/shm. */
+void zcp_segment_unlink_pools (const char *channel);

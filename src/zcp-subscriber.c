@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "zcp-event.h"
+#include "zcp-liveness.h"
+#include "zcp-pool.h"
+#include "zcp-private.h"
+#include "zcp-ring.h"
+
+struct zcp_subscriber
+{
+  struct zcp_control *control;
+  struct zcp_shm_slot *slot;
+  uint32_t slot_index;
+  /* The mapping of each pool as of the last descriptor that named it; chunks
+   * keep older mappings alive by their own references.  Only the thread
+   * that calls zcp_subscriber_next touches this. */
+  struct zcp_pool_map *maps[ZCP_MAX_POOLS];
+};
+
+static int
+claim_slot (struct zcp_control *control, uint32_t *slot_out)
+{
+  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
+    struct zcp_shm_slot *slot = &control->slots[s];
+    uint32_t expected = ZCP_SLOT_STATE_FREE;
+
+    /* Holding the token first means the previous owner of the slot is gone;
+     * the state says whether the publisher has cleaned up after it. */
+    if (zcp_liveness_acquire (control->fd, ZCP_LOCK_BYTE_SLOT (s)) != 0)
+      continue;
+
+    /* acquire; pairs with the release store of FREE in reclaim_slot_locked */
+    if (atomic_load_explicit (&slot->state, memory_order_acquire) ==
+        ZCP_SLOT_STATE_FREE) {
+      atomic_store_explicit (&slot->pid, (uint32_t) getpid (),
+          memory_order_relaxed);
+      atomic_store_explicit (&slot->delivered, 0, memory_order_relaxed);
+      atomic_store_explicit (&slot->dropped, 0, memory_order_relaxed);
+      zcp_event_reset (&slot->event);
+      /* release; pairs with the acquire load in push_to_subscribers: the
+       * publisher sees the slot reset before it pushes to it. */
+      if (atomic_compare_exchange_strong_explicit (&slot->state, &expected,
+              ZCP_SLOT_STATE_ACTIVE, memory_order_acq_rel,
+              memory_order_relaxed)) {
+        *slot_out = s;
+        return 0;
+      }
+    }
+    zcp_liveness_release (control->fd, ZCP_LOCK_BYTE_SLOT (s));
+  }
+  return -EUSERS;
+}
+
+int
+zcp_subscriber_open (const char *channel, struct zcp_subscriber **out)
+{
+  struct zcp_subscriber *self;
+  struct zcp_control *control;
+  char name[ZCP_SHM_NAME_SIZE];
+  uint32_t slot;
+  void *base;
+  int fd, ret;
+
+  ret = zcp_segment_control_name (channel, name, sizeof name);
+  if (ret < 0)
+    return ret;
+
+  ret = zcp_segment_open (name, true, ZCP_CONTROL_SIZE, &fd, &base);
+  if (ret < 0)
+    return ret;
+
+  ret = zcp_segment_validate_header (base);
+  if (ret == 0 && atomic_load_explicit (&((struct zcp_shm_header *) base)->
+          state, memory_order_acquire) == ZCP_SEGMENT_STATE_CLOSED)
+    ret = -ENOTCONN;
+  if (ret == 0) {
+    ret = zcp_liveness_probe (fd, ZCP_LOCK_BYTE_PUBLISHER);
+    /* The segment of a dead publisher, waiting to be replaced. */
+    if (ret == 0)
+      ret = -ENOTCONN;
+    else if (ret == 1)
+      ret = 0;
+  }
+  if (ret < 0) {
+    munmap (base, ZCP_CONTROL_SIZE);
+    close (fd);
+    return ret;
+  }
+
+  control = zcp_control_new (channel, fd, base);
+  if (!control) {
+    munmap (base, ZCP_CONTROL_SIZE);
+    close (fd);
+    return -ENOMEM;
+  }
+
+  ret = claim_slot (control, &slot);
+  self = ret == 0 ? calloc (1, sizeof *self) : NULL;
+  if (!self) {
+    zcp_control_unref (control);
+    return ret < 0 ? ret : -ENOMEM;
+  }
+
+  self->control = control;
+  self->slot_index = slot;
+  self->slot = &control->slots[slot];
+  /* Tell the publisher a subscriber came. */
+  zcp_event_signal (&control->header->publisher_event);
+  zcp_log (ZCP_LOG_INFO, "channel %s: subscribed in slot %u", channel, slot);
+  *out = self;
+  return 0;
+}
+
+static int
+pool_map_for (struct zcp_subscriber *self, uint32_t index,
+    uint32_t generation, struct zcp_pool_map **map_out)
+{
+  struct zcp_pool_map *map;
+  int ret;
+
+  if (index >= ZCP_MAX_POOLS)
+    return -EPROTO;
+
+  map = self->maps[index];
+  if (!map || map->generation != generation) {
+    ret = zcp_pool_map_open (self->control, index, generation, false, &map);
+    if (ret < 0)
+      return ret;
+    if (self->maps[index])
+      zcp_pool_map_unref (self->maps[index]);
+    self->maps[index] = map;
+  }
+  *map_out = map;
+  return 0;
+}
+
+static void
+frame_from_desc (struct zcp_frame *frame, const struct zcp_shm_desc *desc)
+{
+  memset (frame, 0, sizeof *frame);
+  frame->kind = desc->kind == ZCP_SHM_DESC_KIND_EOS ? ZCP_FRAME_KIND_EOS :
+      ZCP_FRAME_KIND_BUFFER;
+  frame->offset = desc->offset;
+  frame->size = desc->size;
+  frame->pts = desc->pts;
+  frame->dts = desc->dts;
+  frame->duration = desc->duration;
+  frame->media_offset = desc->media_offset;
+  frame->media_offset_end = desc->media_offset_end;
+  frame->sequence = desc->sequence;
+  frame->buffer_flags = desc->buffer_flags;
+  frame->caps_generation = desc->caps_generation;
+  frame->has_video = desc->has_video != 0;
+  if (frame->has_video) {
+    frame->video.format = desc->video.format;
+    frame->video.width = desc->video.width;
+    frame->video.height = desc->video.height;
+    frame->video.n_planes = desc->video.n_planes;
+    frame->video.flags = desc->video.flags;
+    for (uint32_t p = 0; p < ZCP_MAX_PLANES; p++) {
+      frame->video.offset[p] = desc->video.offset[p];
+      frame->video.stride[p] = desc->video.stride[p];
+    }
+  }
+}
+
+/* Checks a popped descriptor and takes the chunk it hands us.  The
+ * descriptor came from shared memory: every field is checked before use. */
+static int
+accept_desc (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
+    struct zcp_frame *frame, struct zcp_chunk *chunk)
+{
+  const char *channel = self->control->channel;
+  struct zcp_pool_map *map;
+  int ret;
+
+  if (desc->kind == ZCP_SHM_DESC_KIND_EOS) {
+    frame_from_desc (frame, desc);
+    return 0;
+  }
+  if (desc->kind != ZCP_SHM_DESC_KIND_BUFFER) {
+    zcp_log (ZCP_LOG_WARNING, "channel %s: descriptor of unknown kind %u",
+        channel, desc->kind);
+    return -EPROTO;
+  }
+
+  ret = pool_map_for (self, desc->pool_index, desc->pool_generation, &map);
+  if (ret < 0) {
+    zcp_log (ZCP_LOG_WARNING, "channel %s: descriptor names pool %u "
+        "generation %u, which is not there", channel, desc->pool_index,
+        desc->pool_generation);
+    return ret;
+  }
+  if (desc->chunk_index >= map->chunk_count) {
+    zcp_log (ZCP_LOG_WARNING, "channel %s: chunk index %u out of range "
+        "(pool %u has %u)", channel, desc->chunk_index, desc->pool_index,
+        map->chunk_count);
+    return -EPROTO;
+  }
+
+  /* From here on the descriptor names a real chunk whose bit the publisher
+   * set for us: give it back if the rest does not check out. */
+  zcp_pool_map_fill_chunk (map, desc->chunk_index, self->slot_index, chunk);
+  if (desc->offset > map->chunk_size ||
+      desc->size > map->chunk_size - desc->offset) {
+    zcp_log (ZCP_LOG_WARNING, "channel %s: data at %" PRIu64 "+%" PRIu64
+        " overruns a chunk of %" PRIu64 " bytes", channel, desc->offset,
+        desc->size, map->chunk_size);
+    zcp_chunk_release (chunk);
+    return -EPROTO;
+  }
+  if (desc->has_video && (desc->video.n_planes == 0 ||
+          desc->video.n_planes > ZCP_MAX_PLANES)) {
+    zcp_log (ZCP_LOG_WARNING, "channel %s: video layout with %u planes",
+        channel, desc->video.n_planes);
+    zcp_chunk_release (chunk);
+    return -EPROTO;
+  }
+  frame_from_desc (frame, desc);
+  return 0;
+}
+
+struct next_wait
+{
+  struct zcp_subscriber *self;
+  const atomic_bool *cancel;
+};
+
+static bool
+next_ready (void *data)
+{
+  struct next_wait *wait = data;
+  struct zcp_subscriber *self = wait->self;
+
+  return (wait->cancel && atomic_load_explicit (wait->cancel,
+          memory_order_acquire)) || zcp_ring_fill (self->slot) != 0 ||
+      atomic_load_explicit (&self->control->header->state,
+      memory_order_acquire) != ZCP_SEGMENT_STATE_READY;
+}
+
+int
+zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
+    struct zcp_chunk *chunk, int64_t timeout_ns, const atomic_bool *cancel)
+{
+  struct zcp_control *control = self->control;
+  int64_t deadline = zcp_deadline (timeout_ns);
+  struct next_wait wait = { self, cancel };
+
+  memset (chunk, 0, sizeof *chunk);
+  for (;;) {
+    struct zcp_shm_desc desc;
+    int ret = zcp_ring_pop (self->slot, &desc);
+
+    if (ret < 0) {
+      zcp_log (ZCP_LOG_WARNING, "channel %s: ring indices of slot %u are "
+          "inconsistent", control->channel, self->slot_index);
+      return ret;
+    }
+    if (ret == 1) {
+      /* Room in the ring: a lossless publisher may be waiting for it. */
+      zcp_event_signal (&control->header->publisher_event);
+      ret = accept_desc (self, &desc, frame, chunk);
+      if (ret == 0)
+        atomic_fetch_add_explicit (&self->slot->delivered, 1,
+            memory_order_relaxed);
+      return ret;
+    }
+
+    /* The ring is empty; only now does the publisher's departure count, so
+     * that everything it sent before it left is delivered. */
+    if (atomic_load_explicit (&control->header->state, memory_order_acquire)
+        != ZCP_SEGMENT_STATE_READY)
+      return -EPIPE;
+    if (cancel && atomic_load_explicit (cancel, memory_order_acquire))
+      return -ECANCELED;
+    if (zcp_now_ns () >= deadline)
+      return -ETIMEDOUT;
+
+    if (zcp_event_wait_until (&self->slot->event, next_ready, &wait,
+            zcp_min_i64 (deadline, zcp_now_ns () + ZCP_LIVENESS_PERIOD_NS))
+        == -ETIMEDOUT && zcp_liveness_probe (control->fd,
+            ZCP_LOCK_BYTE_PUBLISHER) == 0 && zcp_ring_fill (self->slot) == 0) {
+      zcp_log (ZCP_LOG_WARNING, "channel %s: the publisher died",
+          control->channel);
+      return -EPIPE;
+    }
+  }
+}
+
+int
+zcp_subscriber_get_caps (struct zcp_subscriber *self, uint32_t generation,
+    char **caps_out)
+{
+  struct zcp_shm_caps *entry =
+      &self->control->caps[generation % ZCP_CAPS_ENTRIES];
+  char *caps = malloc (sizeof entry->data);
+
+  if (!caps)
+    return -ENOMEM;
+
+  /* seqlock reader; a writer rewrites an entry only every ZCP_CAPS_ENTRIES
+   * renegotiations, so a few tries always suffice unless the publisher is
+   * hostile. */
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    /* acquire; pairs with the final release store of seq in
+     * zcp_publisher_set_caps */
+    uint32_t seq = atomic_load_explicit (&entry->seq, memory_order_acquire);
+    uint32_t length, stored_generation;
+
+    if (seq & 1)
+      continue;
+    stored_generation = atomic_load_explicit (&entry->generation,
+        memory_order_relaxed);
+    length = atomic_load_explicit (&entry->length, memory_order_relaxed);
+    if (length >= sizeof entry->data)
+      length = sizeof entry->data - 1;
+    memcpy (caps, entry->data, length);
+    /* acquire fence; pairs with the release fence in zcp_publisher_set_caps:
+     * if the copy overlapped a write, seq has moved. */
+    atomic_thread_fence (memory_order_acquire);
+    if (atomic_load_explicit (&entry->seq, memory_order_relaxed) != seq)
+      continue;
+
+    if (stored_generation != generation) {
+      free (caps);
+      return -ESTALE;
+    }
+    caps[length] = '\0';
+    *caps_out = caps;
+    return 0;
+  }
+  free (caps);
+  return -EAGAIN;
+}
+
+void
+zcp_subscriber_wake (struct zcp_subscriber *self)
+{
+  zcp_event_signal (&self->slot->event);
+}
+
+void
+zcp_subscriber_get_stats (struct zcp_subscriber *self,
+    struct zcp_subscriber_stats *stats)
+{
+  stats->delivered = atomic_load_explicit (&self->slot->delivered,
+      memory_order_relaxed);
+  stats->dropped = atomic_load_explicit (&self->slot->dropped,
+      memory_order_relaxed);
+  stats->slot = self->slot_index;
+}
+
+void
+zcp_subscriber_close (struct zcp_subscriber *self)
+{
+  struct zcp_control *control;
+  struct zcp_shm_desc desc;
+
+  if (!self)
+    return;
+  control = self->control;
+
+  /* The publisher stops pushing to us; what it pushed we give back now.  The
+   * publisher reclaims the slot itself once our token goes, which is when
+   * the last chunk the application still holds is released. */
+  atomic_store_explicit (&self->slot->state, ZCP_SLOT_STATE_LEAVING,
+      memory_order_release);
+  while (zcp_ring_pop (self->slot, &desc) == 1) {
+    if (desc.kind == ZCP_SHM_DESC_KIND_BUFFER &&
+        desc.pool_index < ZCP_MAX_POOLS &&
+        desc.chunk_index < ZCP_MAX_CHUNKS_PER_POOL)
+      zcp_control_clear_holder (control, desc.pool_index, desc.chunk_index,
+          self->slot_index);
+  }
+  for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
+    if (self->maps[p])
+      zcp_pool_map_unref (self->maps[p]);
+  zcp_event_signal (&control->header->publisher_event);
+  zcp_log (ZCP_LOG_INFO, "channel %s: left slot %u", control->channel,
+      self->slot_index);
+  free (self);
+  zcp_control_unref (control);
+}
+
+static bool
+shm_name_exists (const char *channel)
+{
+  char path[ZCP_SHM_NAME_SIZE + sizeof ZCP_SHM_DIR];
+
+  snprintf (path, sizeof path, ZCP_SHM_DIR "/zerocp.%s", channel);
+  return access (path, F_OK) == 0;
+}
+
+int
+zcp_channel_wait_exists (const char *channel, int64_t timeout_ns,
+    int cancel_fd)
+{
+  int64_t deadline = zcp_deadline (timeout_ns);
+  int ret = zcp_channel_name_validate (channel);
+  int inotify_fd;
+
+  if (ret < 0)
+    return ret;
+
+  inotify_fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify_fd >= 0 && inotify_add_watch (inotify_fd, ZCP_SHM_DIR,
+          IN_CREATE | IN_MOVED_TO) < 0) {
+    close (inotify_fd);
+    inotify_fd = -1;
+  }
+  if (inotify_fd < 0)
+    zcp_log (ZCP_LOG_DEBUG, "no inotify on " ZCP_SHM_DIR ", looking for "
+        "channel %s every %" PRId64 " ms", channel,
+        ZCP_LIVENESS_PERIOD_NS / ZCP_NSEC_PER_MSEC);
+
+  /* The watch is in place before we look, so a creation between the look
+   * and the poll still wakes us. */
+  for (;;) {
+    struct pollfd fds[2] = {
+      {.fd = inotify_fd,.events = POLLIN},
+      {.fd = cancel_fd,.events = POLLIN},
+    };
+    int64_t remaining;
+    int timeout_ms;
+
+    if (shm_name_exists (channel)) {
+      ret = 0;
+      break;
+    }
+    remaining = deadline - zcp_now_ns ();
+    if (remaining <= 0) {
+      ret = -ETIMEDOUT;
+      break;
+    }
+    if (inotify_fd < 0)
+      remaining = zcp_min_i64 (remaining, ZCP_LIVENESS_PERIOD_NS);
+    timeout_ms = (int) zcp_min_i64 ((remaining + ZCP_NSEC_PER_MSEC - 1) /
+        ZCP_NSEC_PER_MSEC, 60000);
+
+    if (poll (fds, 2, timeout_ms) < 0 && errno != EINTR) {
+      ret = -errno;
+      break;
+    }
+    if (fds[1].revents & POLLIN) {
+      ret = -ECANCELED;
+      break;
+    }
+    if (fds[0].revents & POLLIN) {
+      char events[4096];
+      while (read (inotify_fd, events, sizeof events) > 0);
+    }
+  }
+
+  if (inotify_fd >= 0)
+    close (inotify_fd);
+  return ret;
+}

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * libzerocp: zero-copy media channels between processes on one host.
+ *
+ * A channel has one publisher and up to ZCP_MAX_SUBSCRIBERS subscribers.  The
+ * publisher claims a chunk of shared memory, fills it, and publishes it with a
+ * descriptor; every subscriber maps the same chunk read-only.  A chunk is
+ * reused only when no process holds it any more.
+ *
+ * Conventions: functions return 0 or a negative errno and must be checked.
+ * Blocking calls take a timeout in nanoseconds and a cancel flag: they return
+ * -ECANCELED soon after another thread sets the flag and calls the matching
+ * zcp_*_wake().  The library never prints; see zcp_log_set_handler().
+ */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZCP_WARN_UNUSED __attribute__((warn_unused_result))
+
+#define ZCP_CHANNEL_NAME_MAX 200u
+#define ZCP_TIME_NONE UINT64_MAX
+#define ZCP_VIDEO_MAX_PLANES 4u
+#define ZCP_POOL_MAX_CHUNKS 256u
+
+struct zcp_publisher;
+struct zcp_subscriber;
+struct zcp_pool_map;
+
+enum zcp_log_level
+{
+  ZCP_LOG_ERROR,
+  ZCP_LOG_WARNING,
+  ZCP_LOG_INFO,
+  ZCP_LOG_DEBUG,
+};
+
+/* Routes the library's messages; process-wide; not thread-safe against
+ * concurrent library calls, so set it once at start-up. */
+void zcp_log_set_handler (void (*handler) (enum zcp_log_level level,
+        const char *message, void *user_data), void *user_data);
+
+/* 0 if @name can name a channel: 1 to ZCP_CHANNEL_NAME_MAX bytes of
+ * [A-Za-z0-9_.-]; -EINVAL for an empty name or a bad byte, -ENAMETOOLONG. */
+int zcp_channel_name_validate (const char *name) ZCP_WARN_UNUSED;
+
+/* A reference to one chunk held by this process.  Fields are read-only for
+ * callers.  Copyable only as a whole with its ownership. */
+struct zcp_chunk
+{
+  struct zcp_pool_map *map;     /* keeps the mapping alive; NULL when empty */
+  uint8_t *data;                /* start of the chunk in this process */
+  uint64_t capacity;
+  uint32_t pool_index;
+  uint32_t pool_generation;
+  uint32_t chunk_index;
+  uint32_t holder_bit;          /* this process's bit in the holder mask */
+};
+
+/* Gives up this process's hold on @chunk: clears its bit in the holder mask
+ * with one atomic fetch_and, and wakes the publisher if the chunk came free.
+ * Thread-safe, never blocks, and a no-op on an empty chunk. */
+void zcp_chunk_release (struct zcp_chunk *chunk);
+
+struct zcp_video_layout
+{
+  uint32_t format;              /* opaque to the library */
+  uint32_t width;
+  uint32_t height;
+  uint32_t n_planes;
+  uint32_t flags;
+  uint64_t offset[ZCP_VIDEO_MAX_PLANES];
+  int32_t stride[ZCP_VIDEO_MAX_PLANES];
+};
+
+enum zcp_frame_kind
+{
+  ZCP_FRAME_KIND_BUFFER = 1,
+  ZCP_FRAME_KIND_EOS = 2,
+};
+
+/* What travels with a chunk.  Times in nanoseconds, ZCP_TIME_NONE if unset. */
+struct zcp_frame
+{
+  enum zcp_frame_kind kind;
+  uint64_t offset;              /* of the data within the chunk */
+  uint64_t size;
+  uint64_t pts;
+  uint64_t dts;
+  uint64_t duration;
+  uint64_t media_offset;
+  uint64_t media_offset_end;
+  uint64_t sequence;            /* publisher's frame counter, set on publish */
+  uint32_t buffer_flags;
+  uint32_t caps_generation;     /* set on publish from the current caps */
+  bool has_video;
+  struct zcp_video_layout video;
+};
+
+/* ---- publisher ---------------------------------------------------------- */
+
+struct zcp_publisher_stats
+{
+  uint64_t frames_published;
+  uint64_t frames_copied;
+  uint32_t subscribers;
+  uint32_t chunks_total;        /* of the active pool */
+  uint32_t chunks_in_use;
+  uint32_t pools;               /* active and retired */
+};
+
+/* Creates channel @channel with segments of mode @mode (e.g. 0600) and
+ * becomes its only publisher.  A segment left by a dead publisher is replaced;
+ * -EBUSY if a live publisher owns the channel.  Not thread-safe against other
+ * calls on the same publisher until it returns. */
+int zcp_publisher_open (const char *channel, uint32_t mode,
+    struct zcp_publisher **out) ZCP_WARN_UNUSED;
+
+/* Marks the channel closed, wakes every subscriber, removes the channel's
+ * names from /dev/shm and drops the caller's reference.  Other references
+ * (zcp_publisher_ref) stay valid, but claims fail with -EPIPE from now on.
+ * Mappings live on until the last chunk reference of this process goes. */
+void zcp_publisher_close (struct zcp_publisher *self);
+
+/* Thread-safe reference counting, for objects that outlive the owner's
+ * zcp_publisher_close (a buffer pool upstream, for instance). */
+struct zcp_publisher *zcp_publisher_ref (struct zcp_publisher *self);
+void zcp_publisher_unref (struct zcp_publisher *self);
+
+/* Makes a pool of @chunk_count chunks of at least @chunk_size bytes the one
+ * that zcp_publisher_claim() draws from.  An active pool that already fits is
+ * kept; otherwise the old one is retired (removed once no process holds any
+ * of its chunks).  The segment is reserved with posix_fallocate, so a full
+ * /dev/shm gives -ENOSPC here, never SIGBUS later.  -EBUSY when every pool
+ * entry is still held.  Call from one thread at a time. */
+int zcp_publisher_configure_pool (struct zcp_publisher *self,
+    uint64_t chunk_size, uint32_t chunk_count) ZCP_WARN_UNUSED;
+
+/* Chunk size of the pool that claims draw from, or 0 if none. */
+uint64_t zcp_publisher_chunk_size (struct zcp_publisher *self);
+
+/* Claims a free chunk of the current pool for writing.  Waits up to
+ * @timeout_ns for a chunk to come free (-ETIMEDOUT), 0 means "do not wait"
+ * (-EAGAIN).  While it waits it reclaims the chunks of dead subscribers.
+ * -EPIPE once the publisher is closed.  Thread-safe. */
+int zcp_publisher_claim (struct zcp_publisher *self, struct zcp_chunk *chunk,
+    int64_t timeout_ns, const atomic_bool *cancel) ZCP_WARN_UNUSED;
+
+/* Publishes new caps (an opaque string) for the frames published after it.
+ * -E2BIG if longer than the channel can carry.  Call from the publishing
+ * thread. */
+int zcp_publisher_set_caps (struct zcp_publisher *self, const char *caps)
+    ZCP_WARN_UNUSED;
+
+/* Hands @chunk to every connected subscriber: sets its bit in the holder mask,
+ * pushes the descriptor to its ring, and wakes it.  The caller keeps its own
+ * hold.  A subscriber whose ring is full is waited for (lossless), with its
+ * liveness checked every period; -ECANCELED if cancelled (subscribers not yet
+ * reached do not get the frame).  Call from one thread at a time. */
+int zcp_publisher_publish (struct zcp_publisher *self,
+    const struct zcp_chunk *chunk, struct zcp_frame *frame,
+    const atomic_bool *cancel) ZCP_WARN_UNUSED;
+
+/* Sends end-of-stream to every subscriber, in order with the frames. */
+int zcp_publisher_send_eos (struct zcp_publisher *self,
+    const atomic_bool *cancel) ZCP_WARN_UNUSED;
+
+/* Waits until every live subscriber has taken everything from its ring.
+ * -ETIMEDOUT after @timeout_ns. */
+int zcp_publisher_drain (struct zcp_publisher *self, int64_t timeout_ns,
+    const atomic_bool *cancel) ZCP_WARN_UNUSED;
+
+/* Wakes the publisher's blocking calls so that they look at their cancel
+ * flag.  Thread-safe, async-signal-unsafe. */
+void zcp_publisher_wake (struct zcp_publisher *self);
+
+/* Counts a frame that had to be copied into a chunk. */
+void zcp_publisher_count_copy (struct zcp_publisher *self);
+
+void zcp_publisher_get_stats (struct zcp_publisher *self,
+    struct zcp_publisher_stats *stats);
+
+/* ---- subscriber --------------------------------------------------------- */
+
+struct zcp_subscriber_stats
+{
+  uint64_t delivered;
+  uint64_t dropped;
+  uint32_t slot;
+};
+
+/* Attaches to channel @channel as a new subscriber.  -ENOENT if the channel
+ * does not exist (yet), -EAGAIN while its publisher is still setting it up,
+ * -EACCES without permission, -EPROTO for a corrupt or foreign segment,
+ * -EUSERS when every slot is taken.  Never blocks. */
+int zcp_subscriber_open (const char *channel, struct zcp_subscriber **out)
+    ZCP_WARN_UNUSED;
+
+/* Waits until channel @channel exists, without polling (inotify on
+ * /dev/shm), for at most @timeout_ns (-ETIMEDOUT).  @cancel_fd, if >= 0, is a
+ * descriptor that becomes readable to cancel the wait (-ECANCELED). */
+int zcp_channel_wait_exists (const char *channel, int64_t timeout_ns,
+    int cancel_fd) ZCP_WARN_UNUSED;
+
+/* Leaves the channel.  Undelivered descriptors are released at once; chunks
+ * still referenced by the caller stay mapped and held until released. */
+void zcp_subscriber_close (struct zcp_subscriber *self);
+
+/* Takes the next frame.  For a buffer, @chunk receives a read-only hold on its
+ * chunk, to be given up with zcp_chunk_release().  Waits up to @timeout_ns
+ * (-ETIMEDOUT).  -EPIPE once the publisher has closed or died and the ring is
+ * empty; -EPROTO for a descriptor that fails validation.  Call from one
+ * thread at a time. */
+int zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
+    struct zcp_chunk *chunk, int64_t timeout_ns, const atomic_bool *cancel)
+    ZCP_WARN_UNUSED;
+
+/* Copies the caps of @generation into a new NUL-terminated string that the
+ * caller frees with free().  -ESTALE if the channel no longer holds them. */
+int zcp_subscriber_get_caps (struct zcp_subscriber *self, uint32_t generation,
+    char **caps) ZCP_WARN_UNUSED;
+
+void zcp_subscriber_wake (struct zcp_subscriber *self);
+
+void zcp_subscriber_get_stats (struct zcp_subscriber *self,
+    struct zcp_subscriber_stats *stats);
