@@ -172,7 +172,7 @@ zcp_pool_map_fill_chunk (struct zcp_pool_map *map, uint32_t chunk_index,
   chunk->holder_bit = bit;
 }
 
-void
+bool
 zcp_control_clear_holder (struct zcp_control *control, uint32_t pool,
     uint32_t chunk, uint32_t bit)
 {
@@ -182,8 +182,11 @@ zcp_control_clear_holder (struct zcp_control *control, uint32_t pool,
   uint64_t before = atomic_fetch_and_explicit (zcp_control_mask (control, pool,
           chunk), ~bit_mask, memory_order_release);
 
-  if ((before & bit_mask) && (before & ~bit_mask) == 0)
+  if ((before & bit_mask) && (before & ~bit_mask) == 0) {
     zcp_event_signal (&control->header->publisher_event);
+    return true;
+  }
+  return false;
 }
 
 void

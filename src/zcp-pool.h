@@ -76,8 +76,9 @@ void zcp_pool_map_fill_chunk (struct zcp_pool_map *map, uint32_t chunk_index,
     uint32_t bit, struct zcp_chunk *chunk);
 
 /* Clears @bit in the mask of (@pool, @chunk) and wakes the publisher if that
- * freed the chunk. */
-void zcp_control_clear_holder (struct zcp_control *control, uint32_t pool,
+ * freed the chunk.  True if this very call freed it: of several processes
+ * that let go at once, exactly one sees that. */
+bool zcp_control_clear_holder (struct zcp_control *control, uint32_t pool,
     uint32_t chunk, uint32_t bit);
 
 /* Claims a chunk of pool @map with mask 0, scanning from @*cursor.  Returns

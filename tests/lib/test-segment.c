@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Segments: names, create/open, and the validation of what a reader maps. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "zcp-layout.h"
+#include "zcp-segment.h"
+#include "zcp.h"
+
+static void
+test_names (void)
+{
+  char long_name[ZCP_CHANNEL_NAME_MAX + 2];
+  char name[ZCP_SHM_NAME_SIZE];
+
+  memset (long_name, 'a', sizeof long_name - 1);
+  long_name[sizeof long_name - 1] = '\0';
+
+  is_int (zcp_channel_name_validate ("cam0"), 0, "plain name accepted");
+  is_int (zcp_channel_name_validate ("a.b-c_D9"), 0, "dots, dashes, digits");
+  is_int (zcp_channel_name_validate (""), -EINVAL, "empty name refused");
+  is_int (zcp_channel_name_validate (NULL), -EINVAL, "NULL refused");
+  is_int (zcp_channel_name_validate ("a/b"), -EINVAL, "slash refused");
+  is_int (zcp_channel_name_validate ("a@b"), -EINVAL,
+      "'@' refused: it separates pool names");
+  is_int (zcp_channel_name_validate (long_name), -ENAMETOOLONG,
+      "201 bytes refused");
+  long_name[ZCP_CHANNEL_NAME_MAX] = '\0';
+  is_int (zcp_channel_name_validate (long_name), 0, "200 bytes accepted");
+  is_int (zcp_segment_control_name (long_name, name, sizeof name), 0,
+      "the longest name still makes a control name");
+  is_int (zcp_segment_pool_name (long_name, UINT32_MAX, ZCP_MAX_POOLS,
+          UINT32_MAX, name, sizeof name), 0, "and the longest pool name");
+}
+
+static void
+test_create_open (void)
+{
+  const char *name = "/zerocp-test-segment";
+  void *base, *reader;
+  int fd, rfd;
+
+  shm_unlink (name);
+  is_int (zcp_segment_create (name, 0600, 8192, &fd, &base), 0, "create");
+  is_int (zcp_segment_create (name, 0600, 8192, &rfd, &reader), -EEXIST,
+      "create is exclusive");
+  memset (base, 0x5a, 8192);
+
+  is_int (zcp_segment_open (name, false, 8192, &rfd, &reader), 0,
+      "open read-only");
+  ok (((unsigned char *) reader)[8191] == 0x5a, "reader sees the bytes");
+  munmap (reader, 8192);
+  close (rfd);
+
+  is_int (zcp_segment_open (name, false, 8193, &rfd, &reader), -EPROTO,
+      "a file smaller than expected is refused before mmap");
+
+  /* A hostile writer shrinks the file: the reader checks with fstat. */
+  ftruncate (fd, 100);
+  is_int (zcp_segment_open (name, false, 8192, &rfd, &reader), -EPROTO,
+      "a truncated file is refused");
+
+  munmap (base, 8192);
+  close (fd);
+  shm_unlink (name);
+  is_int (zcp_segment_open (name, false, 8192, &rfd, &reader), -ENOENT,
+      "a missing segment is -ENOENT");
+}
+
+static void
+test_header_validation (void)
+{
+  const char *channel = tap_channel ("segment");
+  struct zcp_subscriber *subscriber;
+  struct zcp_publisher *publisher;
+  struct zcp_shm_header *header;
+  char name[ZCP_SHM_NAME_SIZE];
+  int fd;
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  is_int (zcp_segment_control_name (channel, name, sizeof name), 0, "name");
+  fd = shm_open (name, O_RDWR, 0);
+  ok (fd >= 0, "tamperer opens the control segment");
+  header = mmap (NULL, ZCP_CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+      fd, 0);
+  ok (header != MAP_FAILED, "and maps it");
+
+  is_int (zcp_segment_validate_header (header), 0, "fresh header is valid");
+
+  header->magic ^= 1;
+  is_int (zcp_segment_validate_header (header), -EPROTO, "wrong magic");
+  is_int (zcp_subscriber_open (channel, &subscriber), -EPROTO,
+      "subscriber refuses a wrong magic");
+  header->magic ^= 1;
+
+  header->layout_version++;
+  is_int (zcp_subscriber_open (channel, &subscriber), -EPROTO,
+      "subscriber refuses another layout version");
+  header->layout_version--;
+
+  header->ring_capacity = 1u << 30;
+  is_int (zcp_subscriber_open (channel, &subscriber), -EPROTO,
+      "subscriber refuses an absurd table size");
+  header->ring_capacity = ZCP_RING_CAPACITY;
+
+  header->slots_offset += 8;
+  is_int (zcp_subscriber_open (channel, &subscriber), -EPROTO,
+      "subscriber refuses a moved table");
+  header->slots_offset -= 8;
+
+  is_int (zcp_subscriber_open (channel, &subscriber), 0,
+      "restored header is accepted");
+  zcp_subscriber_close (subscriber);
+
+  ftruncate (fd, ZCP_CONTROL_SIZE / 2);
+  is_int (zcp_subscriber_open (channel, &subscriber), -EPROTO,
+      "subscriber refuses a truncated control segment");
+  /* Give the publisher its pages back, or its own close faults on them. */
+  ftruncate (fd, ZCP_CONTROL_SIZE);
+
+  munmap (header, ZCP_CONTROL_SIZE);
+  close (fd);
+  zcp_publisher_close (publisher);
+  is_int (zcp_subscriber_open (channel, &subscriber), -ENOENT,
+      "a closed channel is gone from /dev/shm");
+}
+
+static void
+test_stale_and_busy (void)
+{
+  const char *channel = tap_channel ("stale");
+  struct zcp_publisher *first, *second;
+
+  is_int (zcp_publisher_open (channel, 0600, &first), 0, "first publisher");
+  is_int (zcp_publisher_open (channel, 0600, &second), -EBUSY,
+      "a second live publisher is refused");
+  zcp_publisher_close (first);
+  is_int (zcp_publisher_open (channel, 0600, &second), 0,
+      "the channel can be published again");
+  zcp_publisher_close (second);
+}
+
+static void
+test_dead_publisher_replaced (void)
+{
+  const char *channel = tap_channel ("dead");
+  struct zcp_subscriber *subscriber;
+  struct zcp_publisher *publisher;
+  char path[ZCP_SHM_NAME_SIZE + 16];
+  int status;
+  pid_t child;
+
+  child = fork ();
+  if (child == 0) {
+    /* Dies without closing: leaves its segments behind. */
+    if (zcp_publisher_open (channel, 0600, &publisher) != 0 ||
+        zcp_publisher_configure_pool (publisher, 4096, 2) != 0)
+      _exit (1);
+    _exit (0);
+  }
+  waitpid (child, &status, 0);
+  ok (WIFEXITED (status) && WEXITSTATUS (status) == 0, "publisher died");
+
+  snprintf (path, sizeof path, "/dev/shm/zerocp.%s", channel);
+  ok (access (path, F_OK) == 0, "its control segment is left behind");
+  is_int (zcp_subscriber_open (channel, &subscriber), -ENOTCONN,
+      "a subscriber sees there is no live publisher");
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0,
+      "a new publisher replaces the stale segments");
+  is_int (zcp_subscriber_open (channel, &subscriber), 0,
+      "and subscribers can join it");
+  zcp_subscriber_close (subscriber);
+  zcp_publisher_close (publisher);
+  ok (access (path, F_OK) != 0, "nothing is left once it closes");
+}
+
+int
+main (void)
+{
+  test_names ();
+  test_create_open ();
+  test_header_validation ();
+  test_stale_and_busy ();
+  test_dead_publisher_replaced ();
+  return tap_done ();
+}
