@@ -147,8 +147,10 @@ gst_zero_cp_buffer_pool_start (GstBufferPool * pool)
   }
   atomic_store (&self->flushing, false);
 
-  return GST_BUFFER_POOL_CLASS (gst_zero_cp_buffer_pool_parent_class)
-      ->start (pool);
+  /* No chain-up: the base class would preallocate min-buffers shells behind
+   * our back and count them, and then refuse to stop while our queue holds
+   * them.  Shells are made on demand and cost nothing to keep. */
+  return TRUE;
 }
 
 static gboolean

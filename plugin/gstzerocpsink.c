@@ -43,6 +43,7 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 
 #define DEFAULT_CHANNEL NULL
 #define DEFAULT_PERMS 0600
+#define DEFAULT_WAIT_FOR_CONNECTION FALSE
 
 /* Chunks in a proposed pool: enough for subscribers to hold a few frames
  * while upstream fills the next ones, within a budget that lets 1080p fit
@@ -60,6 +61,8 @@ enum
   PROP_0,
   PROP_CHANNEL,
   PROP_PERMS,
+  PROP_WAIT_FOR_CONNECTION,
+  PROP_NUM_SUBSCRIBERS,
   PROP_STATS,
   N_PROPERTIES
 };
@@ -72,6 +75,7 @@ struct _GstZeroCpSink
 
   gchar *channel;               /* protected by OBJECT_LOCK */
   guint perms;                  /* protected by OBJECT_LOCK */
+  gboolean wait_for_connection; /* protected by OBJECT_LOCK */
   struct zcp_publisher *publisher;      /* protected by OBJECT_LOCK */
   GstBufferPool *pool;          /* protected by OBJECT_LOCK */
 
@@ -135,6 +139,9 @@ gst_zero_cp_sink_set_property (GObject * object, guint prop_id,
     case PROP_PERMS:
       self->perms = g_value_get_uint (value);
       break;
+    case PROP_WAIT_FOR_CONNECTION:
+      self->wait_for_connection = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -157,6 +164,17 @@ gst_zero_cp_sink_get_property (GObject * object, guint prop_id,
     case PROP_PERMS:
       GST_OBJECT_LOCK (self);
       g_value_set_uint (value, self->perms);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_WAIT_FOR_CONNECTION:
+      GST_OBJECT_LOCK (self);
+      g_value_set_boolean (value, self->wait_for_connection);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_NUM_SUBSCRIBERS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->publisher ?
+          zcp_publisher_count_subscribers (self->publisher) : 0);
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_STATS:
@@ -397,6 +415,27 @@ gst_zero_cp_sink_copy_into_chunk (GstZeroCpSink * self, GstBuffer * buffer,
 }
 
 static GstFlowReturn
+gst_zero_cp_sink_wait_for_subscriber (GstZeroCpSink * self)
+{
+  gboolean wait;
+  int ret;
+
+  GST_OBJECT_LOCK (self);
+  wait = self->wait_for_connection;
+  GST_OBJECT_UNLOCK (self);
+
+  if (!wait || zcp_publisher_count_subscribers (self->publisher) > 0)
+    return GST_FLOW_OK;
+
+  GST_INFO_OBJECT (self, "waiting for a subscriber on channel %s",
+      self->channel_in_use);
+  while ((ret = zcp_publisher_wait_subscriber (self->publisher,
+              CLAIM_WAIT_NS, &self->unlocking)) == -ETIMEDOUT)
+    GST_LOG_OBJECT (self, "still no subscriber");
+  return ret == 0 ? GST_FLOW_OK : GST_FLOW_FLUSHING;
+}
+
+static GstFlowReturn
 gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
   GstZeroCpSink *self = GST_ZERO_CP_SINK (bsink);
@@ -404,7 +443,12 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   struct zcp_chunk copy = { 0 };
   const struct zcp_chunk *chunk = NULL;
   GstMemory *mem = NULL;
+  GstFlowReturn flow;
   int ret;
+
+  flow = gst_zero_cp_sink_wait_for_subscriber (self);
+  if (flow != GST_FLOW_OK)
+    return flow;
 
   if (gst_buffer_n_memory (buffer) == 1)
     mem = gst_buffer_peek_memory (buffer, 0);
@@ -419,9 +463,7 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     frame.offset = mem->offset;
     frame.size = mem->size;
   } else {
-    GstFlowReturn flow = gst_zero_cp_sink_copy_into_chunk (self, buffer,
-        &copy);
-
+    flow = gst_zero_cp_sink_copy_into_chunk (self, buffer, &copy);
     if (flow != GST_FLOW_OK)
       return flow;
     chunk = &copy;
@@ -529,6 +571,29 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
 
   /**
+   * GstZeroCpSink:wait-for-connection:
+   *
+   * Block the stream until a subscriber is attached, so that the first
+   * frames are not published to nobody.
+   */
+  properties[PROP_WAIT_FOR_CONNECTION] = g_param_spec_boolean
+      ("wait-for-connection", "Wait for connection",
+      "Hold the first frame until at least one subscriber is attached "
+      "(default: false: publish at the stream's own pace, to whoever is "
+      "there)", DEFAULT_WAIT_FOR_CONNECTION,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+  /**
+   * GstZeroCpSink:num-subscribers:
+   *
+   * Number of subscribers attached to the channel now.
+   */
+  properties[PROP_NUM_SUBSCRIBERS] = g_param_spec_uint ("num-subscribers",
+      "Number of subscribers", "Number of subscribers attached to the "
+      "channel now", 0, G_MAXUINT, 0,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
    * GstZeroCpSink:stats:
    *
    * Counters of the channel: frames-published, frames-copied (buffers that
@@ -569,4 +634,5 @@ gst_zero_cp_sink_init (GstZeroCpSink * self)
 {
   self->channel = g_strdup (DEFAULT_CHANNEL);
   self->perms = DEFAULT_PERMS;
+  self->wait_for_connection = DEFAULT_WAIT_FOR_CONNECTION;
 }

@@ -382,6 +382,8 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   mem = gst_zero_cp_allocator_wrap (self->allocator, &chunk, frame.offset,
       frame.size, TRUE);
   gst_buffer_append_memory (buffer, mem);
+  /* The memory is where the buffer was born, not a later change. */
+  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
 
   if (!gst_zero_cp_buffer_apply_frame (buffer, &frame,
           gst_zero_cp_src_time_origin (self, &frame), &problem)) {

@@ -678,6 +678,46 @@ zcp_publisher_drain (struct zcp_publisher *self, int64_t timeout_ns,
   }
 }
 
+uint32_t
+zcp_publisher_count_subscribers (struct zcp_publisher *self)
+{
+  uint32_t count = 0;
+
+  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++)
+    if (atomic_load_explicit (&self->control->slots[s].state,
+            memory_order_acquire) == ZCP_SLOT_STATE_ACTIVE)
+      count++;
+  return count;
+}
+
+struct subscriber_wait
+{
+  struct zcp_publisher *self;
+  const atomic_bool *cancel;
+};
+
+static bool
+has_subscriber (void *data)
+{
+  struct subscriber_wait *wait = data;
+
+  return cancelled (wait->cancel) ||
+      zcp_publisher_count_subscribers (wait->self) > 0;
+}
+
+int
+zcp_publisher_wait_subscriber (struct zcp_publisher *self,
+    int64_t timeout_ns, const atomic_bool *cancel)
+{
+  struct subscriber_wait wait = { self, cancel };
+
+  /* zcp_subscriber_open signals the publisher's event once it is in. */
+  if (zcp_event_wait_until (&self->control->header->publisher_event,
+          has_subscriber, &wait, zcp_deadline (timeout_ns)) < 0)
+    return -ETIMEDOUT;
+  return cancelled (cancel) ? -ECANCELED : 0;
+}
+
 void
 zcp_publisher_wake (struct zcp_publisher *self)
 {
@@ -703,10 +743,7 @@ zcp_publisher_get_stats (struct zcp_publisher *self,
       frames_published, memory_order_relaxed);
   stats->frames_copied = atomic_load_explicit (&control->header->frames_copied,
       memory_order_relaxed);
-  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++)
-    if (atomic_load_explicit (&control->slots[s].state,
-            memory_order_relaxed) == ZCP_SLOT_STATE_ACTIVE)
-      stats->subscribers++;
+  stats->subscribers = zcp_publisher_count_subscribers (self);
 
   pthread_mutex_lock (&self->lock);
   for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)

@@ -174,6 +174,14 @@ int zcp_publisher_send_eos (struct zcp_publisher *self,
 int zcp_publisher_drain (struct zcp_publisher *self, int64_t timeout_ns,
     const atomic_bool *cancel) ZCP_WARN_UNUSED;
 
+/* Waits until at least one subscriber is attached.  -ETIMEDOUT after
+ * @timeout_ns, -ECANCELED when cancelled. */
+int zcp_publisher_wait_subscriber (struct zcp_publisher *self,
+    int64_t timeout_ns, const atomic_bool *cancel) ZCP_WARN_UNUSED;
+
+/* Number of attached subscribers.  Thread-safe, never blocks. */
+uint32_t zcp_publisher_count_subscribers (struct zcp_publisher *self);
+
 /* Wakes the publisher's blocking calls so that they look at their cancel
  * flag.  Thread-safe, async-signal-unsafe. */
 void zcp_publisher_wake (struct zcp_publisher *self);

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Helpers shared by the element tests. */
+
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+#include <gst/video/video.h>
+#include <unistd.h>
+
+#define ZERO_CP_MEMORY_TYPE "ZeroCpMemory"
+#define VIDEO_CAPS "video/x-raw,format=NV12,width=320,height=240,framerate=30/1"
+#define VIDEO_SIZE (320 * 240 * 3 / 2)
+
+/* A channel name no other test, or other run, uses. */
+static inline gchar *
+unique_channel (const gchar * test)
+{
+  static gint counter;
+
+  return g_strdup_printf ("check-%s-%d-%d", test, (int) getpid (),
+      g_atomic_int_add (&counter, 1));
+}
+
+static inline gboolean
+is_zero_cp_memory (GstMemory * mem)
+{
+  return gst_memory_is_type (mem, ZERO_CP_MEMORY_TYPE);
+}
+
+static inline guint64
+sink_stat (GstElement * sink, const gchar * field)
+{
+  GstStructure *stats;
+  guint64 value64 = 0;
+  guint value = 0;
+
+  g_object_get (sink, "stats", &stats, NULL);
+  if (!gst_structure_get_uint64 (stats, field, &value64) &&
+      gst_structure_get_uint (stats, field, &value))
+    value64 = value;
+  gst_structure_free (stats);
+  return value64;
+}
+
+/* Runs @description until it errors, and checks the error's domain and
+ * code, as playbin's tests do.  Fails if it does not error within 10 s. */
+static inline void
+assert_pipeline_error (const gchar * description, GQuark domain, gint code)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (description, &error);
+  GstMessage *message;
+  GstBus *bus;
+
+  fail_unless (pipeline != NULL && error == NULL, "cannot parse %s: %s",
+      description, error ? error->message : "?");
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+
+  message = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+  fail_unless (message != NULL, "no error from %s", description);
+  fail_unless_equals_int (GST_MESSAGE_TYPE (message), GST_MESSAGE_ERROR);
+  gst_message_parse_error (message, &error, NULL);
+  GST_INFO ("%s: %s", description, error->message);
+  fail_unless (g_error_matches (error, domain, code),
+      "%s: expected %s %d, got %s %d: %s", description,
+      g_quark_to_string (domain), code, g_quark_to_string (error->domain),
+      error->code, error->message);
+
+  g_error_free (error);
+  gst_message_unref (message);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* zerocpsink: its pool, the copy path, errors and never hanging. */
+#include "zcp-check.h"
+#include "zcp.h"
+
+static GstHarness *
+sink_harness (const gchar * channel)
+{
+  gchar *description = g_strdup_printf ("zerocpsink channel=%s sync=false "
+      "name=sink", channel);
+  GstHarness *h = gst_harness_new_parse (description);
+
+  g_free (description);
+  gst_harness_set_src_caps_str (h, VIDEO_CAPS);
+  return h;
+}
+
+static GstElement *
+sink_of (GstHarness * h)
+{
+  return gst_bin_get_by_name (GST_BIN (h->element), "sink");
+}
+
+static GstBufferPool *
+proposed_pool (GstHarness * h, guint * max_buffers)
+{
+  GstCaps *caps = gst_caps_from_string (VIDEO_CAPS);
+  /* need_pool TRUE, as GstBaseSrc, GstBaseTransform and GstVideoDecoder
+   * ask; GstHarness asks with FALSE, which we honour with no pool. */
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+  GstBufferPool *pool = NULL;
+
+  fail_unless (gst_pad_peer_query (h->srcpad, query));
+  fail_unless (gst_query_get_n_allocation_pools (query) > 0);
+  gst_query_parse_nth_allocation_pool (query, 0, &pool, NULL, NULL,
+      max_buffers);
+  fail_unless (pool != NULL);
+  fail_unless (gst_query_find_allocation_meta (query, GST_VIDEO_META_API_TYPE,
+          NULL));
+  gst_query_unref (query);
+  gst_caps_unref (caps);
+  return pool;
+}
+
+GST_START_TEST (test_proposed_pool_is_used)
+{
+  gchar *channel = unique_channel ("pool");
+  GstHarness *h = sink_harness (channel);
+  GstElement *sink = sink_of (h);
+  GstBufferPool *pool = proposed_pool (h, NULL);
+  GstBuffer *buffer = NULL;
+  GstVideoMeta *meta;
+
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
+          NULL), GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_n_memory (buffer), 1);
+  fail_unless (is_zero_cp_memory (gst_buffer_peek_memory (buffer, 0)),
+      "upstream got %s memory, not a chunk",
+      gst_buffer_peek_memory (buffer, 0)->allocator->mem_type);
+  fail_unless (gst_buffer_is_writable (buffer));
+  meta = gst_buffer_get_video_meta (buffer);
+  fail_unless (meta != NULL, "the pool adds a GstVideoMeta");
+  fail_unless_equals_int (meta->width, 320);
+
+  fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
+  fail_unless_equals_uint64 (sink_stat (sink, "frames-published"), 1);
+  fail_unless_equals_uint64 (sink_stat (sink, "frames-copied"), 0);
+
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_foreign_buffer_is_copied_and_counted)
+{
+  gchar *channel = unique_channel ("copy");
+  GstHarness *h = sink_harness (channel);
+  GstElement *sink = sink_of (h);
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, VIDEO_SIZE, NULL);
+
+  gst_buffer_memset (buffer, 0, 0x42, VIDEO_SIZE);
+  fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
+  fail_unless_equals_uint64 (sink_stat (sink, "frames-published"), 1);
+  fail_unless_equals_uint64 (sink_stat (sink, "frames-copied"), 1);
+
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+static gpointer
+acquire_thread (gpointer data)
+{
+  GstBufferPool *pool = data;
+  GstBuffer *buffer = NULL;
+  GstFlowReturn ret = gst_buffer_pool_acquire_buffer (pool, &buffer, NULL);
+
+  if (buffer)
+    gst_buffer_unref (buffer);
+  return GINT_TO_POINTER (ret);
+}
+
+GST_START_TEST (test_full_pool_waits_and_flushes)
+{
+  gchar *channel = unique_channel ("flush");
+  GstHarness *h = sink_harness (channel);
+  GstBufferPoolAcquireParams dontwait = {
+    .flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+  };
+  GstBuffer *held[64], *extra = NULL;
+  GstBufferPool *pool;
+  guint max_buffers = 0;
+  GThread *thread;
+
+  pool = proposed_pool (h, &max_buffers);
+  fail_unless (max_buffers > 0 && max_buffers <= G_N_ELEMENTS (held));
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  for (guint i = 0; i < max_buffers; i++)
+    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held[i],
+            NULL), GST_FLOW_OK);
+
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &extra,
+          &dontwait), GST_FLOW_EOS);
+
+  /* A blocked acquire must give way to flushing. */
+  thread = g_thread_new ("acquire", acquire_thread, pool);
+  gst_buffer_pool_set_flushing (pool, TRUE);
+  fail_unless_equals_int (GPOINTER_TO_INT (g_thread_join (thread)),
+      GST_FLOW_FLUSHING);
+  gst_buffer_pool_set_flushing (pool, FALSE);
+
+  /* A released buffer's chunk is claimable again. */
+  gst_buffer_unref (held[0]);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held[0],
+          &dontwait), GST_FLOW_OK);
+
+  for (guint i = 0; i < max_buffers; i++)
+    gst_buffer_unref (held[i]);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bad_channel_names)
+{
+  gchar *long_name = g_strnfill (201, 'a');
+  gchar *description;
+
+  assert_pipeline_error ("videotestsrc ! zerocpsink channel=a/b",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS);
+  description = g_strdup_printf ("videotestsrc ! zerocpsink channel=%s",
+      long_name);
+  assert_pipeline_error (description, GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_SETTINGS);
+  assert_pipeline_error ("videotestsrc ! zerocpsink", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_SETTINGS);
+  g_free (description);
+  g_free (long_name);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_second_publisher_refused)
+{
+  gchar *channel = unique_channel ("busy");
+  GstHarness *h = sink_harness (channel);
+  gchar *description = g_strdup_printf ("videotestsrc ! zerocpsink "
+      "channel=%s", channel);
+
+  assert_pipeline_error (description, GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_BUSY);
+  gst_harness_teardown (h);
+  g_free (description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+static gpointer
+push_until_refused (gpointer data)
+{
+  GstHarness *h = data;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  /* System memory: each frame takes the copy path and a chunk. */
+  while (ret == GST_FLOW_OK)
+    ret = gst_harness_push (h, gst_buffer_new_allocate (NULL, VIDEO_SIZE,
+            NULL));
+  return GINT_TO_POINTER (ret);
+}
+
+GST_START_TEST (test_stalled_subscriber_does_not_hang_stop)
+{
+  gchar *channel = unique_channel ("stalled");
+  GstHarness *h = sink_harness (channel);
+  GstElement *sink = sink_of (h);
+  struct zcp_subscriber *stalled;
+  GThread *thread;
+  gint64 deadline;
+
+  /* A subscriber that never reads: a lossless publisher waits for it. */
+  fail_unless_equals_int (zcp_subscriber_open (channel, &stalled), 0);
+  thread = g_thread_new ("push", push_until_refused, h);
+
+  /* Wait (bounded) until every chunk is held and the push is blocked. */
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (sink_stat (sink, "chunks-total") == 0 ||
+      sink_stat (sink, "chunks-in-use") < sink_stat (sink, "chunks-total")) {
+    fail_unless (g_get_monotonic_time () < deadline, "pool never filled");
+    g_usleep (1000);
+  }
+
+  /* Stopping must not wait for the subscriber. */
+  fail_unless_equals_int (gst_element_set_state (h->element,
+          GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (GPOINTER_TO_INT (g_thread_join (thread)),
+      GST_FLOW_FLUSHING);
+
+  zcp_subscriber_close (stalled);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+static Suite *
+zerocpsink_suite (void)
+{
+  Suite *s = suite_create ("zerocpsink");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_proposed_pool_is_used);
+  tcase_add_test (tc, test_foreign_buffer_is_copied_and_counted);
+  tcase_add_test (tc, test_full_pool_waits_and_flushes);
+  tcase_add_test (tc, test_bad_channel_names);
+  tcase_add_test (tc, test_second_publisher_refused);
+  tcase_add_test (tc, test_stalled_subscriber_does_not_hang_stop);
+  return s;
+}
+
+GST_CHECK_MAIN (zerocpsink);

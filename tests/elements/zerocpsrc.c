@@ -1,0 +1,442 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* zerocpsrc: what it hands downstream, and what it does with bad input. */
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include "zcp-check.h"
+#include "zcp-layout.h"
+#include "zcp-ring.h"
+#include "zcp.h"
+
+static GstHarness *
+harness_for (const gchar * element, const gchar * channel)
+{
+  gchar *description = g_strdup_printf ("%s channel=%s name=element",
+      element, channel);
+  GstHarness *h = gst_harness_new_parse (description);
+
+  /* GstHarness starts sinks by itself, sources only when told. */
+  if (g_str_has_prefix (element, "zerocpsrc"))
+    gst_harness_play (h);
+  g_free (description);
+  return h;
+}
+
+static GstElement *
+element_of (GstHarness * h)
+{
+  return gst_bin_get_by_name (GST_BIN (h->element), "element");
+}
+
+GST_START_TEST (test_buffers_cross_with_caps_and_timestamps)
+{
+  gchar *channel = unique_channel ("cross");
+  GstHarness *pub = harness_for ("zerocpsink sync=false", channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstElement *sink = element_of (pub), *src = element_of (sub);
+  GstClockTime expected_pts;
+  GstBuffer *buffer, *received;
+  GstMapInfo sent_map, map;
+  GstVideoMeta *meta;
+  GstCaps *caps;
+
+  g_object_set (sink, "wait-for-connection", TRUE, NULL);
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+
+  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+  gst_buffer_map (buffer, &sent_map, GST_MAP_WRITE);
+  for (gsize i = 0; i < sent_map.size; i++)
+    sent_map.data[i] = i * 7;
+  gst_buffer_unmap (buffer, &sent_map);
+  GST_BUFFER_PTS (buffer) = GST_SECOND;
+  GST_BUFFER_DURATION (buffer) = GST_SECOND / 30;
+  GST_BUFFER_OFFSET (buffer) = 7;
+  GST_BUFFER_OFFSET_END (buffer) = 8;
+  GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+
+  received = gst_harness_pull (sub);
+  fail_unless (received != NULL);
+
+  caps = gst_pad_get_current_caps (sub->sinkpad);
+  fail_unless (caps != NULL, "the source set caps from the channel");
+  fail_unless (gst_caps_is_equal (caps, gst_caps_from_string (VIDEO_CAPS)),
+      "caps %" GST_PTR_FORMAT, caps);
+  gst_caps_unref (caps);
+
+  /* Absolute time crossed: the publisher's running time plus its base time,
+   * minus ours. */
+  expected_pts = GST_SECOND + gst_element_get_base_time (sink) -
+      gst_element_get_base_time (src);
+  fail_unless_equals_clocktime (GST_BUFFER_PTS (received), expected_pts);
+  fail_unless_equals_clocktime (GST_BUFFER_DURATION (received),
+      GST_SECOND / 30);
+  fail_unless_equals_uint64 (GST_BUFFER_OFFSET (received), 7);
+  fail_unless_equals_uint64 (GST_BUFFER_OFFSET_END (received), 8);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DELTA_UNIT));
+
+  fail_unless_equals_int (gst_buffer_n_memory (received), 1);
+  fail_unless (is_zero_cp_memory (gst_buffer_peek_memory (received, 0)));
+  fail_unless (GST_MEMORY_IS_READONLY (gst_buffer_peek_memory (received, 0)),
+      "other processes see the chunk: it must be read-only");
+  meta = gst_buffer_get_video_meta (received);
+  fail_unless (meta != NULL);
+  fail_unless_equals_int (meta->format, GST_VIDEO_FORMAT_NV12);
+  fail_unless_equals_int (meta->n_planes, 2);
+
+  fail_unless (gst_buffer_map (received, &map, GST_MAP_READ));
+  fail_unless_equals_uint64 (map.size, VIDEO_SIZE);
+  for (gsize i = 0; i < map.size; i++)
+    if (map.data[i] != (guint8) (i * 7))
+      fail ("byte %" G_GSIZE_FORMAT " differs", i);
+  gst_buffer_unmap (received, &map);
+
+  /* The subscriber's hold keeps the chunk in use; freeing the buffer gives
+   * it back. */
+  fail_unless (sink_stat (sink, "chunks-in-use") >= 1);
+  {
+    guint64 before = sink_stat (sink, "chunks-in-use");
+    gst_buffer_unref (received);
+    fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), before - 1);
+  }
+
+  gst_object_unref (sink);
+  gst_object_unref (src);
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_write_map_copies_and_leaves_chunk_alone)
+{
+  gchar *channel = unique_channel ("cow");
+  GstHarness *pub = harness_for ("zerocpsink sync=false wait-for-connection=true",
+      channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstBuffer *received, *writable;
+  GstMapInfo map;
+  const guint8 *chunk_data;
+  guint8 first_byte;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  received = gst_harness_pull (sub);
+
+  gst_buffer_map (received, &map, GST_MAP_READ);
+  chunk_data = map.data;
+  first_byte = map.data[0];
+  gst_buffer_unmap (received, &map);
+
+  writable = gst_buffer_make_writable (gst_buffer_ref (received));
+  fail_unless (gst_buffer_map (writable, &map, GST_MAP_WRITE),
+      "GStreamer copies a read-only memory mapped for writing");
+  fail_unless (map.data != chunk_data, "the write goes to a copy");
+  map.data[0] ^= 0xff;
+  gst_buffer_unmap (writable, &map);
+
+  gst_buffer_map (received, &map, GST_MAP_READ);
+  fail_unless (map.data == chunk_data, "the original still maps the chunk");
+  fail_unless (map.data[0] == first_byte, "and the chunk is untouched");
+  gst_buffer_unmap (received, &map);
+
+  gst_buffer_unref (writable);
+  gst_buffer_unref (received);
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_eos_crosses)
+{
+  gchar *channel = unique_channel ("eos");
+  GstHarness *pub = harness_for ("zerocpsink sync=false wait-for-connection=true",
+      channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstEvent *event;
+  gboolean got_eos = FALSE;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+  fail_unless (gst_harness_push_event (pub, gst_event_new_eos ()));
+
+  while (!got_eos && (event = gst_harness_pull_event (sub))) {
+    got_eos = GST_EVENT_TYPE (event) == GST_EVENT_EOS;
+    gst_event_unref (event);
+  }
+  fail_unless (got_eos, "EOS reached the subscriber");
+
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bad_channel_names)
+{
+  gchar *long_name = g_strnfill (201, 'a');
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s ! fakesink",
+      long_name);
+
+  assert_pipeline_error ("zerocpsrc channel=a/b ! fakesink",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS);
+  assert_pipeline_error (description, GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_SETTINGS);
+  assert_pipeline_error ("zerocpsrc ! fakesink", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_SETTINGS);
+  g_free (description);
+  g_free (long_name);
+}
+
+GST_END_TEST;
+
+/* A control segment written by hand, as a hostile or broken peer would. */
+static struct zcp_shm_header *
+forge_segment (const gchar * channel, gsize size, int *fd_out)
+{
+  gchar *name = g_strdup_printf ("/zerocp.%s", channel);
+  struct zcp_shm_header *header;
+  int fd = shm_open (name, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+  fail_unless (fd >= 0);
+  fail_unless (ftruncate (fd, size) == 0);
+  header = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  fail_unless (header != MAP_FAILED);
+  g_free (name);
+  *fd_out = fd;
+  return header;
+}
+
+static void
+unforge_segment (const gchar * channel, struct zcp_shm_header *header,
+    gsize size, int fd)
+{
+  gchar *name = g_strdup_printf ("/zerocp.%s", channel);
+
+  munmap (header, size);
+  close (fd);
+  shm_unlink (name);
+  g_free (name);
+}
+
+static void
+assert_src_error_on (const gchar * channel, GQuark domain, gint code)
+{
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s ! fakesink",
+      channel);
+
+  assert_pipeline_error (description, domain, code);
+  g_free (description);
+}
+
+GST_START_TEST (test_corrupt_segments)
+{
+  gchar *channel = unique_channel ("corrupt");
+  struct zcp_publisher *publisher;
+  struct zcp_shm_header *header;
+  int fd;
+
+  /* Garbage where the header should be. */
+  header = forge_segment (channel, ZCP_CONTROL_SIZE, &fd);
+  memset (header, 0xa5, sizeof *header);
+  assert_src_error_on (channel, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
+  unforge_segment (channel, header, ZCP_CONTROL_SIZE, fd);
+
+  /* A truncated segment. */
+  header = forge_segment (channel, 100, &fd);
+  memset (header, 0xa5, 100);
+  assert_src_error_on (channel, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
+  unforge_segment (channel, header, 100, fd);
+
+  /* A real publisher's segment, then tampered with. */
+  fail_unless_equals_int (zcp_publisher_open (channel, 0600, &publisher), 0);
+  {
+    gchar *name = g_strdup_printf ("/zerocp.%s", channel);
+    fd = shm_open (name, O_RDWR, 0);
+    header = mmap (NULL, ZCP_CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+        fd, 0);
+    g_free (name);
+  }
+  header->layout_version = 99;
+  assert_src_error_on (channel, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
+  header->layout_version = ZCP_LAYOUT_VERSION;
+  header->max_subscribers = 100000;
+  assert_src_error_on (channel, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
+  header->max_subscribers = ZCP_MAX_SUBSCRIBERS;
+  munmap (header, ZCP_CONTROL_SIZE);
+  close (fd);
+  zcp_publisher_close (publisher);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* Pushes @desc into slot 0's ring as a hostile publisher would, and checks
+ * that the subscriber turns it into a clear error. */
+static void
+assert_hostile_descriptor_refused (void (*corrupt) (struct zcp_shm_desc *
+        desc, struct zcp_shm_header * header))
+{
+  gchar *channel = unique_channel ("hostile");
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s ! fakesink",
+      channel);
+  struct zcp_publisher *publisher;
+  struct zcp_shm_header *header;
+  struct zcp_shm_slot *slot;
+  struct zcp_shm_pool *pool;
+  struct zcp_shm_desc desc = { 0 };
+  GstElement *pipeline;
+  GstMessage *message;
+  GError *error = NULL;
+  GstBus *bus;
+  gchar *name;
+  int fd;
+
+  fail_unless_equals_int (zcp_publisher_open (channel, 0600, &publisher), 0);
+  fail_unless_equals_int (zcp_publisher_configure_pool (publisher, 4096, 2),
+      0);
+  fail_unless_equals_int (zcp_publisher_set_caps (publisher,
+          "application/x-test"), 0);
+  name = g_strdup_printf ("/zerocp.%s", channel);
+  fd = shm_open (name, O_RDWR, 0);
+  header = mmap (NULL, ZCP_CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+      fd, 0);
+  fail_unless (header != MAP_FAILED);
+
+  pipeline = gst_parse_launch (description, NULL);
+  bus = gst_element_get_bus (pipeline);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless_equals_int (zcp_publisher_wait_subscriber (publisher,
+          10 * GST_SECOND, NULL), 0);
+
+  slot = (struct zcp_shm_slot *) ((guint8 *) header + ZCP_SLOTS_OFFSET);
+  pool = (struct zcp_shm_pool *) ((guint8 *) header + ZCP_POOLS_OFFSET);
+  desc.kind = ZCP_SHM_DESC_KIND_BUFFER;
+  desc.pool_generation = atomic_load (&pool[0].generation);
+  desc.caps_generation = 1;
+  desc.size = 16;
+  desc.pts = desc.dts = desc.duration = ZCP_TIME_NONE;
+  corrupt (&desc, header);
+  fail_unless (zcp_ring_push (&slot[0], &desc));
+
+  message = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_ERROR);
+  fail_unless (message != NULL, "the hostile descriptor went unnoticed");
+  gst_message_parse_error (message, &error, NULL);
+  GST_INFO ("hostile descriptor: %s", error->message);
+  fail_unless (g_error_matches (error, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_READ), "got %s", error->message);
+
+  g_error_free (error);
+  gst_message_unref (message);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  munmap (header, ZCP_CONTROL_SIZE);
+  close (fd);
+  zcp_publisher_close (publisher);
+  g_free (name);
+  g_free (description);
+  g_free (channel);
+}
+
+static void
+chunk_out_of_range (struct zcp_shm_desc *desc, struct zcp_shm_header *header)
+{
+  desc->chunk_index = 9999;
+}
+
+static void
+pool_out_of_range (struct zcp_shm_desc *desc, struct zcp_shm_header *header)
+{
+  desc->pool_index = 77;
+}
+
+static void
+size_overruns_chunk (struct zcp_shm_desc *desc, struct zcp_shm_header *header)
+{
+  desc->offset = 4000;
+  desc->size = 4000;
+}
+
+static void
+plane_overruns_buffer (struct zcp_shm_desc *desc,
+    struct zcp_shm_header *header)
+{
+  desc->size = 4096;
+  desc->has_video = 1;
+  desc->video.format = GST_VIDEO_FORMAT_GRAY8;
+  desc->video.width = 64;
+  desc->video.height = 640;
+  desc->video.n_planes = 1;
+  desc->video.stride[0] = 64;
+}
+
+static void
+unknown_kind (struct zcp_shm_desc *desc, struct zcp_shm_header *header)
+{
+  desc->kind = 0xdead;
+}
+
+GST_START_TEST (test_hostile_descriptors)
+{
+  assert_hostile_descriptor_refused (chunk_out_of_range);
+  assert_hostile_descriptor_refused (pool_out_of_range);
+  assert_hostile_descriptor_refused (size_overruns_chunk);
+  assert_hostile_descriptor_refused (plane_overruns_buffer);
+  assert_hostile_descriptor_refused (unknown_kind);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_waits_for_channel_and_stops_promptly)
+{
+  gchar *channel = unique_channel ("absent");
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s ! fakesink",
+      channel);
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+  GstStateChangeReturn ret;
+  gint64 start;
+
+  /* A missing publisher is not an error: the source waits for it, and a
+   * state change to NULL ends the wait. */
+  ret = gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  fail_unless (ret != GST_STATE_CHANGE_FAILURE);
+  start = g_get_monotonic_time ();
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  fail_unless (g_get_monotonic_time () - start < 5 * G_USEC_PER_SEC,
+      "stopping a waiting source hung");
+
+  gst_object_unref (pipeline);
+  g_free (description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+static Suite *
+zerocpsrc_suite (void)
+{
+  Suite *s = suite_create ("zerocpsrc");
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_buffers_cross_with_caps_and_timestamps);
+  tcase_add_test (tc, test_write_map_copies_and_leaves_chunk_alone);
+  tcase_add_test (tc, test_eos_crosses);
+  tcase_add_test (tc, test_bad_channel_names);
+  tcase_add_test (tc, test_corrupt_segments);
+  tcase_add_test (tc, test_hostile_descriptors);
+  tcase_add_test (tc, test_waits_for_channel_and_stops_promptly);
+  return s;
+}
+
+GST_CHECK_MAIN (zerocpsrc);
