@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Runs one pipeline, as gst-launch-1.0 would, and reports on stdout, one line
+ * each, what the multi-process tests check:
+ *
+ *   state started                   (set_state returned: a sink's channel
+ *                                    exists, a source is subscribing)
+ *   base-time NS                    (once the pipeline reaches PLAYING)
+ *   caps CAPS                       (caps reaching the element named "probe")
+ *   frame N pts=NS dur=NS crc=HEX mem=TYPE ro=0|1 shm=FILE+OFFSET
+ *   overwritten N                   (a held frame changed under us)
+ *   stats STRUCTURE                 (of "probe", if it has a stats property)
+ *   eos | interrupted | error DOMAIN CODE MESSAGE
+ *
+ * Options: --hold N keeps the last N buffers and checks, as it lets each go,
+ * that its bytes did not change; --delay-ms N makes the probe slow.
+ * Exit status: 0 after EOS or SIGINT, 1 after an error, 2 if a held frame
+ * was overwritten.
+ */
+#include <glib-unix.h>
+#include <gst/gst.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct
+{
+  GstBuffer *buffer;
+  guint64 crc;
+  guint64 number;
+} HeldFrame;
+
+static GMainLoop *loop;
+static GstElement *pipeline;
+static GQueue held = G_QUEUE_INIT;
+static guint hold_count, delay_ms;
+static guint64 frame_count;
+static gboolean overwritten;
+static int exit_status;
+
+static guint64
+checksum (GstBuffer * buffer)
+{
+  guint64 hash = 1469598103934665603ull;        /* FNV-1a */
+  GstMapInfo map;
+
+  if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
+    return 0;
+  for (gsize i = 0; i < map.size; i++)
+    hash = (hash ^ map.data[i]) * 1099511628211ull;
+  gst_buffer_unmap (buffer, &map);
+  return hash;
+}
+
+/* Which file, and where in it, the kernel says these bytes live. */
+static gchar *
+backing_of (GstBuffer * buffer)
+{
+  gchar *result = g_strdup ("none");
+  GstMapInfo map;
+  gchar line[1024];
+  FILE *maps;
+
+  if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
+    return result;
+  maps = fopen ("/proc/self/maps", "r");
+  while (maps && fgets (line, sizeof line, maps)) {
+    guintptr start, end, address = (guintptr) map.data;
+    unsigned long long offset;
+    char path[512] = "";
+
+    if (sscanf (line, "%" G_GINTPTR_MODIFIER "x-%" G_GINTPTR_MODIFIER
+            "x %*s %llx %*s %*s %511s", &start, &end, &offset, path) < 3)
+      continue;
+    if (address >= start && address < end) {
+      g_free (result);
+      result = g_strdup_printf ("%s+%llu", path[0] ? path : "anonymous",
+          offset + (address - start));
+      break;
+    }
+  }
+  if (maps)
+    fclose (maps);
+  gst_buffer_unmap (buffer, &map);
+  return result;
+}
+
+static void
+release_oldest (void)
+{
+  HeldFrame *frame = g_queue_pop_head (&held);
+
+  if (checksum (frame->buffer) != frame->crc) {
+    printf ("overwritten %" G_GUINT64_FORMAT "\n", frame->number);
+    overwritten = TRUE;
+  }
+  gst_buffer_unref (frame->buffer);
+  g_free (frame);
+}
+
+static GstPadProbeReturn
+probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
+
+    if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+      GstCaps *caps;
+      gchar *string;
+
+      gst_event_parse_caps (event, &caps);
+      string = gst_caps_to_string (caps);
+      printf ("caps %s\n", string);
+      g_free (string);
+    }
+  } else if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+    GstMemory *mem = gst_buffer_peek_memory (buffer, 0);
+    guint64 crc = checksum (buffer);
+    gchar *backing = backing_of (buffer);
+
+    printf ("frame %" G_GUINT64_FORMAT " pts=%" G_GUINT64_FORMAT " dur=%"
+        G_GUINT64_FORMAT " crc=%016" G_GINT64_MODIFIER "x mem=%s ro=%d shm=%s"
+        "\n", frame_count, GST_BUFFER_PTS (buffer),
+        GST_BUFFER_DURATION (buffer), crc, mem->allocator ?
+        mem->allocator->mem_type : "?", GST_MEMORY_IS_READONLY (mem),
+        backing);
+    g_free (backing);
+
+    if (hold_count) {
+      HeldFrame *frame = g_new (HeldFrame, 1);
+
+      frame->buffer = gst_buffer_ref (buffer);
+      frame->crc = crc;
+      frame->number = frame_count;
+      g_queue_push_tail (&held, frame);
+      if (held.length > hold_count)
+        release_oldest ();
+    }
+    frame_count++;
+    if (delay_ms)
+      g_usleep (delay_ms * 1000);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+print_stats (void)
+{
+  GstElement *probe = gst_bin_get_by_name (GST_BIN (pipeline), "probe");
+  GstStructure *stats = NULL;
+  gchar *string;
+
+  if (!probe)
+    return;
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (probe), "stats")) {
+    g_object_get (probe, "stats", &stats, NULL);
+    string = gst_structure_to_string (stats);
+    printf ("stats %s\n", string);
+    g_free (string);
+    gst_structure_free (stats);
+  }
+  gst_object_unref (probe);
+}
+
+static gboolean
+bus_cb (GstBus * bus, GstMessage * message, gpointer user_data)
+{
+  switch (GST_MESSAGE_TYPE (message)) {
+    case GST_MESSAGE_EOS:
+      print_stats ();
+      printf ("eos\n");
+      g_main_loop_quit (loop);
+      break;
+    case GST_MESSAGE_ERROR:{
+      GError *error = NULL;
+      gchar *debug = NULL;
+
+      gst_message_parse_error (message, &error, &debug);
+      printf ("error %s %d %s\n", g_quark_to_string (error->domain),
+          error->code, error->message);
+      g_printerr ("debug: %s\n", debug ? debug : "");
+      g_error_free (error);
+      g_free (debug);
+      exit_status = 1;
+      g_main_loop_quit (loop);
+      break;
+    }
+    case GST_MESSAGE_STATE_CHANGED:{
+      GstState new_state;
+
+      gst_message_parse_state_changed (message, NULL, &new_state, NULL);
+      if (GST_MESSAGE_SRC (message) == GST_OBJECT_CAST (pipeline) &&
+          new_state == GST_STATE_PLAYING)
+        printf ("base-time %" G_GUINT64_FORMAT "\n",
+            gst_element_get_base_time (pipeline));
+      break;
+    }
+    default:
+      break;
+  }
+  return TRUE;
+}
+
+static gboolean
+sigint_cb (gpointer user_data)
+{
+  print_stats ();
+  printf ("interrupted\n");
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+int
+main (int argc, char **argv)
+{
+  GOptionEntry entries[] = {
+    {"hold", 0, 0, G_OPTION_ARG_INT, &hold_count,
+        "Keep the last N buffers and check them as they go", "N"},
+    {"delay-ms", 0, 0, G_OPTION_ARG_INT, &delay_ms,
+        "Spend N ms on each buffer", "N"},
+    {NULL}
+  };
+  GOptionContext *context = g_option_context_new ("PIPELINE-DESCRIPTION");
+  GError *error = NULL;
+  GstElement *probe;
+  GstBus *bus;
+
+  setvbuf (stdout, NULL, _IOLBF, 0);
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_add_group (context, gst_init_get_option_group ());
+  if (!g_option_context_parse (context, &argc, &argv, &error) || argc != 2) {
+    g_printerr ("usage: %s [--hold N] [--delay-ms N] PIPELINE\n", argv[0]);
+    return 64;
+  }
+  g_option_context_free (context);
+
+  pipeline = gst_parse_launch (argv[1], &error);
+  if (!pipeline || error) {
+    printf ("error parse 0 %s\n", error ? error->message : "?");
+    return 1;
+  }
+
+  probe = gst_bin_get_by_name (GST_BIN (pipeline), "probe");
+  if (probe) {
+    GstPad *pad = gst_element_get_static_pad (probe, "sink");
+
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+        GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, probe_cb, NULL, NULL);
+    gst_object_unref (pad);
+    gst_object_unref (probe);
+  }
+
+  loop = g_main_loop_new (NULL, FALSE);
+  bus = gst_element_get_bus (pipeline);
+  gst_bus_add_watch (bus, bus_cb, NULL);
+  g_unix_signal_add (SIGINT, sigint_cb, NULL);
+
+  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE) {
+    /* The error message on the bus says why. */
+    g_main_loop_run (loop);
+  } else {
+    printf ("state started\n");
+    g_main_loop_run (loop);
+  }
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  while (held.length)
+    release_oldest ();
+  gst_bus_remove_watch (bus);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_main_loop_unref (loop);
+  return overwritten ? 2 : exit_status;
+}

@@ -1,0 +1,497 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Publisher and subscribers in separate processes, with real pipelines: each
+ * runs in zcp-test-pipeline (see helpers/), which reports every frame.  No
+ * sleeps: the test reads the children's reports and acts on them; every wait
+ * on a child has a deadline, after which the child is SIGKILLed.
+ */
+#include <gio/gio.h>
+#include <gst/check/gstcheck.h>
+#include <signal.h>
+#include <string.h>
+
+#define DEADLINE_S 60
+/* How fast an interrupted or orphaned pipeline must end.  The promise is one
+ * second; the slack is for a loaded CI machine, not for the design. */
+#define PROMPT_S 3
+
+typedef struct
+{
+  GSubprocess *process;
+  GAsyncQueue *lines;           /* gchar*, then "" at EOF */
+  GThread *reader;
+  GPtrArray *frames;            /* "frame ..." lines, in order */
+  gchar *caps;
+  gchar *last_line;
+  guint64 base_time;
+  gboolean eof;
+} Child;
+
+static gpointer
+reader_thread (gpointer data)
+{
+  Child *child = data;
+  GInputStream *out = g_subprocess_get_stdout_pipe (child->process);
+  GDataInputStream *lines = g_data_input_stream_new (out);
+  gchar *line;
+
+  while ((line = g_data_input_stream_read_line (lines, NULL, NULL, NULL)))
+    g_async_queue_push (child->lines, line);
+  g_async_queue_push (child->lines, g_strdup (""));
+  g_object_unref (lines);
+  return NULL;
+}
+
+static Child *
+child_start (const gchar * options, const gchar * description)
+{
+  const gchar *helper = g_getenv ("ZCP_TEST_HELPER");
+  GError *error = NULL;
+  Child *child = g_new0 (Child, 1);
+  GPtrArray *argv = g_ptr_array_new ();
+
+  fail_unless (helper != NULL, "ZCP_TEST_HELPER is not set");
+  g_ptr_array_add (argv, (gpointer) helper);
+  if (options) {
+    gchar **split = g_strsplit (options, " ", -1);
+    for (gchar ** o = split; *o; o++)
+      g_ptr_array_add (argv, g_strdup (*o));
+  }
+  g_ptr_array_add (argv, (gpointer) description);
+  g_ptr_array_add (argv, NULL);
+
+  GST_INFO ("starting %s", description);
+  child->process = g_subprocess_newv ((const gchar * const *) argv->pdata,
+      G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  fail_unless (child->process != NULL, "cannot start %s: %s", helper,
+      error ? error->message : "?");
+  child->lines = g_async_queue_new_full (g_free);
+  child->frames = g_ptr_array_new_with_free_func (g_free);
+  child->reader = g_thread_new ("reader", reader_thread, child);
+  g_ptr_array_free (argv, TRUE);
+  return child;
+}
+
+/* Takes the child's next report line, keeping what the tests look at.
+ * NULL at EOF; fails the test past @timeout_s. */
+static const gchar *
+child_next_line (Child * child, guint timeout_s)
+{
+  gchar *line;
+
+  if (child->eof)
+    return NULL;
+  line = g_async_queue_timeout_pop (child->lines,
+      (guint64) timeout_s * G_USEC_PER_SEC);
+  if (!line) {
+    g_subprocess_force_exit (child->process);
+    fail ("a child said nothing for %u s", timeout_s);
+  }
+  if (!*line) {
+    g_free (line);
+    child->eof = TRUE;
+    return NULL;
+  }
+
+  GST_LOG ("child: %s", line);
+  if (g_str_has_prefix (line, "frame ")) {
+    g_ptr_array_add (child->frames, g_strdup (line));
+  } else if (g_str_has_prefix (line, "caps ")) {
+    g_free (child->caps);
+    child->caps = g_strdup (line + 5);
+  } else if (g_str_has_prefix (line, "base-time ")) {
+    child->base_time = g_ascii_strtoull (line + 10, NULL, 10);
+  }
+  /* The child owns the line until the next call. */
+  g_free (child->last_line);
+  child->last_line = line;
+  return line;
+}
+
+/* Reads reports until one starts with @prefix; fails if the child ends
+ * first or says nothing for @timeout_s. */
+static void
+child_expect (Child * child, const gchar * prefix, guint timeout_s)
+{
+  const gchar *line;
+
+  while ((line = child_next_line (child, timeout_s)))
+    if (g_str_has_prefix (line, prefix))
+      return;
+  fail ("child ended without saying '%s'", prefix);
+}
+
+static void
+child_wait_frames (Child * child, guint count, guint timeout_s)
+{
+  while (child->frames->len < count)
+    fail_unless (child_next_line (child, timeout_s) != NULL,
+        "child ended after %u of %u frames", child->frames->len, count);
+}
+
+/* Reads the child's reports to the end and reaps it; returns its exit
+ * status, or fails past @timeout_s (SIGKILLing it). */
+static gint
+child_finish (Child * child, guint timeout_s)
+{
+  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+  gint status;
+
+  while (child_next_line (child, timeout_s)) {
+    if (g_get_monotonic_time () > deadline) {
+      g_subprocess_force_exit (child->process);
+      fail ("child still running after %u s", timeout_s);
+    }
+  }
+  fail_unless (g_subprocess_wait (child->process, NULL, NULL));
+  g_thread_join (child->reader);
+  status = g_subprocess_get_if_exited (child->process) ?
+      g_subprocess_get_exit_status (child->process) : 128 +
+      g_subprocess_get_term_sig (child->process);
+  return status;
+}
+
+static void
+child_free (Child * child)
+{
+  if (!child->eof) {
+    g_subprocess_force_exit (child->process);
+    child_finish (child, DEADLINE_S);
+  }
+  g_object_unref (child->process);
+  g_async_queue_unref (child->lines);
+  g_ptr_array_unref (child->frames);
+  g_free (child->caps);
+  g_free (child->last_line);
+  g_free (child);
+}
+
+static void
+child_signal (Child * child, int signal)
+{
+  g_subprocess_send_signal (child->process, signal);
+}
+
+static gchar *
+frame_field (Child * child, guint index, const gchar * name)
+{
+  const gchar *line = g_ptr_array_index (child->frames, index);
+  gchar *key = g_strdup_printf (" %s=", name);
+  const gchar *start = strstr (line, key);
+  gchar *value;
+
+  fail_unless (start != NULL, "no %s in '%s'", name, line);
+  start += strlen (key);
+  value = g_strndup (start, strcspn (start, " "));
+  g_free (key);
+  return value;
+}
+
+static guint64
+frame_number (Child * child, guint index, const gchar * name)
+{
+  gchar *value = frame_field (child, index, name);
+  guint64 number = g_ascii_strtoull (value, NULL, 10);
+
+  g_free (value);
+  return number;
+}
+
+static gchar *
+unique_channel (const gchar * test)
+{
+  return g_strdup_printf ("mp-%s-%d", test, (int) getpid ());
+}
+
+static void
+assert_channel_gone (const gchar * channel)
+{
+  gchar *prefix = g_strdup_printf ("zerocp.%s", channel);
+  GDir *dir = g_dir_open ("/dev/shm", 0, NULL);
+  const gchar *name;
+
+  while (dir && (name = g_dir_read_name (dir)))
+    fail_if (g_str_has_prefix (name, prefix), "/dev/shm/%s left behind",
+        name);
+  if (dir)
+    g_dir_close (dir);
+  g_free (prefix);
+}
+
+#define SMALL_VIDEO "video/x-raw,format=NV12,width=320,height=240," \
+  "framerate=30/1"
+
+/* The two children saw the same frames: same bytes, in order, in the same
+ * chunk of the same shared-memory file, at the same absolute time. */
+static void
+assert_same_frames (Child * pub, Child * sub, guint count,
+    gboolean check_times)
+{
+  fail_unless_equals_int (pub->frames->len, count);
+  fail_unless_equals_int (sub->frames->len, count);
+
+  for (guint i = 0; i < count; i++) {
+    gchar *pub_crc = frame_field (pub, i, "crc");
+    gchar *sub_crc = frame_field (sub, i, "crc");
+    gchar *pub_shm = frame_field (pub, i, "shm");
+    gchar *sub_shm = frame_field (sub, i, "shm");
+    gchar *pub_mem = frame_field (pub, i, "mem");
+    gchar *sub_mem = frame_field (sub, i, "mem");
+
+    fail_unless_equals_string (sub_crc, pub_crc);
+    /* Zero copy: the publisher wrote into a chunk of the channel's pool,
+     * and the subscriber's buffer is that very chunk. */
+    fail_unless_equals_string (pub_mem, "ZeroCpMemory");
+    fail_unless_equals_string (sub_mem, "ZeroCpMemory");
+    fail_unless (g_str_has_prefix (pub_shm, "/dev/shm/zerocp."), "%s",
+        pub_shm);
+    fail_unless_equals_string (sub_shm, pub_shm);
+    fail_unless_equals_uint64 (frame_number (sub, i, "ro"), 1);
+    fail_unless_equals_uint64 (frame_number (sub, i, "dur"),
+        frame_number (pub, i, "dur"));
+    if (check_times)
+      fail_unless_equals_uint64 (frame_number (sub, i, "pts") +
+          sub->base_time, frame_number (pub, i, "pts") + pub->base_time);
+
+    g_free (pub_crc);
+    g_free (sub_crc);
+    g_free (pub_shm);
+    g_free (sub_shm);
+    g_free (pub_mem);
+    g_free (sub_mem);
+  }
+}
+
+static gchar *
+publisher_line (const gchar * channel, guint frames, const gchar * extra)
+{
+  return g_strdup_printf ("videotestsrc num-buffers=%u pattern=snow ! "
+      SMALL_VIDEO " ! zerocpsink name=probe channel=%s sync=false %s",
+      frames, channel, extra);
+}
+
+static gchar *
+subscriber_line (const gchar * channel, const gchar * middle)
+{
+  return g_strdup_printf ("zerocpsrc channel=%s ! %s fakesink name=probe",
+      channel, middle);
+}
+
+GST_START_TEST (test_subscriber_first)
+{
+  gchar *channel = unique_channel ("subfirst");
+  gchar *sub_line = subscriber_line (channel, "");
+  gchar *pub_line = publisher_line (channel, 300, "wait-for-connection=true");
+  Child *sub, *pub;
+
+  sub = child_start (NULL, sub_line);
+  child_expect (sub, "state started", DEADLINE_S);
+  pub = child_start (NULL, pub_line);
+
+  child_expect (pub, "stats ", DEADLINE_S);
+  fail_unless (strstr (pub->last_line, "frames-copied=(guint64)0") != NULL,
+      "the publisher copied frames: %s", pub->last_line);
+  fail_unless (strstr (pub->last_line, "frames-published=(guint64)300") !=
+      NULL, "%s", pub->last_line);
+  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+  fail_unless_equals_int (child_finish (sub, DEADLINE_S), 0);
+
+  fail_unless (pub->caps != NULL);
+  fail_unless_equals_string (sub->caps, pub->caps);
+  assert_same_frames (pub, sub, 300, TRUE);
+  assert_channel_gone (channel);
+
+  child_free (pub);
+  child_free (sub);
+  g_free (pub_line);
+  g_free (sub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_publisher_first)
+{
+  gchar *channel = unique_channel ("pubfirst");
+  gchar *pub_line = publisher_line (channel, 300, "wait-for-connection=true");
+  gchar *sub_line = subscriber_line (channel, "");
+  Child *sub, *pub;
+
+  pub = child_start (NULL, pub_line);
+  child_expect (pub, "state started", DEADLINE_S);
+  sub = child_start (NULL, sub_line);
+
+  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+  fail_unless_equals_int (child_finish (sub, DEADLINE_S), 0);
+  fail_unless_equals_string (sub->caps, pub->caps);
+  /* Frames due before the subscriber's pipeline started are stamped 0 in
+   * its running time, so only the bytes and the chunks are compared. */
+  assert_same_frames (pub, sub, 300, FALSE);
+  assert_channel_gone (channel);
+
+  child_free (pub);
+  child_free (sub);
+  g_free (pub_line);
+  g_free (sub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_holding_subscriber_never_sees_overwrite)
+{
+  gchar *channel = unique_channel ("hold");
+  gchar *pub_line = publisher_line (channel, 200, "wait-for-connection=true");
+  gchar *sub_line = subscriber_line (channel,
+      "queue max-size-buffers=50 max-size-bytes=0 max-size-time=0 !");
+  Child *sub, *pub;
+
+  /* The subscriber is slow and holds frames twice over: 50 in a queue and
+   * 8 more in its probe, each checked again as it is let go. */
+  sub = child_start ("--hold 8 --delay-ms 2", sub_line);
+  child_expect (sub, "state started", DEADLINE_S);
+  pub = child_start (NULL, pub_line);
+
+  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+  fail_unless_equals_int (child_finish (sub, DEADLINE_S), 0);
+  assert_same_frames (pub, sub, 200, TRUE);
+  assert_channel_gone (channel);
+
+  child_free (pub);
+  child_free (sub);
+  g_free (pub_line);
+  g_free (sub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_interrupted_publisher_ends_both)
+{
+  gchar *channel = unique_channel ("intpub");
+  gchar *pub_line = g_strdup_printf ("videotestsrc is-live=true ! "
+      SMALL_VIDEO " ! zerocpsink name=probe channel=%s", channel);
+  gchar *sub_line = subscriber_line (channel, "");
+  Child *sub, *pub;
+
+  sub = child_start (NULL, sub_line);
+  child_expect (sub, "state started", DEADLINE_S);
+  pub = child_start (NULL, pub_line);
+  child_wait_frames (sub, 10, DEADLINE_S);
+
+  child_signal (pub, SIGINT);
+  fail_unless_equals_int (child_finish (pub, PROMPT_S), 0);
+  /* The subscriber learns at once that its publisher left. */
+  fail_unless_equals_int (child_finish (sub, PROMPT_S), 1);
+  assert_channel_gone (channel);
+
+  child_free (pub);
+  child_free (sub);
+  g_free (pub_line);
+  g_free (sub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_interrupted_subscriber_leaves_others_running)
+{
+  gchar *channel = unique_channel ("intsub");
+  gchar *pub_line = publisher_line (channel, 300,
+      "wait-for-connection=true");
+  gchar *sub_line = subscriber_line (channel, "");
+  Child *slow, *steady, *pub;
+  guint skipped;
+
+  /* The slow subscriber sets the lossless publisher's pace, so the
+   * publisher is waiting on it when it goes. */
+  slow = child_start ("--delay-ms 10", sub_line);
+  steady = child_start (NULL, sub_line);
+  child_expect (slow, "state started", DEADLINE_S);
+  child_expect (steady, "state started", DEADLINE_S);
+  pub = child_start (NULL, pub_line);
+  child_wait_frames (slow, 20, DEADLINE_S);
+
+  child_signal (slow, SIGINT);
+  fail_unless_equals_int (child_finish (slow, PROMPT_S), 0);
+  /* Neither the publisher nor the other subscriber is held up. */
+  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+  fail_unless_equals_int (child_finish (steady, DEADLINE_S), 0);
+  fail_unless_equals_int (pub->frames->len, 300);
+
+  /* The steady subscriber may have joined a few frames late; from then on
+   * it got every frame, in order. */
+  fail_unless (steady->frames->len > 0);
+  skipped = pub->frames->len - steady->frames->len;
+  for (guint i = 0; i < steady->frames->len; i++) {
+    gchar *expected = frame_field (pub, skipped + i, "crc");
+    gchar *got = frame_field (steady, i, "crc");
+    fail_unless_equals_string (got, expected);
+    g_free (expected);
+    g_free (got);
+  }
+  assert_channel_gone (channel);
+
+  child_free (pub);
+  child_free (steady);
+  child_free (slow);
+  g_free (pub_line);
+  g_free (sub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_stopped_subscriber_does_not_hang_publisher)
+{
+  gchar *channel = unique_channel ("sigstop");
+  gchar *pub_line = publisher_line (channel, 100000,
+      "wait-for-connection=true");
+  gchar *sub_line = subscriber_line (channel, "");
+  Child *sub, *pub;
+
+  sub = child_start (NULL, sub_line);
+  child_expect (sub, "state started", DEADLINE_S);
+  pub = child_start (NULL, pub_line);
+  child_wait_frames (sub, 20, DEADLINE_S);
+
+  /* shmsink hangs for good here: the reader stops reading. */
+  child_signal (sub, SIGSTOP);
+  /* The lossless publisher runs until the pool and the ring are full, then
+   * waits; we let it get well past the stop before we interrupt it. */
+  child_wait_frames (pub, sub->frames->len + 10, DEADLINE_S);
+  child_signal (pub, SIGINT);
+  fail_unless_equals_int (child_finish (pub, PROMPT_S), 0);
+
+  child_signal (sub, SIGKILL);
+  child_signal (sub, SIGCONT);
+  child_finish (sub, DEADLINE_S);
+  assert_channel_gone (channel);
+
+  child_free (pub);
+  child_free (sub);
+  g_free (pub_line);
+  g_free (sub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+static Suite *
+pubsub_suite (void)
+{
+  Suite *s = suite_create ("pubsub");
+  TCase *tc = tcase_create ("general");
+
+  tcase_set_timeout (tc, 120);
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_subscriber_first);
+  tcase_add_test (tc, test_publisher_first);
+  tcase_add_test (tc, test_holding_subscriber_never_sees_overwrite);
+  tcase_add_test (tc, test_interrupted_publisher_ends_both);
+  tcase_add_test (tc, test_interrupted_subscriber_leaves_others_running);
+  tcase_add_test (tc, test_stopped_subscriber_does_not_hang_publisher);
+  return s;
+}
+
+GST_CHECK_MAIN (pubsub);
