@@ -49,14 +49,13 @@ child_start (const gchar * options, const gchar * description)
   GError *error = NULL;
   Child *child = g_new0 (Child, 1);
   GPtrArray *argv = g_ptr_array_new ();
+  gchar **split = g_strsplit (options ? options : "", " ", -1);
 
   fail_unless (helper != NULL, "ZCP_TEST_HELPER is not set");
   g_ptr_array_add (argv, (gpointer) helper);
-  if (options) {
-    gchar **split = g_strsplit (options, " ", -1);
-    for (gchar ** o = split; *o; o++)
-      g_ptr_array_add (argv, g_strdup (*o));
-  }
+  for (gchar ** o = split; *o; o++)
+    if (**o)
+      g_ptr_array_add (argv, *o);
   g_ptr_array_add (argv, (gpointer) description);
   g_ptr_array_add (argv, NULL);
 
@@ -69,6 +68,7 @@ child_start (const gchar * options, const gchar * description)
   child->frames = g_ptr_array_new_with_free_func (g_free);
   child->reader = g_thread_new ("reader", reader_thread, child);
   g_ptr_array_free (argv, TRUE);
+  g_strfreev (split);
   return child;
 }
 

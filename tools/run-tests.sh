@@ -1,0 +1,47 @@
+#!/bin/bash
+# Installs what is needed, builds, and runs the whole suite three ways:
+#   build/       the normal build, every suite;
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer, every suite;
+#   build-tsan/  ThreadSanitizer, the library's suite (its concurrency tests:
+#                GStreamer itself is not built for TSan).
+# Ends with one line, "N passed, N failed", counted from the meson test logs.
+set -u
+cd "$(dirname "$0")/.."
+
+tools/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+configure () {
+  local dir=$1
+  shift
+  [ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null
+}
+
+status=0
+meson test -C build --print-errorlogs || status=1
+
+configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dbuildtype=debug && meson test -C build-asan --print-errorlogs || status=1
+
+configure build-tsan -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug &&
+  ninja -C build-tsan $(cd build-tsan && ninja -t targets all |
+    sed -n 's|^\(tests/lib/test-[a-z]*\): .*|\1|p' | sort -u) >/dev/null &&
+  meson test -C build-tsan --suite lib --no-rebuild --print-errorlogs ||
+  status=1
+
+python3 - build build-asan build-tsan <<'PY'
+import json, sys, os
+passed = failed = 0
+for build in sys.argv[1:]:
+    log = os.path.join(build, "meson-logs", "testlog.json")
+    if not os.path.exists(log):
+        failed += 1
+        continue
+    for line in open(log):
+        result = json.loads(line)["result"]
+        if result in ("OK", "EXPECTEDFAIL"):
+            passed += 1
+        elif result != "SKIP":
+            failed += 1
+print(f"{passed} passed, {failed} failed")
+PY
+exit $status
