@@ -32,6 +32,13 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_buffer_pool_debug);
 /* How long one wait for a free chunk lasts before it says so in the log. */
 #define CLAIM_WAIT_NS (GST_SECOND)
 
+/* Chunks in a pool: enough for subscribers to hold a few frames while
+ * upstream fills the next ones, within a budget that lets 1080p fit the
+ * 64 MiB /dev/shm a container gets by default. */
+#define DEFAULT_MIN_CHUNKS 4u
+#define DEFAULT_MAX_CHUNKS 16u
+#define DEFAULT_BUDGET_BYTES (48u * 1024 * 1024)
+
 struct _GstZeroCpBufferPool
 {
   GstBufferPool parent;
@@ -69,8 +76,7 @@ gst_zero_cp_buffer_pool_get_options (GstBufferPool * pool)
 }
 
 static gboolean
-gst_zero_cp_buffer_pool_set_config (GstBufferPool * pool,
-    GstStructure * config)
+gst_zero_cp_buffer_pool_set_config (GstBufferPool * pool, GstStructure * config)
 {
   GstZeroCpBufferPool *self = GST_ZERO_CP_BUFFER_POOL (pool);
   guint size, min_buffers, max_buffers, chunk_count;
@@ -107,7 +113,9 @@ gst_zero_cp_buffer_pool_set_config (GstBufferPool * pool,
   /* Every buffer of the pool is a chunk, so the pool has a bound. */
   chunk_count = max_buffers;
   if (chunk_count == 0 || chunk_count > ZCP_POOL_MAX_CHUNKS) {
-    chunk_count = MIN (MAX (min_buffers, 16u), ZCP_POOL_MAX_CHUNKS);
+    chunk_count = MIN (MAX (min_buffers,
+            gst_zero_cp_buffer_pool_default_chunks (size)),
+        ZCP_POOL_MAX_CHUNKS);
     edited = TRUE;
   }
   if (min_buffers > chunk_count) {
@@ -240,8 +248,7 @@ gst_zero_cp_buffer_pool_acquire_buffer (GstBufferPool * pool,
 }
 
 static void
-gst_zero_cp_buffer_pool_reset_buffer (GstBufferPool * pool,
-    GstBuffer * buffer)
+gst_zero_cp_buffer_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
   /* Dropping the memory gives up the publisher's hold on the chunk, now or,
    * if another buffer shares the memory, when that one goes. */
@@ -319,12 +326,18 @@ gst_zero_cp_buffer_pool_init (GstZeroCpBufferPool * self)
   self->shells = gst_atomic_queue_new (16);
 }
 
+guint
+gst_zero_cp_buffer_pool_default_chunks (gsize size)
+{
+  return CLAMP (DEFAULT_BUDGET_BYTES / MAX (size, 1), DEFAULT_MIN_CHUNKS,
+      DEFAULT_MAX_CHUNKS);
+}
+
 GstBufferPool *
 gst_zero_cp_buffer_pool_new (struct zcp_publisher *publisher,
     GstAllocator * allocator)
 {
-  GstZeroCpBufferPool *self =
-      g_object_new (GST_TYPE_ZERO_CP_BUFFER_POOL, NULL);
+  GstZeroCpBufferPool *self = g_object_new (GST_TYPE_ZERO_CP_BUFFER_POOL, NULL);
 
   self->publisher = zcp_publisher_ref (publisher);
   self->allocator = gst_object_ref (allocator);

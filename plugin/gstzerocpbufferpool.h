@@ -16,4 +16,7 @@ G_DECLARE_FINAL_TYPE (GstZeroCpBufferPool, gst_zero_cp_buffer_pool, GST,
 GstBufferPool *gst_zero_cp_buffer_pool_new (struct zcp_publisher *publisher,
     GstAllocator * allocator);
 
+/* How many chunks of @size bytes a pool gets by default. */
+guint gst_zero_cp_buffer_pool_default_chunks (gsize size);
+
 G_END_DECLS

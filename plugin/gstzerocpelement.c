@@ -13,8 +13,7 @@ GST_DEBUG_CATEGORY (gst_zero_cp_debug);
 #define GST_CAT_DEFAULT gst_zero_cp_debug
 
 static void
-zero_cp_log_cb (enum zcp_log_level level, const char *message,
-    void *user_data)
+zero_cp_log_cb (enum zcp_log_level level, const char *message, void *user_data)
 {
   static const GstDebugLevel levels[] = {
     [ZCP_LOG_ERROR] = GST_LEVEL_ERROR,

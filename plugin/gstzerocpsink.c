@@ -45,12 +45,6 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 #define DEFAULT_PERMS 0600
 #define DEFAULT_WAIT_FOR_CONNECTION FALSE
 
-/* Chunks in a proposed pool: enough for subscribers to hold a few frames
- * while upstream fills the next ones, within a budget that lets 1080p fit
- * the 64 MiB /dev/shm a container gets by default. */
-#define POOL_MIN_CHUNKS 4u
-#define POOL_MAX_CHUNKS 16u
-#define POOL_BUDGET_BYTES (48u * 1024 * 1024)
 #define POOL_MIN_BUFFERS 2u
 
 /* How long one wait for a free chunk lasts before it says so in the log. */
@@ -273,20 +267,13 @@ gst_zero_cp_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   return TRUE;
 }
 
-static guint
-chunks_for_size (gsize size)
-{
-  return CLAMP (POOL_BUDGET_BYTES / MAX (size, 1), POOL_MIN_CHUNKS,
-      POOL_MAX_CHUNKS);
-}
-
 static GstBufferPool *
 gst_zero_cp_sink_make_pool (GstZeroCpSink * self, GstCaps * caps, guint size)
 {
   struct zcp_publisher *publisher;
   GstBufferPool *pool;
   GstStructure *config;
-  guint chunks = chunks_for_size (size);
+  guint chunks = gst_zero_cp_buffer_pool_default_chunks (size);
 
   GST_OBJECT_LOCK (self);
   publisher = self->publisher ? zcp_publisher_ref (self->publisher) : NULL;
@@ -300,8 +287,7 @@ gst_zero_cp_sink_make_pool (GstZeroCpSink * self, GstCaps * caps, guint size)
   config = gst_buffer_pool_get_config (pool);
   gst_buffer_pool_config_set_params (config, caps, size, POOL_MIN_BUFFERS,
       chunks);
-  gst_buffer_pool_config_add_option (config,
-      GST_BUFFER_POOL_OPTION_VIDEO_META);
+  gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
   if (!gst_buffer_pool_set_config (pool, config)) {
     config = gst_buffer_pool_get_config (pool);
     if (!gst_buffer_pool_config_validate_params (config, caps, size,
@@ -369,7 +355,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
     }
 
     gst_query_add_allocation_pool (query, pool, size, POOL_MIN_BUFFERS,
-        chunks_for_size (size));
+        gst_zero_cp_buffer_pool_default_chunks (size));
     gst_object_unref (pool);
   }
 
@@ -387,7 +373,7 @@ gst_zero_cp_sink_copy_into_chunk (GstZeroCpSink * self, GstBuffer * buffer,
 
   if (zcp_publisher_chunk_size (self->publisher) < MAX (size, 1)) {
     ret = zcp_publisher_configure_pool (self->publisher, MAX (size, 1),
-        chunks_for_size (size));
+        gst_zero_cp_buffer_pool_default_chunks (size));
     if (ret < 0) {
       GST_ZERO_CP_ELEMENT_ERROR (self, ret, self->channel_in_use,
           "zcp_publisher_configure_pool");

@@ -322,8 +322,7 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
 }
 
 static GstClockTime
-gst_zero_cp_src_time_origin (GstZeroCpSrc * self,
-    const struct zcp_frame *frame)
+gst_zero_cp_src_time_origin (GstZeroCpSrc * self, const struct zcp_frame *frame)
 {
   if (gst_base_src_is_live (GST_BASE_SRC (self)))
     return gst_element_get_base_time (GST_ELEMENT_CAST (self));

@@ -164,7 +164,7 @@ zcp_pool_map_fill_chunk (struct zcp_pool_map *map, uint32_t chunk_index,
     uint32_t bit, struct zcp_chunk *chunk)
 {
   chunk->map = zcp_pool_map_ref (map);
-  chunk->data = map->base + (uint64_t) chunk_index * map->chunk_stride;
+  chunk->data = map->base + map->chunk_stride * chunk_index;
   chunk->capacity = map->chunk_size;
   chunk->pool_index = map->index;
   chunk->pool_generation = map->generation;
@@ -205,7 +205,7 @@ zcp_chunk_release (struct zcp_chunk *chunk)
 }
 
 int
-zcp_pool_try_claim (struct zcp_pool_map *map, uint32_t *cursor)
+zcp_pool_try_claim (struct zcp_pool_map *map, uint32_t * cursor)
 {
   for (uint32_t i = 0; i < map->chunk_count; i++) {
     uint32_t chunk = (*cursor + i) % map->chunk_count;

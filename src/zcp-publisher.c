@@ -269,7 +269,7 @@ round_up (uint64_t value, uint64_t multiple)
 
 static int
 create_pool_locked (struct zcp_publisher *self, uint64_t chunk_size,
-    uint32_t chunk_count, uint32_t *index_out)
+    uint32_t chunk_count, uint32_t * index_out)
 {
   struct zcp_control *control = self->control;
   uint64_t page = (uint64_t) sysconf (_SC_PAGESIZE), stride, segment_size;
@@ -391,7 +391,7 @@ struct claim_wait
 };
 
 static bool
-cancelled (const atomic_bool *cancel)
+cancelled (const atomic_bool * cancel)
 {
   return cancel && atomic_load_explicit (cancel, memory_order_acquire);
 }
@@ -419,7 +419,7 @@ claim_possible (void *data)
 
 int
 zcp_publisher_claim (struct zcp_publisher *self, struct zcp_chunk *chunk,
-    int64_t timeout_ns, const atomic_bool *cancel)
+    int64_t timeout_ns, const atomic_bool * cancel)
 {
   int64_t deadline = zcp_deadline (timeout_ns);
   struct claim_wait wait = { self, cancel };
@@ -549,7 +549,7 @@ slot_has_space (void *data)
 /* Pushes @desc to every active subscriber; see zcp_publisher_publish. */
 static int
 push_to_subscribers (struct zcp_publisher *self,
-    const struct zcp_shm_desc *desc, const atomic_bool *cancel)
+    const struct zcp_shm_desc *desc, const atomic_bool * cancel)
 {
   struct zcp_control *control = self->control;
 
@@ -599,7 +599,7 @@ push_to_subscribers (struct zcp_publisher *self,
 int
 zcp_publisher_publish (struct zcp_publisher *self,
     const struct zcp_chunk *chunk, struct zcp_frame *frame,
-    const atomic_bool *cancel)
+    const atomic_bool * cancel)
 {
   struct zcp_shm_header *header = self->control->header;
   struct zcp_shm_desc desc;
@@ -625,9 +625,9 @@ zcp_publisher_publish (struct zcp_publisher *self,
 }
 
 int
-zcp_publisher_send_eos (struct zcp_publisher *self, const atomic_bool *cancel)
+zcp_publisher_send_eos (struct zcp_publisher *self, const atomic_bool * cancel)
 {
-  struct zcp_frame frame = { .kind = ZCP_FRAME_KIND_EOS };
+  struct zcp_frame frame = {.kind = ZCP_FRAME_KIND_EOS };
   struct zcp_shm_desc desc;
 
   frame.sequence = self->sequence++;
@@ -660,7 +660,7 @@ all_drained (void *data)
 
 int
 zcp_publisher_drain (struct zcp_publisher *self, int64_t timeout_ns,
-    const atomic_bool *cancel)
+    const atomic_bool * cancel)
 {
   int64_t deadline = zcp_deadline (timeout_ns);
   struct drain_wait wait = { self->control, cancel };
@@ -707,7 +707,7 @@ has_subscriber (void *data)
 
 int
 zcp_publisher_wait_subscriber (struct zcp_publisher *self,
-    int64_t timeout_ns, const atomic_bool *cancel)
+    int64_t timeout_ns, const atomic_bool * cancel)
 {
   struct subscriber_wait wait = { self, cancel };
 
@@ -739,9 +739,11 @@ zcp_publisher_get_stats (struct zcp_publisher *self,
   struct zcp_control *control = self->control;
 
   memset (stats, 0, sizeof *stats);
-  stats->frames_published = atomic_load_explicit (&control->header->
-      frames_published, memory_order_relaxed);
-  stats->frames_copied = atomic_load_explicit (&control->header->frames_copied,
+  stats->frames_published =
+      atomic_load_explicit (&control->header->frames_published,
+      memory_order_relaxed);
+  stats->frames_copied =
+      atomic_load_explicit (&control->header->frames_copied,
       memory_order_relaxed);
   stats->subscribers = zcp_publisher_count_subscribers (self);
 

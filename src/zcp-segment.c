@@ -34,8 +34,7 @@ zcp_channel_name_validate (const char *name)
   return 0;
 }
 
-static int
-format_name (char *name, size_t size, const char *format, ...)
+static int format_name (char *name, size_t size, const char *format, ...)
     __attribute__((format (printf, 3, 4)));
 
 static int

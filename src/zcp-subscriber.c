@@ -27,7 +27,7 @@ struct zcp_subscriber
 };
 
 static int
-claim_slot (struct zcp_control *control, uint32_t *slot_out)
+claim_slot (struct zcp_control *control, uint32_t * slot_out)
 {
   for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
     struct zcp_shm_slot *slot = &control->slots[s];
@@ -79,8 +79,9 @@ zcp_subscriber_open (const char *channel, struct zcp_subscriber **out)
     return ret;
 
   ret = zcp_segment_validate_header (base);
-  if (ret == 0 && atomic_load_explicit (&((struct zcp_shm_header *) base)->
-          state, memory_order_acquire) == ZCP_SEGMENT_STATE_CLOSED)
+  if (ret == 0
+      && atomic_load_explicit (&((struct zcp_shm_header *) base)->state,
+          memory_order_acquire) == ZCP_SEGMENT_STATE_CLOSED)
     ret = -ENOTCONN;
   if (ret == 0) {
     ret = zcp_liveness_probe (fd, ZCP_LOCK_BYTE_PUBLISHER);
@@ -249,7 +250,7 @@ next_ready (void *data)
 
 int
 zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
-    struct zcp_chunk *chunk, int64_t timeout_ns, const atomic_bool *cancel)
+    struct zcp_chunk *chunk, int64_t timeout_ns, const atomic_bool * cancel)
 {
   struct zcp_control *control = self->control;
   int64_t deadline = zcp_deadline (timeout_ns);
@@ -401,8 +402,7 @@ shm_name_exists (const char *channel)
 }
 
 int
-zcp_channel_wait_exists (const char *channel, int64_t timeout_ns,
-    int cancel_fd)
+zcp_channel_wait_exists (const char *channel, int64_t timeout_ns, int cancel_fd)
 {
   int64_t deadline = zcp_deadline (timeout_ns);
   int ret = zcp_channel_name_validate (channel);

@@ -112,7 +112,8 @@ GST_END_TEST;
 GST_START_TEST (test_write_map_copies_and_leaves_chunk_alone)
 {
   gchar *channel = unique_channel ("cow");
-  GstHarness *pub = harness_for ("zerocpsink sync=false wait-for-connection=true",
+  GstHarness *pub =
+      harness_for ("zerocpsink sync=false wait-for-connection=true",
       channel);
   GstHarness *sub = harness_for ("zerocpsrc", channel);
   GstBuffer *received, *writable;
@@ -154,7 +155,8 @@ GST_END_TEST;
 GST_START_TEST (test_eos_crosses)
 {
   gchar *channel = unique_channel ("eos");
-  GstHarness *pub = harness_for ("zerocpsink sync=false wait-for-connection=true",
+  GstHarness *pub =
+      harness_for ("zerocpsink sync=false wait-for-connection=true",
       channel);
   GstHarness *sub = harness_for ("zerocpsrc", channel);
   GstEvent *event;
@@ -300,8 +302,7 @@ assert_hostile_descriptor_refused (void (*corrupt) (struct zcp_shm_desc *
   int fd;
 
   fail_unless_equals_int (zcp_publisher_open (channel, 0600, &publisher), 0);
-  fail_unless_equals_int (zcp_publisher_configure_pool (publisher, 4096, 2),
-      0);
+  fail_unless_equals_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0);
   fail_unless_equals_int (zcp_publisher_set_caps (publisher,
           "application/x-test"), 0);
   name = g_strdup_printf ("/zerocp.%s", channel);
@@ -367,8 +368,7 @@ size_overruns_chunk (struct zcp_shm_desc *desc, struct zcp_shm_header *header)
 }
 
 static void
-plane_overruns_buffer (struct zcp_shm_desc *desc,
-    struct zcp_shm_header *header)
+plane_overruns_buffer (struct zcp_shm_desc *desc, struct zcp_shm_header *header)
 {
   desc->size = 4096;
   desc->has_video = 1;

@@ -15,7 +15,7 @@
 static int
 publish (struct zcp_publisher *publisher, struct zcp_chunk *chunk)
 {
-  struct zcp_frame frame = { .size = 16, .pts = ZCP_TIME_NONE };
+  struct zcp_frame frame = {.size = 16,.pts = ZCP_TIME_NONE };
 
   return zcp_publisher_publish (publisher, chunk, &frame, NULL);
 }

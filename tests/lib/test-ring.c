@@ -10,7 +10,7 @@ static struct zcp_shm_slot slot;
 static struct zcp_shm_desc
 desc_with (uint64_t sequence)
 {
-  struct zcp_shm_desc desc = { .kind = ZCP_SHM_DESC_KIND_BUFFER };
+  struct zcp_shm_desc desc = {.kind = ZCP_SHM_DESC_KIND_BUFFER };
 
   desc.sequence = sequence;
   return desc;
@@ -25,7 +25,7 @@ test_order_and_full (void)
 
   zcp_ring_reset (&slot);
   is_int (zcp_ring_pop (&slot, &out), 0, "an empty ring pops nothing");
-  while (zcp_ring_push (&slot, &(struct zcp_shm_desc) { .sequence = pushed }))
+  while (zcp_ring_push (&slot, &(struct zcp_shm_desc) {.sequence = pushed }))
     pushed++;
   is_int (pushed, ZCP_RING_CAPACITY, "a ring takes exactly its capacity");
   is_int (zcp_ring_fill (&slot), ZCP_RING_CAPACITY, "and says it is full");
@@ -47,7 +47,8 @@ test_wrap_around (void)
   atomic_store (&slot.read_index, UINT32_MAX - 5);
   for (uint64_t i = 0; i < 3 * ZCP_RING_CAPACITY; i++) {
     order_kept &= zcp_ring_push (&slot, &(struct zcp_shm_desc) {
-        .sequence = i});
+          .sequence = i
+        });
     order_kept &= zcp_ring_pop (&slot, &out) == 1 && out.sequence == i;
   }
   ok (order_kept, "order holds across the 2^32 wrap of the indices");

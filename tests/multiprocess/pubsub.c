@@ -211,8 +211,7 @@ assert_channel_gone (const gchar * channel)
   const gchar *name;
 
   while (dir && (name = g_dir_read_name (dir)))
-    fail_if (g_str_has_prefix (name, prefix), "/dev/shm/%s left behind",
-        name);
+    fail_if (g_str_has_prefix (name, prefix), "/dev/shm/%s left behind", name);
   if (dir)
     g_dir_close (dir);
   g_free (prefix);
@@ -224,8 +223,7 @@ assert_channel_gone (const gchar * channel)
 /* The two children saw the same frames: same bytes, in order, in the same
  * chunk of the same shared-memory file, at the same absolute time. */
 static void
-assert_same_frames (Child * pub, Child * sub, guint count,
-    gboolean check_times)
+assert_same_frames (Child * pub, Child * sub, guint count, gboolean check_times)
 {
   fail_unless_equals_int (pub->frames->len, count);
   fail_unless_equals_int (sub->frames->len, count);
@@ -243,8 +241,7 @@ assert_same_frames (Child * pub, Child * sub, guint count,
      * and the subscriber's buffer is that very chunk. */
     fail_unless_equals_string (pub_mem, "ZeroCpMemory");
     fail_unless_equals_string (sub_mem, "ZeroCpMemory");
-    fail_unless (g_str_has_prefix (pub_shm, "/dev/shm/zerocp."), "%s",
-        pub_shm);
+    fail_unless (g_str_has_prefix (pub_shm, "/dev/shm/zerocp."), "%s", pub_shm);
     fail_unless_equals_string (sub_shm, pub_shm);
     fail_unless_equals_uint64 (frame_number (sub, i, "ro"), 1);
     fail_unless_equals_uint64 (frame_number (sub, i, "dur"),

@@ -122,8 +122,7 @@ probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
         G_GUINT64_FORMAT " crc=%016" G_GINT64_MODIFIER "x mem=%s ro=%d shm=%s"
         "\n", frame_count, GST_BUFFER_PTS (buffer),
         GST_BUFFER_DURATION (buffer), crc, mem->allocator ?
-        mem->allocator->mem_type : "?", GST_MEMORY_IS_READONLY (mem),
-        backing);
+        mem->allocator->mem_type : "?", GST_MEMORY_IS_READONLY (mem), backing);
     g_free (backing);
 
     if (hold_count) {
