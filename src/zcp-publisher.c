@@ -738,6 +738,8 @@ zcp_publisher_get_stats (struct zcp_publisher *self,
 {
   struct zcp_control *control = self->control;
 
+  /* Count what live processes hold: give back what dead ones held. */
+  check_subscribers (self, false);
   memset (stats, 0, sizeof *stats);
   stats->frames_published =
       atomic_load_explicit (&control->header->frames_published,

@@ -189,6 +189,8 @@ void zcp_publisher_wake (struct zcp_publisher *self);
 /* Counts a frame that had to be copied into a chunk. */
 void zcp_publisher_count_copy (struct zcp_publisher *self);
 
+/* Counters and chunk use, after reclaiming what dead subscribers held.
+ * Thread-safe; never blocks on another process. */
 void zcp_publisher_get_stats (struct zcp_publisher *self,
     struct zcp_publisher_stats *stats);
 

@@ -474,13 +474,147 @@ GST_START_TEST (test_stopped_subscriber_does_not_hang_publisher)
 
 GST_END_TEST;
 
+/* Kills random subscribers at random instants (after a random number of
+ * frames, while they hold frames), while two lossless subscribers check every
+ * frame.  ZCP_KILLS sets the number of kills (tests/soak/kill-loop.sh runs
+ * thousands). */
+GST_START_TEST (test_kill_loop)
+{
+  const gchar *kills_env = g_getenv ("ZCP_KILLS");
+  guint kills = kills_env ? atoi (kills_env) : 100;
+  guint32 seed = g_random_int ();
+  GRand *rand = g_rand_new_with_seed (seed);
+  gchar *channel = unique_channel ("killloop");
+  gchar *pub_line = g_strdup_printf ("videotestsrc pattern=snow ! "
+      SMALL_VIDEO " ! zerocpsink name=probe channel=%s sync=false "
+      "wait-for-connection=true enable-last-sample=false", channel);
+  gchar *verifier_line = subscriber_line (channel, "");
+  gchar *victim_line = subscriber_line (channel, "");
+  Child *verifiers[2], *victims[4], *pub;
+  guint done = 0;
+
+  GST_INFO ("kill loop: %u kills, seed %u", kills, seed);
+  for (guint v = 0; v < G_N_ELEMENTS (verifiers); v++) {
+    verifiers[v] = child_start (NULL, verifier_line);
+    child_expect (verifiers[v], "state started", DEADLINE_S);
+  }
+  pub = child_start ("--eos-on-sigint --idle-stats", pub_line);
+  child_wait_frames (verifiers[0], 1, DEADLINE_S);
+  for (guint v = 0; v < G_N_ELEMENTS (victims); v++)
+    victims[v] = child_start ("--hold 3", victim_line);
+
+  while (done < kills) {
+    guint v = g_rand_int_range (rand, 0, G_N_ELEMENTS (victims));
+    guint frames = victims[v]->frames->len + g_rand_int_range (rand, 1, 6);
+
+    /* Meanwhile the lossless subscribers and the publisher must not stall:
+     * each read below has a deadline. */
+    child_wait_frames (victims[v], frames, DEADLINE_S);
+    child_signal (victims[v], SIGKILL);
+    fail_unless_equals_int (child_finish (victims[v], DEADLINE_S),
+        128 + SIGKILL);
+    child_free (victims[v]);
+    victims[v] = child_start ("--hold 3", victim_line);
+    done++;
+    /* Keep the reports of the others flowing into their queues. */
+    for (guint w = 0; w < G_N_ELEMENTS (verifiers); w++)
+      while (g_async_queue_length (verifiers[w]->lines) > 0)
+        child_next_line (verifiers[w], DEADLINE_S);
+  }
+  for (guint v = 0; v < G_N_ELEMENTS (victims); v++) {
+    child_signal (victims[v], SIGKILL);
+    child_finish (victims[v], DEADLINE_S);
+    child_free (victims[v]);
+  }
+
+  child_signal (pub, SIGINT);
+  child_expect (pub, "stats ", DEADLINE_S);
+  fail_unless (strstr (pub->last_line, "chunks-in-use=(uint)0") != NULL,
+      "chunks still held after every subscriber left: %s", pub->last_line);
+  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+  for (guint v = 0; v < G_N_ELEMENTS (verifiers); v++) {
+    fail_unless_equals_int (child_finish (verifiers[v], DEADLINE_S), 0);
+    /* Lossless: every frame, in order, byte for byte. */
+    fail_unless_equals_int (verifiers[v]->frames->len, pub->frames->len);
+    for (guint i = 0; i < pub->frames->len; i++) {
+      gchar *expected = frame_field (pub, i, "crc");
+      gchar *got = frame_field (verifiers[v], i, "crc");
+      fail_unless_equals_string (got, expected);
+      g_free (expected);
+      g_free (got);
+    }
+  }
+  assert_channel_gone (channel);
+  g_print ("kill loop: %u subscribers SIGKILLed (seed %u); 2 lossless "
+      "subscribers verified all %u frames; no chunk in use at the end; "
+      "nothing left in /dev/shm\n", kills, seed, pub->frames->len);
+
+  for (guint v = 0; v < G_N_ELEMENTS (verifiers); v++)
+    child_free (verifiers[v]);
+  child_free (pub);
+  g_rand_free (rand);
+  g_free (victim_line);
+  g_free (verifier_line);
+  g_free (pub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_killed_publisher)
+{
+  gchar *channel = unique_channel ("killpub");
+  gchar *pub_line = g_strdup_printf ("videotestsrc is-live=true ! "
+      SMALL_VIDEO " ! zerocpsink name=probe channel=%s", channel);
+  gchar *sub_line = subscriber_line (channel, "queue !");
+  Child *subs[2], *pub, *again;
+
+  for (guint s = 0; s < G_N_ELEMENTS (subs); s++) {
+    subs[s] = child_start ("--hold 2", sub_line);
+    child_expect (subs[s], "state started", DEADLINE_S);
+  }
+  pub = child_start (NULL, pub_line);
+  child_wait_frames (subs[0], 10, DEADLINE_S);
+  child_wait_frames (subs[1], 10, DEADLINE_S);
+
+  child_signal (pub, SIGKILL);
+  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 128 + SIGKILL);
+  /* Subscribers notice within the liveness period and end with an error;
+   * none hangs or crashes. */
+  for (guint s = 0; s < G_N_ELEMENTS (subs); s++) {
+    fail_unless_equals_int (child_finish (subs[s], PROMPT_S), 1);
+    fail_unless (g_str_has_prefix (subs[s]->last_line, "error "), "%s",
+        subs[s]->last_line);
+  }
+
+  /* The dead publisher's segments are replaced by the next one, which
+   * leaves nothing behind. */
+  g_free (pub_line);
+  pub_line = publisher_line (channel, 10, "");
+  again = child_start (NULL, pub_line);
+  fail_unless_equals_int (child_finish (again, DEADLINE_S), 0);
+  assert_channel_gone (channel);
+
+  for (guint s = 0; s < G_N_ELEMENTS (subs); s++)
+    child_free (subs[s]);
+  child_free (again);
+  child_free (pub);
+  g_free (pub_line);
+  g_free (sub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 pubsub_suite (void)
 {
   Suite *s = suite_create ("pubsub");
   TCase *tc = tcase_create ("general");
 
-  tcase_set_timeout (tc, 120);
+  /* Within meson's 300 s; the soak script asks for more kills, and time. */
+  tcase_set_timeout (tc, 120 + (g_getenv ("ZCP_KILLS") ?
+          atoi (g_getenv ("ZCP_KILLS")) : 0));
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_subscriber_first);
   tcase_add_test (tc, test_publisher_first);
@@ -488,6 +622,8 @@ pubsub_suite (void)
   tcase_add_test (tc, test_interrupted_publisher_ends_both);
   tcase_add_test (tc, test_interrupted_subscriber_leaves_others_running);
   tcase_add_test (tc, test_stopped_subscriber_does_not_hang_publisher);
+  tcase_add_test (tc, test_kill_loop);
+  tcase_add_test (tc, test_killed_publisher);
   return s;
 }
 

@@ -13,7 +13,10 @@
  *   eos | interrupted | error DOMAIN CODE MESSAGE
  *
  * Options: --hold N keeps the last N buffers and checks, as it lets each go,
- * that its bytes did not change; --delay-ms N makes the probe slow.
+ * that its bytes did not change; --delay-ms N makes the probe slow;
+ * --eos-on-sigint ends the stream with EOS on SIGINT, as gst-launch-1.0 -e;
+ * --idle-stats waits (10 s at most) after EOS until the probe's stats say no
+ * chunk is in use, then prints them.
  * Exit status: 0 after EOS or SIGINT, 1 after an error, 2 if a held frame
  * was overwritten.
  */
@@ -33,6 +36,7 @@ static GMainLoop *loop;
 static GstElement *pipeline;
 static GQueue held = G_QUEUE_INIT;
 static guint hold_count, delay_ms;
+static gboolean eos_on_sigint, idle_stats;
 static guint64 frame_count;
 static gboolean overwritten;
 static int exit_status;
@@ -146,6 +150,7 @@ static void
 print_stats (void)
 {
   GstElement *probe = gst_bin_get_by_name (GST_BIN (pipeline), "probe");
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   GstStructure *stats = NULL;
   gchar *string;
 
@@ -153,6 +158,17 @@ print_stats (void)
     return;
   if (g_object_class_find_property (G_OBJECT_GET_CLASS (probe), "stats")) {
     g_object_get (probe, "stats", &stats, NULL);
+    /* Subscribers let go of their last frames a moment after EOS. */
+    while (idle_stats && g_get_monotonic_time () < deadline) {
+      guint in_use = 0;
+
+      gst_structure_get_uint (stats, "chunks-in-use", &in_use);
+      if (in_use == 0)
+        break;
+      gst_structure_free (stats);
+      g_usleep (10000);
+      g_object_get (probe, "stats", &stats, NULL);
+    }
     string = gst_structure_to_string (stats);
     printf ("stats %s\n", string);
     g_free (string);
@@ -203,6 +219,10 @@ bus_cb (GstBus * bus, GstMessage * message, gpointer user_data)
 static gboolean
 sigint_cb (gpointer user_data)
 {
+  if (eos_on_sigint) {
+    gst_element_send_event (pipeline, gst_event_new_eos ());
+    return G_SOURCE_REMOVE;
+  }
   print_stats ();
   printf ("interrupted\n");
   g_main_loop_quit (loop);
@@ -217,6 +237,11 @@ main (int argc, char **argv)
         "Keep the last N buffers and check them as they go", "N"},
     {"delay-ms", 0, 0, G_OPTION_ARG_INT, &delay_ms,
         "Spend N ms on each buffer", "N"},
+    {"eos-on-sigint", 0, 0, G_OPTION_ARG_NONE, &eos_on_sigint,
+        "End the stream with EOS on SIGINT", NULL},
+    {"idle-stats", 0, 0, G_OPTION_ARG_NONE, &idle_stats,
+        "After EOS, wait until no chunk is in use before printing stats",
+        NULL},
     {NULL}
   };
   GOptionContext *context = g_option_context_new ("PIPELINE-DESCRIPTION");

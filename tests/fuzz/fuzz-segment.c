@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Fuzzes what a subscriber reads from shared memory: attaching to a control
+ * segment and taking descriptors from its ring.
+ *
+ * A real publisher makes a valid channel once (a pool, caps, one frame per
+ * iteration); each input then rewrites bytes of it before and after the
+ * subscriber attaches, and may resize the pool's file, as a hostile or broken
+ * peer could.  The subscriber must answer with an error or with frames whose
+ * every byte it can read, and never crash, hang or read out of bounds.
+ *
+ * Input: records of [u8 where][u16 offset][u8 length][length bytes].
+ * where & 3 picks the region.  Before the subscriber attaches: 0, the header,
+ * pool table and pool 0's masks; 1, caps entry 1.  After it attached and the
+ * publisher pushed a frame: 2, the subscriber's own slot (indices and ring);
+ * 3, the pool file's size in pages.  (A file shrunk after a reader mapped it
+ * faults that reader: docs/design.md says so, and it is not fuzzed.)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "zcp-layout.h"
+#include "zcp.h"
+
+#define POOL_CHUNK_SIZE 4096u
+#define POOL_CHUNKS 4u
+
+static struct zcp_publisher *publisher;
+static char channel[64];
+static uint8_t *control;        /* our own read-write view of it */
+static uint8_t *pristine;
+static int pool_fd = -1;
+static off_t pool_size;
+
+int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
+
+static void
+setup (void)
+{
+  char name[128];
+  int fd;
+
+  snprintf (channel, sizeof channel, "fuzz-%ld", (long) getpid ());
+  if (zcp_publisher_open (channel, 0600, &publisher) != 0 ||
+      zcp_publisher_configure_pool (publisher, POOL_CHUNK_SIZE,
+          POOL_CHUNKS) != 0 ||
+      zcp_publisher_set_caps (publisher, "video/x-raw,format=GRAY8") != 0)
+    abort ();
+
+  snprintf (name, sizeof name, "/zerocp.%s", channel);
+  fd = shm_open (name, O_RDWR, 0);
+  control = mmap (NULL, ZCP_CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+      fd, 0);
+  close (fd);
+  if (control == MAP_FAILED)
+    abort ();
+  pristine = malloc (ZCP_CONTROL_SIZE);
+  memcpy (pristine, control, ZCP_CONTROL_SIZE);
+
+  snprintf (name, sizeof name, "/zerocp.%s@%08x.0.1", channel,
+      ((struct zcp_shm_header *) control)->epoch);
+  pool_fd = shm_open (name, O_RDWR, 0);
+  if (pool_fd < 0)
+    abort ();
+  pool_size = lseek (pool_fd, 0, SEEK_END);
+}
+
+static void
+teardown (void)
+{
+  zcp_publisher_close (publisher);
+}
+
+/* Region starts and lengths, in the control segment. */
+static uint64_t
+region_base (unsigned region, uint32_t slot, uint32_t * length)
+{
+  switch (region) {
+    case 0:
+      *length = ZCP_MASKS_OFFSET + 8 * POOL_CHUNKS;
+      return 0;
+    case 1:
+      *length = 64;
+      return ZCP_CAPS_OFFSET + ZCP_CAPS_ENTRY_SIZE;
+    default:
+      *length = offsetof (struct zcp_shm_slot, ring) +
+          4 * sizeof (struct zcp_shm_desc);
+      return ZCP_SLOTS_OFFSET + (uint64_t) slot * sizeof (struct zcp_shm_slot);
+  }
+}
+
+static void
+apply (const uint8_t * data, size_t size, int phase, uint32_t slot)
+{
+  while (size >= 4) {
+    unsigned where = data[0] & 3;
+    uint16_t offset = (uint16_t) (data[1] | data[2] << 8);
+    size_t length = data[3];
+
+    data += 4;
+    size -= 4;
+    if (length > size)
+      length = size;
+
+    if (where == 3 && phase == 1) {
+      uint64_t pages = 0;
+      for (size_t i = 0; i < length && i < 3; i++)
+        pages |= (uint64_t) data[i] << (8 * i);
+      (void) ftruncate (pool_fd, (off_t) (pages % 64) * 4096);
+    } else if (where != 3 && (where == 2) == (phase == 1)) {
+      uint32_t region_length;
+      uint64_t base = region_base (where, slot, &region_length);
+      uint32_t at = offset % region_length;
+      size_t n = length < region_length - at ? length : region_length - at;
+
+      memcpy (control + base + at, data, n);
+    }
+    data += length;
+    size -= length;
+  }
+}
+
+static void
+publish_one (void)
+{
+  struct zcp_frame frame = {.size = POOL_CHUNK_SIZE,.pts = ZCP_TIME_NONE,
+    .dts = ZCP_TIME_NONE,.duration = ZCP_TIME_NONE
+  };
+  struct zcp_chunk chunk;
+
+  if (zcp_publisher_claim (publisher, &chunk, 0, NULL) == 0) {
+    memset (chunk.data, 0x5a, POOL_CHUNK_SIZE);
+    /* A tampered header may make this fail; the reader is what we test. */
+    if (zcp_publisher_publish (publisher, &chunk, &frame, NULL) < 0)
+      frame.size = 0;
+    zcp_chunk_release (&chunk);
+  }
+}
+
+int
+LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
+{
+  struct zcp_subscriber *subscriber;
+  struct zcp_subscriber_stats stats;
+
+  if (!publisher) {
+    setup ();
+    atexit (teardown);
+  }
+
+  memcpy (control, pristine, ZCP_CONTROL_SIZE);
+  (void) ftruncate (pool_fd, pool_size);
+  apply (data, size, 0, 0);
+
+  if (zcp_subscriber_open (channel, &subscriber) == 0) {
+    zcp_subscriber_get_stats (subscriber, &stats);
+    /* The input tampers with what the publisher pushed. */
+    publish_one ();
+    apply (data, size, 1, stats.slot);
+
+    for (int i = 0; i < 8; i++) {
+      struct zcp_frame frame;
+      struct zcp_chunk chunk;
+      char *caps = NULL;
+      volatile uint8_t sum = 0;
+
+      if (zcp_subscriber_next (subscriber, &frame, &chunk, 0, NULL) != 0)
+        break;
+      if (frame.kind == ZCP_FRAME_KIND_BUFFER) {
+        /* Every byte the subscriber was handed must be readable. */
+        for (uint64_t b = 0; b < frame.size; b++)
+          sum += chunk.data[frame.offset + b];
+        (void) sum;
+        if (zcp_subscriber_get_caps (subscriber, frame.caps_generation,
+                &caps) == 0)
+          free (caps);
+      }
+      zcp_chunk_release (&chunk);
+    }
+    zcp_subscriber_close (subscriber);
+  }
+
+  /* Give the publisher back every chunk the input may have pinned. */
+  memcpy (control, pristine, ZCP_CONTROL_SIZE);
+  (void) ftruncate (pool_fd, pool_size);
+  return 0;
+}
