@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "zcp-event.h"
@@ -28,6 +29,10 @@ zcp_control_new (const char *channel, int fd, void *base)
   control->caps = (struct zcp_shm_caps *) (control->base + ZCP_CAPS_OFFSET);
   control->slots = (struct zcp_shm_slot *) (control->base + ZCP_SLOTS_OFFSET);
   control->epoch = control->header->epoch;
+  {
+    struct stat st;
+    control->owner = fstat (fd, &st) == 0 ? (uint32_t) st.st_uid : UINT32_MAX;
+  }
   snprintf (control->channel, sizeof control->channel, "%s", channel);
   return control;
 }
@@ -127,6 +132,18 @@ zcp_pool_map_open (struct zcp_control *control, uint32_t index,
     zcp_log (ZCP_LOG_WARNING, "channel %s: cannot map pool %s: %s",
         control->channel, name, strerror (-ret));
     return ret == -EAGAIN ? -EPROTO : ret;
+  }
+  /* A pool is the channel owner's, or a squatter's who guessed its name. */
+  {
+    struct stat st;
+    if (fstat (fd, &st) != 0 || (uint32_t) st.st_uid != control->owner) {
+      zcp_log (ZCP_LOG_WARNING, "channel %s: pool %s belongs to uid %u, the "
+          "channel to uid %u", control->channel, name, (unsigned) st.st_uid,
+          control->owner);
+      munmap (base, mapped_size);
+      close (fd);
+      return -EPROTO;
+    }
   }
   /* The mapping keeps the pages; the descriptor is not needed any more. */
   close (fd);

@@ -28,6 +28,7 @@ struct zcp_control
   struct zcp_shm_caps *caps;
   struct zcp_shm_slot *slots;
   uint32_t epoch;
+  uint32_t owner;               /* uid that made the channel */
   char channel[ZCP_CHANNEL_NAME_MAX + 1];
 };
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "zcp-event.h"
@@ -81,10 +82,19 @@ static int
 remove_stale_channel (const char *channel, const char *name)
 {
   int fd = shm_open (name, O_RDWR | O_CLOEXEC, 0);
+  struct stat st;
   int ret;
 
   if (fd < 0)
     return errno == ENOENT ? 0 : -errno;
+
+  /* Never take over, or remove, what another user made. */
+  if (fstat (fd, &st) != 0 || st.st_uid != geteuid ()) {
+    zcp_log (ZCP_LOG_WARNING, "channel %s: %s belongs to uid %u, not to us",
+        channel, name, (unsigned) st.st_uid);
+    close (fd);
+    return -EACCES;
+  }
 
   ret = zcp_liveness_acquire (fd, ZCP_LOCK_BYTE_PUBLISHER);
   if (ret == 0) {

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Installs what is needed, builds, and runs the whole suite three ways:
-#   build/       the normal build, every suite;
+# Installs what is needed, builds, and runs the whole suite four ways:
+#   build/       the normal build, every suite, then the element tests under
+#                valgrind memcheck (meson test --setup valgrind);
 #   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer, every suite;
 #   build-tsan/  ThreadSanitizer, the library's suite (its concurrency tests:
 #                GStreamer itself is not built for TSan).
@@ -18,6 +19,8 @@ configure () {
 
 status=0
 meson test -C build --print-errorlogs || status=1
+meson test -C build --setup valgrind --suite elements --print-errorlogs ||
+  status=1
 
 configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
   -Dbuildtype=debug && meson test -C build-asan --print-errorlogs || status=1
@@ -31,8 +34,9 @@ configure build-tsan -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug &&
 python3 - build build-asan build-tsan <<'PY'
 import json, sys, os
 passed = failed = 0
-for build in sys.argv[1:]:
-    log = os.path.join(build, "meson-logs", "testlog.json")
+logs = [os.path.join(b, "meson-logs", "testlog.json") for b in sys.argv[1:]]
+logs.insert(1, os.path.join(sys.argv[1], "meson-logs", "testlog-valgrind.json"))
+for log in logs:
     if not os.path.exists(log):
         failed += 1
         continue

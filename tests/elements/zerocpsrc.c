@@ -38,7 +38,7 @@ GST_START_TEST (test_buffers_cross_with_caps_and_timestamps)
   GstBuffer *buffer, *received;
   GstMapInfo sent_map, map;
   GstVideoMeta *meta;
-  GstCaps *caps;
+  GstCaps *caps, *sent_caps;
 
   g_object_set (sink, "wait-for-connection", TRUE, NULL);
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
@@ -59,9 +59,11 @@ GST_START_TEST (test_buffers_cross_with_caps_and_timestamps)
   fail_unless (received != NULL);
 
   caps = gst_pad_get_current_caps (sub->sinkpad);
+  sent_caps = gst_caps_from_string (VIDEO_CAPS);
   fail_unless (caps != NULL, "the source set caps from the channel");
-  fail_unless (gst_caps_is_equal (caps, gst_caps_from_string (VIDEO_CAPS)),
-      "caps %" GST_PTR_FORMAT, caps);
+  fail_unless (gst_caps_is_equal (caps, sent_caps), "caps %" GST_PTR_FORMAT,
+      caps);
+  gst_caps_unref (sent_caps);
   gst_caps_unref (caps);
 
   /* Absolute time crossed: the publisher's running time plus its base time,

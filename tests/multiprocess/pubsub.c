@@ -6,6 +6,7 @@
  * on a child has a deadline, after which the child is SIGKILLed.
  */
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include <signal.h>
 #include <string.h>
@@ -42,16 +43,39 @@ reader_thread (gpointer data)
   return NULL;
 }
 
+/* Starts zcp-test-pipeline, as @user if not NULL (then with a registry of
+ * that user's own). */
 static Child *
-child_start (const gchar * options, const gchar * description)
+child_start_as (const gchar * user, const gchar * options,
+    const gchar * description)
 {
   const gchar *helper = g_getenv ("ZCP_TEST_HELPER");
   GError *error = NULL;
   Child *child = g_new0 (Child, 1);
   GPtrArray *argv = g_ptr_array_new ();
   gchar **split = g_strsplit (options ? options : "", " ", -1);
+  gchar *registry = g_strdup_printf ("GST_REGISTRY=/tmp/zcp-test-registry-"
+      "%s.bin", user ? user : "root");
+  gchar *reuid = g_strdup_printf ("--reuid=%s", user ? user : "");
+  gchar *regid = NULL;
 
   fail_unless (helper != NULL, "ZCP_TEST_HELPER is not set");
+  if (user) {
+    /* setpriv execs in place, so signals reach the pipeline itself. */
+    gchar *command = g_strdup_printf ("id -g %s", user), *gid = NULL;
+
+    fail_unless (g_spawn_command_line_sync (command, &gid, NULL, NULL, NULL));
+    regid = g_strdup_printf ("--regid=%d", atoi (gid));
+    g_free (command);
+    g_free (gid);
+    g_ptr_array_add (argv, (gpointer) "setpriv");
+    g_ptr_array_add (argv, reuid);
+    g_ptr_array_add (argv, regid);
+    g_ptr_array_add (argv, (gpointer) "--init-groups");
+    g_ptr_array_add (argv, (gpointer) "--");
+    g_ptr_array_add (argv, (gpointer) "env");
+    g_ptr_array_add (argv, registry);
+  }
   g_ptr_array_add (argv, (gpointer) helper);
   for (gchar ** o = split; *o; o++)
     if (**o)
@@ -69,7 +93,16 @@ child_start (const gchar * options, const gchar * description)
   child->reader = g_thread_new ("reader", reader_thread, child);
   g_ptr_array_free (argv, TRUE);
   g_strfreev (split);
+  g_free (registry);
+  g_free (reuid);
+  g_free (regid);
   return child;
+}
+
+static Child *
+child_start (const gchar * options, const gchar * description)
+{
+  return child_start_as (NULL, options, description);
 }
 
 /* Takes the child's next report line, keeping what the tests look at.
@@ -606,6 +639,123 @@ GST_START_TEST (test_killed_publisher)
 
 GST_END_TEST;
 
+#define SHARE_GROUP "zcptest-share"
+
+static gboolean
+run_quietly (const gchar * command)
+{
+  gint status = -1;
+
+  return g_spawn_command_line_sync (command, NULL, NULL, &status, NULL) &&
+      g_spawn_check_wait_status (status, NULL);
+}
+
+/* Users for the permission tests: a publisher whose primary group is the
+ * shared one, a subscriber in that group, and one outside it. */
+static gboolean
+ensure_users (void)
+{
+  if (geteuid () != 0)
+    return FALSE;
+  run_quietly ("groupadd -f " SHARE_GROUP);
+  run_quietly ("useradd -M -N -s /usr/sbin/nologin -g " SHARE_GROUP
+      " zcptest-pub");
+  run_quietly ("useradd -M -N -s /usr/sbin/nologin -G " SHARE_GROUP
+      " zcptest-sub");
+  run_quietly ("useradd -M -N -s /usr/sbin/nologin zcptest-other");
+  return run_quietly ("id zcptest-pub") && run_quietly ("id zcptest-sub") &&
+      run_quietly ("id zcptest-other") &&
+      run_quietly ("setpriv --reuid=zcptest-sub --regid=100 --init-groups "
+      "true");
+}
+
+static void
+assert_segment_mode (const gchar * channel, guint mode, const gchar * owner)
+{
+  gchar *path = g_strdup_printf ("/dev/shm/zerocp.%s", channel);
+  gchar *id = g_strdup_printf ("id -u %s", owner);
+  gchar *uid = NULL;
+  GStatBuf st;
+
+  fail_unless (g_stat (path, &st) == 0, "no %s", path);
+  fail_unless_equals_int (st.st_mode & 0777, mode);
+  fail_unless (g_spawn_command_line_sync (id, &uid, NULL, NULL, NULL));
+  fail_unless_equals_int (st.st_uid, atoi (uid));
+  g_free (uid);
+  g_free (id);
+  g_free (path);
+}
+
+/* Runs a publisher as zcptest-pub with @perms and a subscriber as @user;
+ * returns the subscriber's last report. */
+static gchar *
+subscribe_as (const gchar * user, const gchar * perms, guint expected_mode)
+{
+  gchar *channel = unique_channel ("perms");
+  gchar *pub_line = publisher_line (channel, 30, perms);
+  gchar *sub_line = subscriber_line (channel, "");
+  Child *pub, *sub;
+  gchar *last;
+  gint status;
+
+  pub = child_start_as ("zcptest-pub", NULL, pub_line);
+  child_expect (pub, "state started", DEADLINE_S);
+  assert_segment_mode (channel, expected_mode, "zcptest-pub");
+  sub = child_start_as (user, NULL, sub_line);
+  status = child_finish (sub, DEADLINE_S);
+  last = g_strdup (sub->last_line);
+  if (status != 0) {
+    /* The publisher waits for a subscriber that never came. */
+    child_signal (pub, SIGINT);
+  } else {
+    fail_unless_equals_int (sub->frames->len, 30);
+  }
+  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+  assert_channel_gone (channel);
+
+  child_free (sub);
+  child_free (pub);
+  g_free (sub_line);
+  g_free (pub_line);
+  g_free (channel);
+  return last;
+}
+
+GST_START_TEST (test_permissions)
+{
+  gchar *expected_refusal = g_strdup_printf ("error %s %d ",
+      g_quark_to_string (GST_RESOURCE_ERROR),
+      GST_RESOURCE_ERROR_NOT_AUTHORIZED);
+  gchar *last;
+
+  if (!ensure_users ()) {
+    g_print ("test_permissions: SKIPPED: cannot create test users (needs "
+        "root, useradd and setpriv)\n");
+    g_free (expected_refusal);
+    return;
+  }
+
+  /* Default 0600: only the publisher's user may subscribe. */
+  last = subscribe_as ("zcptest-sub", "wait-for-connection=true", 0600);
+  fail_unless (g_str_has_prefix (last, expected_refusal), "got '%s'", last);
+  g_free (last);
+
+  /* 0660: the publisher's group may. */
+  last = subscribe_as ("zcptest-sub",
+      "wait-for-connection=true perms=0660", 0660);
+  fail_unless_equals_string (last, "eos");
+  g_free (last);
+
+  /* Others may not. */
+  last = subscribe_as ("zcptest-other",
+      "wait-for-connection=true perms=0660", 0660);
+  fail_unless (g_str_has_prefix (last, expected_refusal), "got '%s'", last);
+  g_free (last);
+  g_free (expected_refusal);
+}
+
+GST_END_TEST;
+
 static Suite *
 pubsub_suite (void)
 {
@@ -624,6 +774,7 @@ pubsub_suite (void)
   tcase_add_test (tc, test_stopped_subscriber_does_not_hang_publisher);
   tcase_add_test (tc, test_kill_loop);
   tcase_add_test (tc, test_killed_publisher);
+  tcase_add_test (tc, test_permissions);
   return s;
 }
 
