@@ -9,6 +9,8 @@
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <string.h>
 
 #define DEADLINE_S 60
@@ -43,6 +45,14 @@ reader_thread (gpointer data)
   return NULL;
 }
 
+/* A failed check ends the test process at once: its children must not
+ * outlive it and keep channels open. */
+static void
+die_with_parent (gpointer user_data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 /* Starts zcp-test-pipeline, as @user if not NULL (then with a registry of
  * that user's own). */
 static Child *
@@ -58,6 +68,7 @@ child_start_as (const gchar * user, const gchar * options,
       "%s.bin", user ? user : "root");
   gchar *reuid = g_strdup_printf ("--reuid=%s", user ? user : "");
   gchar *regid = NULL;
+  GSubprocessLauncher *launcher;
 
   fail_unless (helper != NULL, "ZCP_TEST_HELPER is not set");
   if (user) {
@@ -84,8 +95,12 @@ child_start_as (const gchar * user, const gchar * options,
   g_ptr_array_add (argv, NULL);
 
   GST_INFO ("starting %s", description);
-  child->process = g_subprocess_newv ((const gchar * const *) argv->pdata,
-      G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL,
+      NULL);
+  child->process = g_subprocess_launcher_spawnv (launcher,
+      (const gchar * const *) argv->pdata, &error);
+  g_object_unref (launcher);
   fail_unless (child->process != NULL, "cannot start %s: %s", helper,
       error ? error->message : "?");
   child->lines = g_async_queue_new_full (g_free);
@@ -756,6 +771,25 @@ GST_START_TEST (test_permissions)
 
 GST_END_TEST;
 
+/* Runs in the parent once the test case is over, even when a test failed
+ * half-way: its children are dead (die_with_parent); remove what they left. */
+static void
+remove_leftover_channels (void)
+{
+  GDir *dir = g_dir_open ("/dev/shm", 0, NULL);
+  const gchar *name;
+
+  while (dir && (name = g_dir_read_name (dir))) {
+    if (g_str_has_prefix (name, "zerocp.mp-")) {
+      gchar *shm_name = g_strdup_printf ("/%s", name);
+      shm_unlink (shm_name);
+      g_free (shm_name);
+    }
+  }
+  if (dir)
+    g_dir_close (dir);
+}
+
 static Suite *
 pubsub_suite (void)
 {
@@ -766,6 +800,7 @@ pubsub_suite (void)
   tcase_set_timeout (tc, 120 + (g_getenv ("ZCP_KILLS") ?
           atoi (g_getenv ("ZCP_KILLS")) : 0));
   suite_add_tcase (s, tc);
+  tcase_add_unchecked_fixture (tc, NULL, remove_leftover_channels);
   tcase_add_test (tc, test_subscriber_first);
   tcase_add_test (tc, test_publisher_first);
   tcase_add_test (tc, test_holding_subscriber_never_sees_overwrite);
