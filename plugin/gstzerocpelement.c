@@ -12,6 +12,10 @@
 GST_DEBUG_CATEGORY (gst_zero_cp_debug);
 #define GST_CAT_DEFAULT gst_zero_cp_debug
 
+/* The library's last warning in this thread: the check that failed, with
+ * its numbers, which the error it returns next then carries. */
+static GPrivate last_problem = G_PRIVATE_INIT (g_free);
+
 static void
 zero_cp_log_cb (enum zcp_log_level level, const char *message, void *user_data)
 {
@@ -23,6 +27,8 @@ zero_cp_log_cb (enum zcp_log_level level, const char *message, void *user_data)
   };
 
   GST_CAT_LEVEL_LOG (gst_zero_cp_debug, levels[level], NULL, "%s", message);
+  if (level <= ZCP_LOG_WARNING)
+    g_private_replace (&last_problem, g_strdup (message));
 }
 
 void
@@ -44,6 +50,7 @@ gst_zero_cp_element_post_error (GstElement * element, int err,
     const gchar * function, gint line)
 {
   GQuark domain = GST_RESOURCE_ERROR;
+  const gchar *problem;
   gint code;
   gchar *text, *debug;
 
@@ -96,8 +103,10 @@ gst_zero_cp_element_post_error (GstElement * element, int err,
       break;
   }
 
-  debug = g_strdup_printf ("%s: %s (errno %d)", operation, g_strerror (-err),
-      -err);
+  problem = g_private_get (&last_problem);
+  debug = g_strdup_printf ("%s: %s (errno %d)%s%s", operation,
+      g_strerror (-err), -err, problem ? "; " : "", problem ? problem : "");
+  g_private_replace (&last_problem, NULL);
   gst_element_message_full (element, GST_MESSAGE_ERROR, domain, code, text,
       debug, file, function, line);
 }

@@ -44,13 +44,16 @@ sink_stat (GstElement * sink, const gchar * field)
 }
 
 /* Runs @description until it errors, and checks the error's domain and
- * code, as playbin's tests do.  Fails if it does not error within 10 s. */
+ * code, as playbin's tests do, and that its debug text contains
+ * @debug_contains (if not NULL).  Fails if it does not error within 10 s. */
 static inline void
-assert_pipeline_error (const gchar * description, GQuark domain, gint code)
+assert_pipeline_error_full (const gchar * description, GQuark domain,
+    gint code, const gchar * debug_contains)
 {
   GError *error = NULL;
   GstElement *pipeline = gst_parse_launch (description, &error);
   GstMessage *message;
+  gchar *debug = NULL;
   GstBus *bus;
 
   fail_unless (pipeline != NULL && error == NULL, "cannot parse %s: %s",
@@ -62,16 +65,26 @@ assert_pipeline_error (const gchar * description, GQuark domain, gint code)
       GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
   fail_unless (message != NULL, "no error from %s", description);
   fail_unless_equals_int (GST_MESSAGE_TYPE (message), GST_MESSAGE_ERROR);
-  gst_message_parse_error (message, &error, NULL);
-  GST_INFO ("%s: %s", description, error->message);
+  gst_message_parse_error (message, &error, &debug);
+  GST_INFO ("%s: %s (%s)", description, error->message, debug);
   fail_unless (g_error_matches (error, domain, code),
       "%s: expected %s %d, got %s %d: %s", description,
       g_quark_to_string (domain), code, g_quark_to_string (error->domain),
       error->code, error->message);
+  fail_unless (!debug_contains || (debug && strstr (debug, debug_contains)),
+      "%s: debug text '%s' does not say '%s'", description, debug,
+      debug_contains);
 
   g_error_free (error);
+  g_free (debug);
   gst_message_unref (message);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bus);
   gst_object_unref (pipeline);
+}
+
+static inline void
+assert_pipeline_error (const gchar * description, GQuark domain, gint code)
+{
+  assert_pipeline_error_full (description, domain, code, NULL);
 }

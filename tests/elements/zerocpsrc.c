@@ -230,13 +230,16 @@ unforge_segment (const gchar * channel, struct zcp_shm_header *header,
   g_free (name);
 }
 
+/* A corrupt channel is a RESOURCE/READ error whose text names the channel
+ * and whose debug text names the failed check. */
 static void
-assert_src_error_on (const gchar * channel, GQuark domain, gint code)
+assert_corrupt (const gchar * channel, const gchar * problem)
 {
   gchar *description = g_strdup_printf ("zerocpsrc channel=%s ! fakesink",
       channel);
 
-  assert_pipeline_error (description, domain, code);
+  assert_pipeline_error_full (description, GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_READ, problem);
   g_free (description);
 }
 
@@ -250,13 +253,13 @@ GST_START_TEST (test_corrupt_segments)
   /* Garbage where the header should be. */
   header = forge_segment (channel, ZCP_CONTROL_SIZE, &fd);
   memset (header, 0xa5, sizeof *header);
-  assert_src_error_on (channel, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
+  assert_corrupt (channel, "bad magic");
   unforge_segment (channel, header, ZCP_CONTROL_SIZE, fd);
 
   /* A truncated segment. */
   header = forge_segment (channel, 100, &fd);
   memset (header, 0xa5, 100);
-  assert_src_error_on (channel, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
+  assert_corrupt (channel, "holds 100 bytes");
   unforge_segment (channel, header, 100, fd);
 
   /* A real publisher's segment, then tampered with. */
@@ -269,10 +272,10 @@ GST_START_TEST (test_corrupt_segments)
     g_free (name);
   }
   header->layout_version = 99;
-  assert_src_error_on (channel, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
+  assert_corrupt (channel, "layout_version is 99");
   header->layout_version = ZCP_LAYOUT_VERSION;
   header->max_subscribers = 100000;
-  assert_src_error_on (channel, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ);
+  assert_corrupt (channel, "max_subscribers is 100000");
   header->max_subscribers = ZCP_MAX_SUBSCRIBERS;
   munmap (header, ZCP_CONTROL_SIZE);
   close (fd);
@@ -286,7 +289,7 @@ GST_END_TEST;
  * that the subscriber turns it into a clear error. */
 static void
 assert_hostile_descriptor_refused (void (*corrupt) (struct zcp_shm_desc *
-        desc, struct zcp_shm_header * header))
+        desc, struct zcp_shm_header * header), const gchar * problem)
 {
   gchar *channel = unique_channel ("hostile");
   gchar *description = g_strdup_printf ("zerocpsrc channel=%s ! fakesink",
@@ -299,6 +302,7 @@ assert_hostile_descriptor_refused (void (*corrupt) (struct zcp_shm_desc *
   GstElement *pipeline;
   GstMessage *message;
   GError *error = NULL;
+  gchar *debug = NULL;
   GstBus *bus;
   gchar *name;
   int fd;
@@ -332,12 +336,17 @@ assert_hostile_descriptor_refused (void (*corrupt) (struct zcp_shm_desc *
   message = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
       GST_MESSAGE_ERROR);
   fail_unless (message != NULL, "the hostile descriptor went unnoticed");
-  gst_message_parse_error (message, &error, NULL);
-  GST_INFO ("hostile descriptor: %s", error->message);
+  gst_message_parse_error (message, &error, &debug);
+  GST_INFO ("hostile descriptor: %s (%s)", error->message, debug);
   fail_unless (g_error_matches (error, GST_RESOURCE_ERROR,
           GST_RESOURCE_ERROR_READ), "got %s", error->message);
+  fail_unless (strstr (error->message, channel) != NULL, "%s",
+      error->message);
+  fail_unless (debug && strstr (debug, problem), "debug text '%s' does not "
+      "say '%s'", debug, problem);
 
   g_error_free (error);
+  g_free (debug);
   gst_message_unref (message);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bus);
@@ -389,11 +398,13 @@ unknown_kind (struct zcp_shm_desc *desc, struct zcp_shm_header *header)
 
 GST_START_TEST (test_hostile_descriptors)
 {
-  assert_hostile_descriptor_refused (chunk_out_of_range);
-  assert_hostile_descriptor_refused (pool_out_of_range);
-  assert_hostile_descriptor_refused (size_overruns_chunk);
-  assert_hostile_descriptor_refused (plane_overruns_buffer);
-  assert_hostile_descriptor_refused (unknown_kind);
+  assert_hostile_descriptor_refused (chunk_out_of_range,
+      "chunk index 9999 out of range");
+  assert_hostile_descriptor_refused (pool_out_of_range, "names pool 77");
+  assert_hostile_descriptor_refused (size_overruns_chunk, "overruns a chunk");
+  assert_hostile_descriptor_refused (plane_overruns_buffer,
+      "plane 0 (40960 bytes at 0) overruns a buffer of 4096");
+  assert_hostile_descriptor_refused (unknown_kind, "unknown kind 57005");
 }
 
 GST_END_TEST;
