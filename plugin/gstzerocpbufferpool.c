@@ -33,10 +33,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_buffer_pool_debug);
 #define CLAIM_WAIT_NS (GST_SECOND)
 
 /* Chunks in a pool: enough for subscribers to hold a few frames while
- * upstream fills the next ones, within a budget that lets 1080p fit the
- * 64 MiB /dev/shm a container gets by default. */
+ * upstream fills the next ones, within a budget that lets 1080p (15 chunks)
+ * fit the 64 MiB /dev/shm a container gets by default.  Small frames get as
+ * many as a subscriber's ring holds, so that a publisher of small buffers
+ * does not wait on each release. */
 #define DEFAULT_MIN_CHUNKS 4u
-#define DEFAULT_MAX_CHUNKS 16u
+#define DEFAULT_MAX_CHUNKS 64u
 #define DEFAULT_BUDGET_BYTES (48u * 1024 * 1024)
 
 struct _GstZeroCpBufferPool

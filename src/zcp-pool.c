@@ -222,10 +222,11 @@ zcp_chunk_release (struct zcp_chunk *chunk)
 }
 
 int
-zcp_pool_try_claim (struct zcp_pool_map *map, uint32_t * cursor)
+zcp_pool_try_claim (struct zcp_pool_map *map)
 {
-  for (uint32_t i = 0; i < map->chunk_count; i++) {
-    uint32_t chunk = (*cursor + i) % map->chunk_count;
+  /* Lowest free chunk first: the chunks freed last are the ones still in
+   * the caches, and a lightly used pool keeps its working set small. */
+  for (uint32_t chunk = 0; chunk < map->chunk_count; chunk++) {
     _Atomic uint64_t *mask = zcp_control_mask (map->control, map->index, chunk);
     uint64_t expected = 0;
 
@@ -234,10 +235,8 @@ zcp_pool_try_claim (struct zcp_pool_map *map, uint32_t * cursor)
     if (atomic_load_explicit (mask, memory_order_relaxed) == 0 &&
         atomic_compare_exchange_strong_explicit (mask, &expected,
             UINT64_C (1) << ZCP_PUBLISHER_BIT, memory_order_acquire,
-            memory_order_relaxed)) {
-      *cursor = chunk + 1;
+            memory_order_relaxed))
       return (int) chunk;
-    }
   }
   return -EAGAIN;
 }

@@ -32,7 +32,6 @@ struct zcp_publisher
   pthread_mutex_t lock;
   struct zcp_pool_map *maps[ZCP_MAX_POOLS];
   uint32_t current_pool;
-  uint32_t cursor;
   int64_t next_liveness_check;
 
   uint32_t mode;
@@ -444,7 +443,7 @@ zcp_publisher_claim (struct zcp_publisher *self, struct zcp_chunk *chunk,
     if (self->current_pool != NO_POOL) {
       struct zcp_pool_map *map = self->maps[self->current_pool];
 
-      index = zcp_pool_try_claim (map, &self->cursor);
+      index = zcp_pool_try_claim (map);
       if (index >= 0)
         zcp_pool_map_fill_chunk (map, (uint32_t) index, ZCP_PUBLISHER_BIT,
             chunk);

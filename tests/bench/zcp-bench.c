@@ -1,0 +1,610 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * zcp-bench: zerocp against shmsink/shmsrc and against the in-process limit.
+ *
+ *   zcp-bench [--quick]
+ *
+ * For each case (frame size, number of subscribers) and transport it runs a
+ * publisher and its subscribers as separate processes (this program again,
+ * in a role), and prints one table:
+ *
+ * - throughput: frames/s and GB/s of frame data, as fast as possible;
+ * - one-way latency p50/p90/p99/max in microseconds at 60 frames/s, from the
+ *   CLOCK_MONOTONIC time the publisher writes into the frame just before its
+ *   sink to the moment the subscriber's sink pad sees it;
+ * - CPU milliseconds per frame of publisher and subscriber (getrusage, whole
+ *   process, start-up included) and their peak RSS;
+ * - frames lost.
+ *
+ * It also measures this machine's wake-up floor, a bare futex wake between
+ * two processes with no GStreamer, and latency with both processes on one
+ * core and on two.  It asserts nothing.
+ */
+#include <gio/gio.h>
+#include <gst/gst.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "zcp-event.h"
+
+typedef struct
+{
+  const gchar *name;
+  const gchar *caps;
+  gsize size;
+} Case;
+
+static const Case cases[] = {
+  {"1KiB", "video/x-raw,format=GRAY8,width=32,height=32", 32 * 32},
+  {"1080p", "video/x-raw,format=NV12,width=1920,height=1080",
+      1920 * 1080 * 3 / 2},
+  {"2160p", "video/x-raw,format=NV12,width=3840,height=2160",
+      3840 * 2160 * 3 / 2},
+  {"4320p", "video/x-raw,format=NV12,width=7680,height=4320",
+      7680 * 4320 * 3 / 2},
+};
+
+#define LATENCY_FRAMES 300
+#define LATENCY_RATE "60/1"
+
+static guint64
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (guint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void
+pin_to (gint cpu)
+{
+  cpu_set_t set;
+
+  if (cpu < 0)
+    return;
+  CPU_ZERO (&set);
+  CPU_SET (cpu, &set);
+  sched_setaffinity (0, sizeof set, &set);
+}
+
+static void
+print_usage_line (guint frames)
+{
+  struct rusage usage;
+
+  getrusage (RUSAGE_SELF, &usage);
+  printf ("usage frames=%u cpu_us=%ld rss_kb=%ld\n", frames,
+      usage.ru_utime.tv_sec * 1000000L + usage.ru_utime.tv_usec +
+      usage.ru_stime.tv_sec * 1000000L + usage.ru_stime.tv_usec,
+      usage.ru_maxrss);
+}
+
+/* ---- roles ------------------------------------------------------------- */
+
+typedef struct
+{
+  guint stamped, frames, expected;
+  guint64 first_ns, last_ns;
+  GArray *latencies;            /* guint64 ns */
+  GMainLoop *loop;
+  guint connected;
+} RoleState;
+
+static GstPadProbeReturn
+stamp_cb (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  RoleState *state = data;
+  GstMapInfo map;
+  guint64 stamp;
+
+  /* Written into the frame itself, as late as possible before the sink. */
+  if (gst_buffer_map (buffer, &map, GST_MAP_WRITE)) {
+    stamp = now_ns ();
+    memcpy (map.data, &stamp, sizeof stamp);
+    gst_buffer_unmap (buffer, &map);
+  }
+  state->stamped++;
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+receive_cb (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER (info);
+  RoleState *state = data;
+  guint64 now = now_ns (), stamp = 0;
+
+  gst_buffer_extract (buffer, 0, &stamp, sizeof stamp);
+  if (!state->frames)
+    state->first_ns = now;
+  state->last_ns = now;
+  /* The first frame waited in the publisher's preroll: not transport. */
+  if (state->frames && stamp && stamp <= now)
+    g_array_append_val (state->latencies, (guint64) {
+        now - stamp});
+  if (++state->frames == state->expected)
+    g_main_loop_quit (state->loop);
+  return GST_PAD_PROBE_OK;
+}
+
+/* A run that stalls reports what it had instead of hanging the bench. */
+static gboolean
+deadline_cb (gpointer data)
+{
+  RoleState *state = data;
+
+  printf ("timeout\n");
+  g_main_loop_quit (state->loop);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+bus_cb (GstBus * bus, GstMessage * message, gpointer data)
+{
+  RoleState *state = data;
+
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR) {
+    GError *error = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_error (message, &error, &debug);
+    printf ("error %s (%s)\n", error->message, debug);
+    g_error_free (error);
+    g_free (debug);
+  }
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS ||
+      GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR)
+    g_main_loop_quit (state->loop);
+  return TRUE;
+}
+
+static void
+client_connected_cb (GstElement * sink, gint fd, gpointer data)
+{
+  ((RoleState *) data)->connected++;
+}
+
+static void
+add_probe (GstElement * pipeline, const gchar * name, GstPadProbeCallback cb,
+    RoleState * state)
+{
+  GstElement *element = gst_bin_get_by_name (GST_BIN (pipeline), name);
+  GstPad *pad = gst_element_get_static_pad (element, "sink");
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, cb, state, NULL);
+  gst_object_unref (pad);
+  gst_object_unref (element);
+}
+
+static gint
+compare_u64 (gconstpointer a, gconstpointer b)
+{
+  guint64 x = *(const guint64 *) a, y = *(const guint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static void
+report_receiver (RoleState * state)
+{
+  GArray *l = state->latencies;
+
+  printf ("received frames=%u first_ns=%" G_GUINT64_FORMAT " last_ns=%"
+      G_GUINT64_FORMAT "\n", state->frames, state->first_ns, state->last_ns);
+  if (l->len) {
+    g_array_sort (l, compare_u64);
+    printf ("latency p50=%" G_GUINT64_FORMAT " p90=%" G_GUINT64_FORMAT
+        " p99=%" G_GUINT64_FORMAT " max=%" G_GUINT64_FORMAT "\n",
+        g_array_index (l, guint64, l->len / 2),
+        g_array_index (l, guint64, l->len * 9 / 10),
+        g_array_index (l, guint64, l->len * 99 / 100),
+        g_array_index (l, guint64, l->len - 1));
+  }
+}
+
+/* zcp-bench role pub|sub|local TRANSPORT CASE FRAMES LIVE SUBSCRIBERS CPU */
+static int
+run_role (gchar ** argv)
+{
+  const gchar *role = argv[0], *transport = argv[1];
+  const Case *c = &cases[atoi (argv[2])];
+  guint frames = atoi (argv[3]), subscribers = atoi (argv[5]);
+  gboolean live = atoi (argv[4]);
+  gchar *source, *description, *socket;
+  RoleState state = { 0 };
+  GstElement *pipeline;
+  GstBus *bus;
+
+  pin_to (atoi (argv[6]));
+  state.expected = frames;
+  state.latencies = g_array_new (FALSE, FALSE, sizeof (guint64));
+  state.loop = g_main_loop_new (NULL, FALSE);
+  socket = g_strdup_printf ("/tmp/zcp-bench-%d.sock", (int) getppid ());
+
+  source = g_strdup_printf ("videotestsrc pattern=black num-buffers=%u "
+      "is-live=%s ! %s,framerate=%s ! identity name=stamp", frames,
+      live ? "true" : "false", c->caps, live ? LATENCY_RATE : "1000/1");
+
+  if (g_str_equal (role, "local")) {
+    description = g_strdup_printf ("%s ! fakesink name=out sync=false",
+        source);
+  } else if (g_str_equal (role, "pub") && g_str_equal (transport, "zerocp")) {
+    description = g_strdup_printf ("%s ! zerocpsink name=sink "
+        "channel=bench-%d sync=false enable-last-sample=false", source,
+        (int) getppid ());
+  } else if (g_str_equal (role, "pub")) {
+    /* As well as shmsink can be set up: no sync, and an area large enough
+     * that the idle buffers of upstream's pool, which hold blocks of it,
+     * cannot starve it (with room for 16 frames it hangs for good). */
+    description = g_strdup_printf ("%s ! shmsink name=sink socket-path=%s "
+        "shm-size=%" G_GSIZE_FORMAT " wait-for-connection=false sync=false "
+        "enable-last-sample=false", source, socket,
+        MAX (c->size * 24, (gsize) 64 << 20));
+  } else if (g_str_equal (transport, "zerocp")) {
+    description = g_strdup_printf ("zerocpsrc channel=bench-%d is-live=false "
+        "! fakesink name=out sync=false enable-last-sample=false",
+        (int) getppid ());
+  } else {
+    /* shmsrc carries no caps: the subscriber repeats them. */
+    description = g_strdup_printf ("shmsrc socket-path=%s is-live=true ! "
+        "%s,framerate=%s ! fakesink name=out sync=false "
+        "enable-last-sample=false", socket, c->caps,
+        live ? LATENCY_RATE : "1000/1");
+  }
+
+  pipeline = gst_parse_launch (description, NULL);
+  if (!pipeline) {
+    printf ("error cannot build %s\n", description);
+    return 1;
+  }
+  bus = gst_element_get_bus (pipeline);
+  gst_bus_add_watch (bus, bus_cb, &state);
+
+  if (!g_str_equal (role, "sub"))
+    add_probe (pipeline, "stamp", stamp_cb, &state);
+  if (!g_str_equal (role, "pub"))
+    add_probe (pipeline, "out", receive_cb, &state);
+
+  if (g_str_equal (role, "pub")) {
+    GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+    gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+    if (g_str_equal (transport, "shm"))
+      g_signal_connect (sink, "client-connected",
+          G_CALLBACK (client_connected_cb), &state);
+    gst_element_set_state (pipeline, GST_STATE_PAUSED);
+    gst_element_get_state (pipeline, NULL, NULL, 10 * GST_SECOND);
+    printf ("ready\n");
+    fflush (stdout);
+    /* Every subscriber must be there before the first frame. */
+    while (g_get_monotonic_time () < deadline) {
+      guint n = state.connected;
+
+      if (g_str_equal (transport, "zerocp"))
+        g_object_get (sink, "num-subscribers", &n, NULL);
+      if (n >= subscribers)
+        break;
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (2000);
+    }
+    gst_object_unref (sink);
+  }
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  g_timeout_add_seconds (60, deadline_cb, &state);
+  if (g_str_equal (role, "sub")) {
+    printf ("ready\n");
+    fflush (stdout);
+  }
+  g_main_loop_run (state.loop);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+
+  if (!g_str_equal (role, "pub"))
+    report_receiver (&state);
+  print_usage_line (g_str_equal (role, "pub") ? state.stamped : state.frames);
+  fflush (stdout);
+  return 0;
+}
+
+/* Wake-up floor: one process stamps and signals a futex, another wakes and
+ * reads the clock; the same event code zerocp uses, nothing else. */
+struct futex_page
+{
+  struct zcp_shm_event event;
+  _Atomic guint64 stamp;
+  _Atomic guint32 done;
+};
+
+static bool
+stamp_posted (void *data)
+{
+  return atomic_load (&((struct futex_page *) data)->stamp) != 0 ||
+      atomic_load (&((struct futex_page *) data)->done);
+}
+
+static void
+measure_futex_floor (gint cpu_a, gint cpu_b, guint64 * p50, guint64 * p99)
+{
+  struct futex_page *page = mmap (NULL, sizeof *page, PROT_READ | PROT_WRITE,
+      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  guint64 *samples = mmap (NULL, LATENCY_FRAMES * sizeof (guint64),
+      PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  pid_t child = fork ();
+
+  if (child == 0) {
+    pin_to (cpu_b);
+    for (guint i = 0; i < LATENCY_FRAMES; i++) {
+      zcp_event_wait_until (&page->event, stamp_posted, page,
+          (gint64) now_ns () + 10 * (gint64) GST_SECOND);
+      samples[i] = now_ns () - atomic_load (&page->stamp);
+      atomic_store (&page->stamp, 0);
+    }
+    _exit (0);
+  }
+  pin_to (cpu_a);
+  for (guint i = 0; i < LATENCY_FRAMES; i++) {
+    g_usleep (G_USEC_PER_SEC / 60);
+    while (atomic_load (&page->stamp) != 0)
+      g_usleep (100);
+    atomic_store (&page->stamp, now_ns ());
+    zcp_event_signal (&page->event);
+  }
+  waitpid (child, NULL, 0);
+  pin_to (-1);
+  qsort (samples, LATENCY_FRAMES, sizeof (guint64),
+      (int (*)(const void *, const void *)) compare_u64);
+  *p50 = samples[LATENCY_FRAMES / 2];
+  *p99 = samples[LATENCY_FRAMES * 99 / 100];
+  munmap (samples, LATENCY_FRAMES * sizeof (guint64));
+  munmap (page, sizeof *page);
+}
+
+/* ---- orchestration ------------------------------------------------------ */
+
+typedef struct
+{
+  guint frames_received, frames_sent;
+  gdouble fps, gbps;
+  guint64 lat[4];
+  gdouble pub_cpu_ms, sub_cpu_ms;       /* per frame */
+  glong pub_rss_kb, sub_rss_kb;
+  gboolean ok;
+} Result;
+
+static gchar *self_path;
+
+static GSubprocess *
+spawn_role (const gchar * role, const gchar * transport, guint case_index,
+    guint frames, gboolean live, guint subscribers, gint cpu)
+{
+  gchar *args[9];
+  GSubprocess *process;
+
+  args[0] = self_path;
+  args[1] = (gchar *) "role";
+  args[2] = (gchar *) role;
+  args[3] = (gchar *) transport;
+  args[4] = g_strdup_printf ("%u", case_index);
+  args[5] = g_strdup_printf ("%u", frames);
+  args[6] = g_strdup_printf ("%d", live);
+  args[7] = g_strdup_printf ("%u", subscribers);
+  args[8] = g_strdup_printf ("%d", cpu);
+  {
+    const gchar *argv[] = { args[0], args[1], args[2], args[3], args[4],
+      args[5], args[6], args[7], args[8], NULL
+    };
+    process = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE |
+        (g_getenv ("ZCP_BENCH_VERBOSE") ? 0 :
+            G_SUBPROCESS_FLAGS_STDERR_SILENCE), NULL);
+  }
+  for (int i = 4; i < 9; i++)
+    g_free (args[i]);
+  return process;
+}
+
+static gchar *
+read_line (GSubprocess * process, GDataInputStream ** stream)
+{
+  if (!*stream)
+    *stream = g_data_input_stream_new (g_subprocess_get_stdout_pipe
+        (process));
+  return g_data_input_stream_read_line (*stream, NULL, NULL, NULL);
+}
+
+static guint64
+field (const gchar * line, const gchar * key)
+{
+  gchar *pattern = g_strdup_printf (" %s=", key);
+  const gchar *at = strstr (line, pattern);
+  guint64 value = at ? g_ascii_strtoull (at + strlen (pattern), NULL, 10) : 0;
+
+  g_free (pattern);
+  return value;
+}
+
+/* Reads a role's output to the end, folding it into @result. */
+static void
+collect (GSubprocess * process, GDataInputStream ** stream, Result * result,
+    gboolean publisher, gsize frame_size)
+{
+  gchar *line;
+
+  while ((line = read_line (process, stream))) {
+    if (g_str_has_prefix (line, "error ") || g_str_has_prefix (line,
+            "timeout"))
+      g_printerr ("  (%s: %s)\n", publisher ? "publisher" : "subscriber",
+          line);
+    if (g_str_has_prefix (line, "usage ")) {
+      gdouble cpu_ms = field (line, "cpu_us") / 1000.0;
+      guint frames = MAX (field (line, "frames"), 1);
+      glong rss = field (line, "rss_kb");
+
+      if (publisher) {
+        result->frames_sent = field (line, "frames");
+        result->pub_cpu_ms = cpu_ms / frames;
+        result->pub_rss_kb = rss;
+      } else {
+        result->sub_cpu_ms = MAX (result->sub_cpu_ms, cpu_ms / frames);
+        result->sub_rss_kb = MAX (result->sub_rss_kb, rss);
+      }
+    } else if (g_str_has_prefix (line, "received ")) {
+      guint frames = field (line, "frames");
+      guint64 span = field (line, "last_ns") - field (line, "first_ns");
+
+      /* The slowest subscriber is the one that counts. */
+      if (!result->ok || frames < result->frames_received)
+        result->frames_received = frames;
+      if (frames > 1 && span) {
+        gdouble fps = (frames - 1) * 1e9 / span;
+        if (!result->ok || fps < result->fps) {
+          result->fps = fps;
+          result->gbps = fps * frame_size / 1e9;
+        }
+      }
+      result->ok = TRUE;
+    } else if (g_str_has_prefix (line, "latency p50")) {
+      guint64 values[4] = { field (line, "p50"), field (line, "p90"),
+        field (line, "p99"), field (line, "max")
+      };
+      for (int i = 0; i < 4; i++)
+        result->lat[i] = MAX (result->lat[i], values[i]);
+    }
+    g_free (line);
+  }
+  g_subprocess_wait (process, NULL, NULL);
+}
+
+static Result
+run_case (const gchar * transport, guint case_index, guint frames,
+    gboolean live, guint subscribers, gint pub_cpu, gint sub_cpu)
+{
+  gsize size = cases[case_index].size;
+  GDataInputStream *pub_stream = NULL;
+  Result result = { 0 };
+  GSubprocess *pub, *subs[8];
+  GDataInputStream *sub_streams[8] = { NULL };
+  gchar *line;
+
+  if (g_str_equal (transport, "local")) {
+    pub = spawn_role ("local", transport, case_index, frames, live, 0,
+        pub_cpu);
+    collect (pub, &pub_stream, &result, FALSE, size);
+    /* One process: its whole cost is the publisher's column. */
+    result.pub_cpu_ms = result.sub_cpu_ms;
+    result.pub_rss_kb = result.sub_rss_kb;
+    result.sub_cpu_ms = 0;
+    result.sub_rss_kb = 0;
+    result.frames_sent = frames;
+    g_object_unref (pub);
+    return result;
+  }
+
+  pub = spawn_role ("pub", transport, case_index, frames, live, subscribers,
+      pub_cpu);
+  line = read_line (pub, &pub_stream);  /* "ready" */
+  g_free (line);
+  for (guint s = 0; s < subscribers; s++)
+    subs[s] = spawn_role ("sub", transport, case_index, frames, live, 0,
+        sub_cpu);
+  for (guint s = 0; s < subscribers; s++) {
+    collect (subs[s], &sub_streams[s], &result, FALSE, size);
+    g_object_unref (subs[s]);
+  }
+  collect (pub, &pub_stream, &result, TRUE, size);
+  g_object_unref (pub);
+  return result;
+}
+
+static void
+print_row (const gchar * name, const gchar * transport, guint subscribers,
+    const Result * tput, const Result * lat, const Result * shm,
+    const Result * local)
+{
+  gchar ratio[64] = "";
+
+  if (shm && shm->fps > 0 && local && local->fps > 0)
+    g_snprintf (ratio, sizeof ratio, "%5.2f %5.2f", tput->fps / shm->fps,
+        tput->fps / local->fps);
+  printf ("%-6s %-7s %3u %9.0f %7.2f  %6.0f %6.0f %6.0f %7.0f  %7.3f %7.3f"
+      "  %6ld %6ld %5d  %s\n", name, transport, subscribers, tput->fps,
+      tput->gbps, lat ? lat->lat[0] / 1e3 : 0, lat ? lat->lat[1] / 1e3 : 0,
+      lat ? lat->lat[2] / 1e3 : 0, lat ? lat->lat[3] / 1e3 : 0,
+      tput->pub_cpu_ms, tput->sub_cpu_ms, tput->pub_rss_kb / 1024,
+      tput->sub_rss_kb / 1024, (int) tput->frames_sent -
+      (int) tput->frames_received, ratio);
+  fflush (stdout);
+}
+
+int
+main (int argc, char **argv)
+{
+  gboolean quick = argc > 1 && g_str_equal (argv[1], "--quick");
+  guint throughput_frames = quick ? 200 : 600;
+  guint n_cases = quick ? 3 : G_N_ELEMENTS (cases);
+  guint64 p50, p99;
+
+  gst_init (&argc, &argv);
+  self_path = g_file_read_link ("/proc/self/exe", NULL);
+  if (argc > 1 && g_str_equal (argv[1], "role"))
+    return run_role (argv + 2);
+
+  printf ("zcp-bench: %s; %ld CPUs; throughput over %u frames, latency over "
+      "%u frames at 60 fps\n", quick ? "quick" : "full",
+      sysconf (_SC_NPROCESSORS_ONLN), throughput_frames, LATENCY_FRAMES);
+
+  measure_futex_floor (-1, -1, &p50, &p99);
+  printf ("wake-up floor (bare futex, two processes): unpinned p50 %.0f us "
+      "p99 %.0f us", p50 / 1e3, p99 / 1e3);
+  measure_futex_floor (0, 0, &p50, &p99);
+  printf ("; one core p50 %.0f us p99 %.0f us", p50 / 1e3, p99 / 1e3);
+  measure_futex_floor (0, 1, &p50, &p99);
+  printf ("; two cores p50 %.0f us p99 %.0f us\n\n", p50 / 1e3, p99 / 1e3);
+
+  printf ("%-6s %-7s %3s %9s %7s  %6s %6s %6s %7s  %7s %7s  %6s %6s %5s  %s\n",
+      "case", "via", "sub", "frames/s", "GB/s", "p50us", "p90us", "p99us",
+      "maxus", "pubms/f", "subms/f", "pubMB", "subMB", "lost",
+      "vs-shm vs-local");
+  for (guint c = 0; c < n_cases; c++) {
+    Result local = run_case ("local", c, throughput_frames, FALSE, 0, -1, -1);
+    Result local_lat = run_case ("local", c, LATENCY_FRAMES, TRUE, 0, -1, -1);
+
+    for (guint subscribers = 1; subscribers <= 4; subscribers += 3) {
+      Result shm = run_case ("shm", c, throughput_frames, FALSE, subscribers,
+          -1, -1);
+      Result shm_lat = run_case ("shm", c, LATENCY_FRAMES, TRUE, subscribers,
+          -1, -1);
+      Result zcp = run_case ("zerocp", c, throughput_frames, FALSE,
+          subscribers, -1, -1);
+      Result zcp_lat = run_case ("zerocp", c, LATENCY_FRAMES, TRUE,
+          subscribers, -1, -1);
+
+      if (subscribers == 1)
+        print_row (cases[c].name, "local", 0, &local, &local_lat, NULL, NULL);
+      print_row (cases[c].name, "shm", subscribers, &shm, &shm_lat, NULL,
+          NULL);
+      print_row (cases[c].name, "zerocp", subscribers, &zcp, &zcp_lat, &shm,
+          &local);
+    }
+  }
+
+  printf ("\nlatency at 60 fps, 1080p, 1 subscriber, pinned:\n");
+  for (int placement = 0; placement < 2; placement++) {
+    gint sub_cpu = placement == 0 ? 0 : 1;
+    Result shm = run_case ("shm", 1, LATENCY_FRAMES, TRUE, 1, 0, sub_cpu);
+    Result zcp = run_case ("zerocp", 1, LATENCY_FRAMES, TRUE, 1, 0, sub_cpu);
+
+    printf ("  %-9s shm p50 %.0f us p99 %.0f us; zerocp p50 %.0f us p99 %.0f "
+        "us\n", placement == 0 ? "one core" : "two cores", shm.lat[0] / 1e3,
+        shm.lat[2] / 1e3, zcp.lat[0] / 1e3, zcp.lat[2] / 1e3);
+  }
+  return 0;
+}
