@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "zcp-desc.h"
 #include "zcp-event.h"
 #include "zcp-liveness.h"
 #include "zcp-pool.h"
@@ -503,42 +504,6 @@ zcp_publisher_set_caps (struct zcp_publisher *self, const char *caps)
   return 0;
 }
 
-static void
-fill_desc (struct zcp_shm_desc *desc, const struct zcp_chunk *chunk,
-    const struct zcp_frame *frame)
-{
-  memset (desc, 0, sizeof *desc);
-  desc->kind = frame->kind == ZCP_FRAME_KIND_EOS ? ZCP_SHM_DESC_KIND_EOS :
-      ZCP_SHM_DESC_KIND_BUFFER;
-  desc->buffer_flags = frame->buffer_flags;
-  if (chunk) {
-    desc->pool_index = chunk->pool_index;
-    desc->pool_generation = chunk->pool_generation;
-    desc->chunk_index = chunk->chunk_index;
-  }
-  desc->caps_generation = frame->caps_generation;
-  desc->offset = frame->offset;
-  desc->size = frame->size;
-  desc->pts = frame->pts;
-  desc->dts = frame->dts;
-  desc->duration = frame->duration;
-  desc->media_offset = frame->media_offset;
-  desc->media_offset_end = frame->media_offset_end;
-  desc->sequence = frame->sequence;
-  desc->has_video = frame->has_video;
-  if (frame->has_video) {
-    desc->video.format = frame->video.format;
-    desc->video.width = frame->video.width;
-    desc->video.height = frame->video.height;
-    desc->video.n_planes = frame->video.n_planes;
-    desc->video.flags = frame->video.flags;
-    for (uint32_t p = 0; p < ZCP_MAX_PLANES; p++) {
-      desc->video.offset[p] = frame->video.offset[p];
-      desc->video.stride[p] = frame->video.stride[p];
-    }
-  }
-}
-
 struct space_wait
 {
   struct zcp_shm_slot *slot;
@@ -624,7 +589,7 @@ zcp_publisher_publish (struct zcp_publisher *self,
   frame->sequence = self->sequence++;
   frame->caps_generation = atomic_load_explicit (&header->caps_generation,
       memory_order_relaxed);
-  fill_desc (&desc, chunk, frame);
+  zcp_desc_from_frame (&desc, chunk, frame);
 
   ret = push_to_subscribers (self, &desc, cancel);
   if (ret == 0)
@@ -640,7 +605,7 @@ zcp_publisher_send_eos (struct zcp_publisher *self, const atomic_bool * cancel)
   struct zcp_shm_desc desc;
 
   frame.sequence = self->sequence++;
-  fill_desc (&desc, NULL, &frame);
+  zcp_desc_from_frame (&desc, NULL, &frame);
   return push_to_subscribers (self, &desc, cancel);
 }
 

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "zcp-desc.h"
 #include "zcp-event.h"
 #include "zcp-liveness.h"
 #include "zcp-pool.h"
@@ -144,36 +145,6 @@ pool_map_for (struct zcp_subscriber *self, uint32_t index,
   return 0;
 }
 
-static void
-frame_from_desc (struct zcp_frame *frame, const struct zcp_shm_desc *desc)
-{
-  memset (frame, 0, sizeof *frame);
-  frame->kind = desc->kind == ZCP_SHM_DESC_KIND_EOS ? ZCP_FRAME_KIND_EOS :
-      ZCP_FRAME_KIND_BUFFER;
-  frame->offset = desc->offset;
-  frame->size = desc->size;
-  frame->pts = desc->pts;
-  frame->dts = desc->dts;
-  frame->duration = desc->duration;
-  frame->media_offset = desc->media_offset;
-  frame->media_offset_end = desc->media_offset_end;
-  frame->sequence = desc->sequence;
-  frame->buffer_flags = desc->buffer_flags;
-  frame->caps_generation = desc->caps_generation;
-  frame->has_video = desc->has_video != 0;
-  if (frame->has_video) {
-    frame->video.format = desc->video.format;
-    frame->video.width = desc->video.width;
-    frame->video.height = desc->video.height;
-    frame->video.n_planes = desc->video.n_planes;
-    frame->video.flags = desc->video.flags;
-    for (uint32_t p = 0; p < ZCP_MAX_PLANES; p++) {
-      frame->video.offset[p] = desc->video.offset[p];
-      frame->video.stride[p] = desc->video.stride[p];
-    }
-  }
-}
-
 /* Checks a popped descriptor and takes the chunk it hands us.  The
  * descriptor came from shared memory: every field is checked before use. */
 static int
@@ -185,7 +156,7 @@ accept_desc (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
   int ret;
 
   if (desc->kind == ZCP_SHM_DESC_KIND_EOS) {
-    frame_from_desc (frame, desc);
+    zcp_desc_to_frame (frame, desc);
     return 0;
   }
   if (desc->kind != ZCP_SHM_DESC_KIND_BUFFER) {
@@ -226,7 +197,7 @@ accept_desc (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
     zcp_chunk_release (chunk);
     return -EPROTO;
   }
-  frame_from_desc (frame, desc);
+  zcp_desc_to_frame (frame, desc);
   return 0;
 }
 

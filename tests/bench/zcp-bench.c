@@ -130,7 +130,8 @@ receive_cb (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   /* The first frame waited in the publisher's preroll: not transport. */
   if (state->frames && stamp && stamp <= now)
     g_array_append_val (state->latencies, (guint64) {
-        now - stamp});
+        now - stamp}
+  );
   if (++state->frames == state->expected)
     g_main_loop_quit (state->loop);
   return GST_PAD_PROBE_OK;
@@ -235,8 +236,7 @@ run_role (gchar ** argv)
       live ? "true" : "false", c->caps, live ? LATENCY_RATE : "1000/1");
 
   if (g_str_equal (role, "local")) {
-    description = g_strdup_printf ("%s ! fakesink name=out sync=false",
-        source);
+    description = g_strdup_printf ("%s ! fakesink name=out sync=false", source);
   } else if (g_str_equal (role, "pub") && g_str_equal (transport, "zerocp")) {
     description = g_strdup_printf ("%s ! zerocpsink name=sink "
         "channel=bench-%d sync=false enable-last-sample=false", source,
@@ -415,8 +415,7 @@ static gchar *
 read_line (GSubprocess * process, GDataInputStream ** stream)
 {
   if (!*stream)
-    *stream = g_data_input_stream_new (g_subprocess_get_stdout_pipe
-        (process));
+    *stream = g_data_input_stream_new (g_subprocess_get_stdout_pipe (process));
   return g_data_input_stream_read_line (*stream, NULL, NULL, NULL);
 }
 
@@ -439,10 +438,8 @@ collect (GSubprocess * process, GDataInputStream ** stream, Result * result,
   gchar *line;
 
   while ((line = read_line (process, stream))) {
-    if (g_str_has_prefix (line, "error ") || g_str_has_prefix (line,
-            "timeout"))
-      g_printerr ("  (%s: %s)\n", publisher ? "publisher" : "subscriber",
-          line);
+    if (g_str_has_prefix (line, "error ") || g_str_has_prefix (line, "timeout"))
+      g_printerr ("  (%s: %s)\n", publisher ? "publisher" : "subscriber", line);
     if (g_str_has_prefix (line, "usage ")) {
       gdouble cpu_ms = field (line, "cpu_us") / 1000.0;
       guint frames = MAX (field (line, "frames"), 1);
@@ -495,8 +492,7 @@ run_case (const gchar * transport, guint case_index, guint frames,
   gchar *line;
 
   if (g_str_equal (transport, "local")) {
-    pub = spawn_role ("local", transport, case_index, frames, live, 0,
-        pub_cpu);
+    pub = spawn_role ("local", transport, case_index, frames, live, 0, pub_cpu);
     collect (pub, &pub_stream, &result, FALSE, size);
     /* One process: its whole cost is the publisher's column. */
     result.pub_cpu_ms = result.sub_cpu_ms;
@@ -589,8 +585,7 @@ main (int argc, char **argv)
 
       if (subscribers == 1)
         print_row (cases[c].name, "local", 0, &local, &local_lat, NULL, NULL);
-      print_row (cases[c].name, "shm", subscribers, &shm, &shm_lat, NULL,
-          NULL);
+      print_row (cases[c].name, "shm", subscribers, &shm, &shm_lat, NULL, NULL);
       print_row (cases[c].name, "zerocp", subscribers, &zcp, &zcp_lat, &shm,
           &local);
     }

@@ -340,8 +340,7 @@ assert_hostile_descriptor_refused (void (*corrupt) (struct zcp_shm_desc *
   GST_INFO ("hostile descriptor: %s (%s)", error->message, debug);
   fail_unless (g_error_matches (error, GST_RESOURCE_ERROR,
           GST_RESOURCE_ERROR_READ), "got %s", error->message);
-  fail_unless (strstr (error->message, channel) != NULL, "%s",
-      error->message);
+  fail_unless (strstr (error->message, channel) != NULL, "%s", error->message);
   fail_unless (debug && strstr (debug, problem), "debug text '%s' does not "
       "say '%s'", debug, problem);
 

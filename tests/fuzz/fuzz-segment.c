@@ -91,7 +91,7 @@ region_base (unsigned region, uint32_t slot, uint32_t * length)
     default:
       *length = offsetof (struct zcp_shm_slot, ring) +
           4 * sizeof (struct zcp_shm_desc);
-      return ZCP_SLOTS_OFFSET + (uint64_t) slot * sizeof (struct zcp_shm_slot);
+      return ZCP_SLOTS_OFFSET + (uint64_t) slot *sizeof (struct zcp_shm_slot);
   }
 }
 

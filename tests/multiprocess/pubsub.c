@@ -96,8 +96,7 @@ child_start_as (const gchar * user, const gchar * options,
 
   GST_INFO ("starting %s", description);
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL,
-      NULL);
+  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
   child->process = g_subprocess_launcher_spawnv (launcher,
       (const gchar * const *) argv->pdata, &error);
   g_object_unref (launcher);
@@ -603,8 +602,7 @@ GST_START_TEST (test_kill_loop)
   g_print ("kill loop: %u subscribers SIGKILLed (seed %u); 2 lossless "
       "subscribers verified every frame from the one they joined at (%u, %u) "
       "to the last of %u; no chunk in use at the end; nothing left in "
-      "/dev/shm\n", kills, seed, joined_at[0], joined_at[1],
-      pub->frames->len);
+      "/dev/shm\n", kills, seed, joined_at[0], joined_at[1], pub->frames->len);
 
   for (guint v = 0; v < G_N_ELEMENTS (verifiers); v++)
     child_free (verifiers[v]);
