@@ -128,10 +128,10 @@ receive_cb (GstPad * pad, GstPadProbeInfo * info, gpointer data)
     state->first_ns = now;
   state->last_ns = now;
   /* The first frame waited in the publisher's preroll: not transport. */
-  if (state->frames && stamp && stamp <= now)
-    g_array_append_val (state->latencies, (guint64) {
-        now - stamp}
-  );
+  if (state->frames && stamp && stamp <= now) {
+    guint64 latency = now - stamp;
+    g_array_append_val (state->latencies, latency);
+  }
   if (++state->frames == state->expected)
     g_main_loop_quit (state->loop);
   return GST_PAD_PROBE_OK;
