@@ -19,7 +19,9 @@ configure () {
 
 status=0
 meson test -C build --print-errorlogs || status=1
-meson test -C build --setup valgrind --suite elements --print-errorlogs ||
+# The -leaks variants are a check of their own; under valgrind the tracer's
+# own bookkeeping shows up as lost blocks.
+meson test -C build --setup valgrind --print-errorlogs zerocpsink zerocpsrc ||
   status=1
 
 configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
