@@ -43,37 +43,34 @@ sink_stat (GstElement * sink, const gchar * field)
   return value64;
 }
 
-/* Runs @description until it errors, and checks the error's domain and
- * code, as playbin's tests do, and that its debug text contains
- * @debug_contains (if not NULL).  Fails if it does not error within 10 s. */
+/* Waits (10 s at most) for @pipeline, already started, to post an error;
+ * checks its domain and code, as playbin's tests do, that its message
+ * contains @message_contains and its debug text @debug_contains (each if not
+ * NULL); then stops and frees the pipeline. */
 static inline void
-assert_pipeline_error_full (const gchar * description, GQuark domain,
-    gint code, const gchar * debug_contains)
+expect_pipeline_error (GstElement * pipeline, const gchar * what,
+    GQuark domain, gint code, const gchar * message_contains,
+    const gchar * debug_contains)
 {
-  GError *error = NULL;
-  GstElement *pipeline = gst_parse_launch (description, &error);
+  GstBus *bus = gst_element_get_bus (pipeline);
   GstMessage *message;
+  GError *error = NULL;
   gchar *debug = NULL;
-  GstBus *bus;
-
-  fail_unless (pipeline != NULL && error == NULL, "cannot parse %s: %s",
-      description, error ? error->message : "?");
-  bus = gst_element_get_bus (pipeline);
-  gst_element_set_state (pipeline, GST_STATE_PLAYING);
 
   message = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
       GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
-  fail_unless (message != NULL, "no error from %s", description);
+  fail_unless (message != NULL, "no error from %s", what);
   fail_unless_equals_int (GST_MESSAGE_TYPE (message), GST_MESSAGE_ERROR);
   gst_message_parse_error (message, &error, &debug);
-  GST_INFO ("%s: %s (%s)", description, error->message, debug);
+  GST_INFO ("%s: %s (%s)", what, error->message, debug);
   fail_unless (g_error_matches (error, domain, code),
-      "%s: expected %s %d, got %s %d: %s", description,
-      g_quark_to_string (domain), code, g_quark_to_string (error->domain),
-      error->code, error->message);
+      "%s: expected %s %d, got %s %d: %s", what, g_quark_to_string (domain),
+      code, g_quark_to_string (error->domain), error->code, error->message);
+  fail_unless (!message_contains || strstr (error->message, message_contains),
+      "%s: message '%s' does not say '%s'", what, error->message,
+      message_contains);
   fail_unless (!debug_contains || (debug && strstr (debug, debug_contains)),
-      "%s: debug text '%s' does not say '%s'", description, debug,
-      debug_contains);
+      "%s: debug text '%s' does not say '%s'", what, debug, debug_contains);
 
   g_error_free (error);
   g_free (debug);
@@ -81,6 +78,21 @@ assert_pipeline_error_full (const gchar * description, GQuark domain,
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bus);
   gst_object_unref (pipeline);
+}
+
+/* Runs @description until it errors; see expect_pipeline_error. */
+static inline void
+assert_pipeline_error_full (const gchar * description, GQuark domain,
+    gint code, const gchar * debug_contains)
+{
+  GError *error = NULL;
+  GstElement *pipeline = gst_parse_launch (description, &error);
+
+  fail_unless (pipeline != NULL && error == NULL, "cannot parse %s: %s",
+      description, error ? error->message : "?");
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  expect_pipeline_error (pipeline, description, domain, code, NULL,
+      debug_contains);
 }
 
 static inline void

@@ -300,10 +300,6 @@ assert_hostile_descriptor_refused (void (*corrupt) (struct zcp_shm_desc *
   struct zcp_shm_pool *pool;
   struct zcp_shm_desc desc = { 0 };
   GstElement *pipeline;
-  GstMessage *message;
-  GError *error = NULL;
-  gchar *debug = NULL;
-  GstBus *bus;
   gchar *name;
   int fd;
 
@@ -318,7 +314,6 @@ assert_hostile_descriptor_refused (void (*corrupt) (struct zcp_shm_desc *
   fail_unless (header != MAP_FAILED);
 
   pipeline = gst_parse_launch (description, NULL);
-  bus = gst_element_get_bus (pipeline);
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
   fail_unless_equals_int (zcp_publisher_wait_subscriber (publisher,
           10 * GST_SECOND, NULL), 0);
@@ -333,23 +328,8 @@ assert_hostile_descriptor_refused (void (*corrupt) (struct zcp_shm_desc *
   corrupt (&desc, header);
   fail_unless (zcp_ring_push (&slot[0], &desc));
 
-  message = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
-      GST_MESSAGE_ERROR);
-  fail_unless (message != NULL, "the hostile descriptor went unnoticed");
-  gst_message_parse_error (message, &error, &debug);
-  GST_INFO ("hostile descriptor: %s (%s)", error->message, debug);
-  fail_unless (g_error_matches (error, GST_RESOURCE_ERROR,
-          GST_RESOURCE_ERROR_READ), "got %s", error->message);
-  fail_unless (strstr (error->message, channel) != NULL, "%s", error->message);
-  fail_unless (debug && strstr (debug, problem), "debug text '%s' does not "
-      "say '%s'", debug, problem);
-
-  g_error_free (error);
-  g_free (debug);
-  gst_message_unref (message);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  gst_object_unref (bus);
-  gst_object_unref (pipeline);
+  expect_pipeline_error (pipeline, "hostile descriptor", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_READ, channel, problem);
   munmap (header, ZCP_CONTROL_SIZE);
   close (fd);
   zcp_publisher_close (publisher);
