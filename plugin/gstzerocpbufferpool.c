@@ -32,14 +32,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_buffer_pool_debug);
 /* How long one wait for a free chunk lasts before it says so in the log. */
 #define CLAIM_WAIT_NS (GST_SECOND)
 
-/* Chunks in a pool: enough for subscribers to hold a few frames while
- * upstream fills the next ones, within a budget that lets 1080p (15 chunks)
- * fit the 64 MiB /dev/shm a container gets by default.  Small frames get as
- * many as a subscriber's ring holds, so that a publisher of small buffers
- * does not wait on each release. */
-#define DEFAULT_MIN_CHUNKS 4u
-#define DEFAULT_MAX_CHUNKS 64u
-#define DEFAULT_BUDGET_BYTES (48u * 1024 * 1024)
+/* Chunks of the first pool when a config leaves the maximum open; zerocpsink
+ * proposes a number of its own, and the pool grows on demand either way. */
+#define DEFAULT_CHUNKS 8u
 
 struct _GstZeroCpBufferPool
 {
@@ -112,12 +107,11 @@ gst_zero_cp_buffer_pool_set_config (GstBufferPool * pool, GstStructure * config)
   if (size == 0)
     goto wrong_config;
 
-  /* Every buffer of the pool is a chunk, so the pool has a bound. */
+  /* Every buffer of the pool is a chunk: the first pool has a bound, which
+   * the publisher raises on demand up to its limit. */
   chunk_count = max_buffers;
   if (chunk_count == 0 || chunk_count > ZCP_POOL_MAX_CHUNKS) {
-    chunk_count = MIN (MAX (min_buffers,
-            gst_zero_cp_buffer_pool_default_chunks (size)),
-        ZCP_POOL_MAX_CHUNKS);
+    chunk_count = MIN (MAX (min_buffers, DEFAULT_CHUNKS), ZCP_POOL_MAX_CHUNKS);
     edited = TRUE;
   }
   if (min_buffers > chunk_count) {
@@ -326,13 +320,6 @@ static void
 gst_zero_cp_buffer_pool_init (GstZeroCpBufferPool * self)
 {
   self->shells = gst_atomic_queue_new (16);
-}
-
-guint
-gst_zero_cp_buffer_pool_default_chunks (gsize size)
-{
-  return CLAMP (DEFAULT_BUDGET_BYTES / MAX (size, 1), DEFAULT_MIN_CHUNKS,
-      DEFAULT_MAX_CHUNKS);
 }
 
 GstBufferPool *

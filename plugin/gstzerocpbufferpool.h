@@ -17,6 +17,5 @@ GstBufferPool *gst_zero_cp_buffer_pool_new (struct zcp_publisher *publisher,
     GstAllocator * allocator);
 
 /* How many chunks of @size bytes a pool gets by default. */
-guint gst_zero_cp_buffer_pool_default_chunks (gsize size);
 
 G_END_DECLS

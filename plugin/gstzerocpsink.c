@@ -12,9 +12,20 @@
  * in #GstZeroCpSink:stats.
  *
  * Caps, timestamps, buffer flags, the video layout and end-of-stream travel
- * with the frames; subscribers never repeat the caps.  Delivery is lossless:
- * when a subscriber's queue is full, the sink waits for it (while checking
- * that it is alive) and never blocks anything else while it waits.
+ * with the frames; subscribers never repeat the caps.  Each subscriber
+ * chooses what happens when its queue is full (zerocpsrc's max-buffers and
+ * leaky): the sink waits for a lossless one (while checking that it is
+ * alive, and never holding anything else up while it waits), and drops
+ * frames for a leaky one, which costs the others nothing.
+ *
+ * The pool sizes itself: it starts with room for the frames upstream has in
+ * flight and what the subscribers queue and hold, and grows on demand (by as
+ * many chunks again) up to #GstZeroCpSink:max-pool-bytes.  At that limit the
+ * sink posts a warning and upstream waits for a chunk to come free.
+ *
+ * The sink posts an element message when a subscriber comes
+ * (`zerocp-subscriber-connected`: channel, slot, pid, max-buffers, leaky) or
+ * goes (`zerocp-subscriber-left`: channel, slot, pid, delivered, dropped).
  *
  * ## Example launch lines
  * |[
@@ -27,6 +38,8 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <gst/video/video.h>
 
@@ -44,8 +57,21 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 #define DEFAULT_CHANNEL NULL
 #define DEFAULT_PERMS 0600
 #define DEFAULT_WAIT_FOR_CONNECTION FALSE
+#define DEFAULT_MAX_POOL_BYTES 0
 
+/* Frames upstream has in flight: the minimum of the pool we propose. */
 #define POOL_MIN_BUFFERS 2u
+/* What the first pool allows each subscriber to hold downstream of its
+ * queue, the queue depth assumed before any subscriber is there (zerocpsrc's
+ * default), and the most chunks the first pool has: growth does the rest. */
+#define POOL_HELD_PER_SUBSCRIBER 2u
+#define POOL_DEFAULT_QUEUE 4u
+#define POOL_MAX_INITIAL_CHUNKS 32u
+
+/* How often the sink looks for subscribers that came or went. */
+#define MONITOR_PERIOD_US (100 * G_TIME_SPAN_MILLISECOND)
+/* At most one limit warning this often. */
+#define LIMIT_WARNING_PERIOD_US (5 * G_TIME_SPAN_SECOND)
 
 /* How long one wait for a free chunk lasts before it says so in the log. */
 #define CLAIM_WAIT_NS (GST_SECOND)
@@ -56,6 +82,7 @@ enum
   PROP_CHANNEL,
   PROP_PERMS,
   PROP_WAIT_FOR_CONNECTION,
+  PROP_MAX_POOL_BYTES,
   PROP_NUM_SUBSCRIBERS,
   PROP_STATS,
   N_PROPERTIES
@@ -70,6 +97,7 @@ struct _GstZeroCpSink
   gchar *channel;               /* protected by OBJECT_LOCK */
   guint perms;                  /* protected by OBJECT_LOCK */
   gboolean wait_for_connection; /* protected by OBJECT_LOCK */
+  guint64 max_pool_bytes;       /* protected by OBJECT_LOCK */
   struct zcp_publisher *publisher;      /* protected by OBJECT_LOCK */
   GstBufferPool *pool;          /* protected by OBJECT_LOCK */
 
@@ -80,6 +108,12 @@ struct _GstZeroCpSink
   GstVideoInfo info;
 
   atomic_bool unlocking;
+
+  /* The monitor thread posts a message when a subscriber comes or goes. */
+  GThread *monitor;
+  GMutex monitor_lock;
+  GCond monitor_cond;
+  gboolean monitor_stop;        /* protected by monitor_lock */
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -92,23 +126,78 @@ G_DEFINE_TYPE (GstZeroCpSink, gst_zero_cp_sink, GST_TYPE_BASE_SINK);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (zerocpsink, "zerocpsink",
     GST_RANK_NONE, GST_TYPE_ZERO_CP_SINK, zero_cp_element_init (plugin));
 
-static GstStructure *
-gst_zero_cp_sink_make_stats (GstZeroCpSink * self)
+static const gchar *
+leaky_nick (enum zcp_leaky leaky)
 {
-  struct zcp_publisher_stats stats = { 0 };
+  switch (leaky) {
+    case ZCP_LEAKY_UPSTREAM:
+      return "upstream";
+    case ZCP_LEAKY_DOWNSTREAM:
+      return "downstream";
+    default:
+      return "no";
+  }
+}
+
+static struct zcp_publisher *
+gst_zero_cp_sink_ref_publisher (GstZeroCpSink * self)
+{
+  struct zcp_publisher *publisher = NULL;
 
   GST_OBJECT_LOCK (self);
   if (self->publisher)
-    zcp_publisher_get_stats (self->publisher, &stats);
+    publisher = zcp_publisher_ref (self->publisher);
   GST_OBJECT_UNLOCK (self);
+  return publisher;
+}
 
-  return gst_structure_new ("application/x-zerocp-sink-stats",
+static GstStructure *
+gst_zero_cp_sink_make_stats (GstZeroCpSink * self)
+{
+  struct zcp_subscriber_info infos[ZCP_SUBSCRIBERS_MAX];
+  struct zcp_publisher_stats stats = { 0 };
+  struct zcp_publisher *publisher = gst_zero_cp_sink_ref_publisher (self);
+  GValue list = G_VALUE_INIT;
+  GstStructure *structure;
+  guint count = 0;
+
+  if (publisher) {
+    zcp_publisher_get_stats (publisher, &stats);
+    count = zcp_publisher_list_subscribers (publisher, infos,
+        G_N_ELEMENTS (infos));
+    zcp_publisher_unref (publisher);
+  }
+
+  gst_value_array_init (&list, count);
+  for (guint i = 0; i < count; i++) {
+    GValue item = G_VALUE_INIT;
+
+    g_value_init (&item, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&item, gst_structure_new ("subscriber",
+            "slot", G_TYPE_UINT, infos[i].slot,
+            "pid", G_TYPE_UINT, infos[i].pid,
+            "delivered", G_TYPE_UINT64, infos[i].delivered,
+            "dropped", G_TYPE_UINT64, infos[i].dropped,
+            "queued", G_TYPE_UINT, infos[i].queued,
+            "max-buffers", G_TYPE_UINT, infos[i].max_buffers,
+            "leaky", G_TYPE_STRING, leaky_nick (infos[i].leaky), NULL));
+    gst_value_array_append_and_take_value (&list, &item);
+  }
+
+  structure = gst_structure_new ("application/x-zerocp-sink-stats",
       "frames-published", G_TYPE_UINT64, stats.frames_published,
       "frames-copied", G_TYPE_UINT64, stats.frames_copied,
       "subscribers", G_TYPE_UINT, stats.subscribers,
+      "chunk-size", G_TYPE_UINT64, stats.chunk_size,
       "chunks-total", G_TYPE_UINT, stats.chunks_total,
       "chunks-in-use", G_TYPE_UINT, stats.chunks_in_use,
-      "pools", G_TYPE_UINT, stats.pools, NULL);
+      "chunks-free", G_TYPE_UINT, stats.chunks_total - stats.chunks_in_use,
+      "pools", G_TYPE_UINT, stats.pools,
+      "pool-bytes", G_TYPE_UINT64, stats.pool_bytes,
+      "max-pool-bytes", G_TYPE_UINT64, stats.pool_limit,
+      "pool-limit-waits", G_TYPE_UINT64, stats.limit_waits, NULL);
+  gst_structure_take_value (structure, "subscriber-stats", &list);
+  return structure;
 }
 
 static void
@@ -135,6 +224,11 @@ gst_zero_cp_sink_set_property (GObject * object, guint prop_id,
       break;
     case PROP_WAIT_FOR_CONNECTION:
       self->wait_for_connection = g_value_get_boolean (value);
+      break;
+    case PROP_MAX_POOL_BYTES:
+      self->max_pool_bytes = g_value_get_uint64 (value);
+      if (self->publisher)
+        zcp_publisher_set_pool_limit (self->publisher, self->max_pool_bytes);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -165,6 +259,11 @@ gst_zero_cp_sink_get_property (GObject * object, guint prop_id,
       g_value_set_boolean (value, self->wait_for_connection);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_MAX_POOL_BYTES:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint64 (value, self->max_pool_bytes);
+      GST_OBJECT_UNLOCK (self);
+      break;
     case PROP_NUM_SUBSCRIBERS:
       GST_OBJECT_LOCK (self);
       g_value_set_uint (value, self->publisher ?
@@ -180,11 +279,113 @@ gst_zero_cp_sink_get_property (GObject * object, guint prop_id,
   }
 }
 
+static void
+gst_zero_cp_sink_post_subscriber (GstZeroCpSink * self, const gchar * name,
+    const struct zcp_subscriber_info *info)
+{
+  GstStructure *structure = gst_structure_new (name,
+      "channel", G_TYPE_STRING, self->channel_in_use,
+      "slot", G_TYPE_UINT, info->slot,
+      "pid", G_TYPE_UINT, info->pid, NULL);
+
+  if (strcmp (name, "zerocp-subscriber-connected") == 0)
+    gst_structure_set (structure,
+        "max-buffers", G_TYPE_UINT, info->max_buffers,
+        "leaky", G_TYPE_STRING, leaky_nick (info->leaky), NULL);
+  else
+    gst_structure_set (structure,
+        "delivered", G_TYPE_UINT64, info->delivered,
+        "dropped", G_TYPE_UINT64, info->dropped, NULL);
+
+  GST_INFO_OBJECT (self, "%" GST_PTR_FORMAT, structure);
+  gst_element_post_message (GST_ELEMENT_CAST (self),
+      gst_message_new_element (GST_OBJECT_CAST (self), structure));
+}
+
+/* With its final counters if its slot still has them, else as last seen. */
+static void
+gst_zero_cp_sink_post_departed (GstZeroCpSink * self,
+    struct zcp_publisher *publisher, struct zcp_subscriber_info *info)
+{
+  if (zcp_publisher_get_departed (publisher, info) < 0)
+    GST_DEBUG_OBJECT (self, "slot %u taken again: counters of pid %u as last "
+        "seen", info->slot, info->pid);
+  gst_zero_cp_sink_post_subscriber (self, "zerocp-subscriber-left", info);
+}
+
+/* Watches the channel's subscribers while the sink runs, streaming or not:
+ * posts a message for each that came or went (and so reclaims the chunks of
+ * dead ones without waiting for the next frame), and warns when the pool
+ * has hit its limit. */
+static gpointer
+gst_zero_cp_sink_monitor (gpointer data)
+{
+  GstZeroCpSink *self = data;
+  struct zcp_subscriber_info known[ZCP_SUBSCRIBERS_MAX];
+  struct zcp_subscriber_info now[ZCP_SUBSCRIBERS_MAX];
+  struct zcp_publisher *publisher = gst_zero_cp_sink_ref_publisher (self);
+  guint n_known = 0, n_now;
+  guint64 limit_waits = 0;
+  gint64 next_warning = 0;
+
+  g_mutex_lock (&self->monitor_lock);
+  while (!self->monitor_stop && publisher) {
+    struct zcp_publisher_stats stats;
+
+    g_mutex_unlock (&self->monitor_lock);
+
+    n_now = zcp_publisher_list_subscribers (publisher, now, G_N_ELEMENTS (now));
+    /* Both lists are in slot order: merge them. */
+    for (guint k = 0, n = 0; k < n_known || n < n_now;) {
+      if (n == n_now || (k < n_known && known[k].slot < now[n].slot)) {
+        gst_zero_cp_sink_post_departed (self, publisher, &known[k++]);
+      } else if (k == n_known || now[n].slot < known[k].slot) {
+        gst_zero_cp_sink_post_subscriber (self, "zerocp-subscriber-connected",
+            &now[n++]);
+      } else if (known[k].pid != now[n].pid) {
+        gst_zero_cp_sink_post_departed (self, publisher, &known[k++]);
+        gst_zero_cp_sink_post_subscriber (self, "zerocp-subscriber-connected",
+            &now[n++]);
+      } else {
+        k++;
+        n++;
+      }
+    }
+    memcpy (known, now, n_now * sizeof now[0]);
+    n_known = n_now;
+
+    zcp_publisher_get_stats (publisher, &stats);
+    if (stats.limit_waits > limit_waits &&
+        g_get_monotonic_time () >= next_warning) {
+      GST_ELEMENT_WARNING (self, RESOURCE, NO_SPACE_LEFT, ("The pool of "
+              "channel '%s' reached its limit of %" G_GUINT64_FORMAT " bytes; "
+              "upstream waits for subscribers to release frames.",
+              self->channel_in_use, stats.pool_limit), ("all %u chunks of %"
+              G_GUINT64_FORMAT " bytes are held; raise max-pool-bytes, or "
+              "lower the subscribers' max-buffers or what they hold",
+              stats.chunks_total, stats.chunk_size));
+      limit_waits = stats.limit_waits;
+      next_warning = g_get_monotonic_time () + LIMIT_WARNING_PERIOD_US;
+    }
+
+    g_mutex_lock (&self->monitor_lock);
+    if (!self->monitor_stop)
+      g_cond_wait_until (&self->monitor_cond, &self->monitor_lock,
+          g_get_monotonic_time () + MONITOR_PERIOD_US);
+  }
+  g_mutex_unlock (&self->monitor_lock);
+
+  if (publisher)
+    zcp_publisher_unref (publisher);
+  return NULL;
+}
+
 static gboolean
 gst_zero_cp_sink_start (GstBaseSink * bsink)
 {
   GstZeroCpSink *self = GST_ZERO_CP_SINK (bsink);
   struct zcp_publisher *publisher;
+  guint64 max_pool_bytes;
   gchar *channel;
   guint perms;
   int ret;
@@ -192,6 +393,7 @@ gst_zero_cp_sink_start (GstBaseSink * bsink)
   GST_OBJECT_LOCK (self);
   channel = g_strdup (self->channel);
   perms = self->perms;
+  max_pool_bytes = self->max_pool_bytes;
   GST_OBJECT_UNLOCK (self);
 
   if (!channel) {
@@ -207,6 +409,8 @@ gst_zero_cp_sink_start (GstBaseSink * bsink)
     return FALSE;
   }
 
+  zcp_publisher_set_pool_limit (publisher, max_pool_bytes);
+
   /* A new allocator per run: memory of an earlier run's pool belongs to a
    * channel that is gone and must take the copy path. */
   self->allocator = gst_zero_cp_allocator_new ();
@@ -218,6 +422,10 @@ gst_zero_cp_sink_start (GstBaseSink * bsink)
   self->publisher = publisher;
   GST_OBJECT_UNLOCK (self);
 
+  self->monitor_stop = FALSE;
+  self->monitor = g_thread_new ("zerocpsink-monitor", gst_zero_cp_sink_monitor,
+      self);
+
   GST_INFO_OBJECT (self, "publishing on channel %s", channel);
   return TRUE;
 }
@@ -228,6 +436,15 @@ gst_zero_cp_sink_stop (GstBaseSink * bsink)
   GstZeroCpSink *self = GST_ZERO_CP_SINK (bsink);
   struct zcp_publisher *publisher;
   GstBufferPool *pool;
+
+  if (self->monitor) {
+    g_mutex_lock (&self->monitor_lock);
+    self->monitor_stop = TRUE;
+    g_cond_signal (&self->monitor_cond);
+    g_mutex_unlock (&self->monitor_lock);
+    g_thread_join (self->monitor);
+    self->monitor = NULL;
+  }
 
   GST_OBJECT_LOCK (self);
   publisher = self->publisher;
@@ -267,17 +484,41 @@ gst_zero_cp_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   return TRUE;
 }
 
-static GstBufferPool *
-gst_zero_cp_sink_make_pool (GstZeroCpSink * self, GstCaps * caps, guint size)
+/* Chunks of the first pool: what upstream has in flight, the deepest
+ * subscriber queue (up to a point) and what each subscriber holds, within
+ * the limit.  Growth covers the rest, so this errs small. */
+static guint
+gst_zero_cp_sink_initial_chunks (struct zcp_publisher *publisher, gsize size)
 {
-  struct zcp_publisher *publisher;
+  struct zcp_subscriber_info infos[ZCP_SUBSCRIBERS_MAX];
+  guint count = zcp_publisher_list_subscribers (publisher, infos,
+      G_N_ELEMENTS (infos));
+  guint depth = count ? 0 : POOL_DEFAULT_QUEUE, chunks;
+  struct zcp_publisher_stats stats;
+  gsize stride;
+
+  for (guint i = 0; i < count; i++)
+    depth = MAX (depth, infos[i].max_buffers);
+  chunks = POOL_MIN_BUFFERS + MIN (depth, 2 * POOL_DEFAULT_QUEUE) +
+      POOL_HELD_PER_SUBSCRIBER * MAX (count, 1);
+  chunks = MIN (chunks, POOL_MAX_INITIAL_CHUNKS);
+
+  /* Chunks start on pages of their own, as the library lays them out. */
+  stride = GST_ROUND_UP_N (MAX (size, 1), (gsize) sysconf (_SC_PAGESIZE));
+  zcp_publisher_get_stats (publisher, &stats);
+  if (stats.pool_limit / stride < chunks)
+    chunks = MAX (stats.pool_limit / stride, 1);
+  return chunks;
+}
+
+static GstBufferPool *
+gst_zero_cp_sink_make_pool (GstZeroCpSink * self, GstCaps * caps, guint size,
+    guint chunks)
+{
+  struct zcp_publisher *publisher = gst_zero_cp_sink_ref_publisher (self);
   GstBufferPool *pool;
   GstStructure *config;
-  guint chunks = gst_zero_cp_buffer_pool_default_chunks (size);
 
-  GST_OBJECT_LOCK (self);
-  publisher = self->publisher ? zcp_publisher_ref (self->publisher) : NULL;
-  GST_OBJECT_UNLOCK (self);
   if (!publisher)
     return NULL;
 
@@ -305,11 +546,12 @@ static gboolean
 gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
 {
   GstZeroCpSink *self = GST_ZERO_CP_SINK (bsink);
+  struct zcp_publisher *publisher;
   GstBufferPool *pool = NULL;
   gboolean need_pool;
   GstVideoInfo info;
   GstCaps *caps;
-  guint size;
+  guint size, chunks;
 
   gst_query_parse_allocation (query, &caps, &need_pool);
   if (!caps) {
@@ -325,6 +567,11 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
     return TRUE;
   }
   size = info.size;
+  publisher = gst_zero_cp_sink_ref_publisher (self);
+  if (!publisher)
+    return FALSE;
+  chunks = gst_zero_cp_sink_initial_chunks (publisher, size);
+  zcp_publisher_unref (publisher);
 
   if (need_pool) {
     GST_OBJECT_LOCK (self);
@@ -346,7 +593,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
     }
 
     if (!pool) {
-      pool = gst_zero_cp_sink_make_pool (self, caps, size);
+      pool = gst_zero_cp_sink_make_pool (self, caps, size, chunks);
       if (!pool)
         return FALSE;
       GST_OBJECT_LOCK (self);
@@ -354,8 +601,10 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
       GST_OBJECT_UNLOCK (self);
     }
 
-    gst_query_add_allocation_pool (query, pool, size, POOL_MIN_BUFFERS,
-        gst_zero_cp_buffer_pool_default_chunks (size));
+    /* The maximum is the first pool's size: the pool grows past it when
+     * every chunk is held, up to max-pool-bytes. */
+    gst_query_add_allocation_pool (query, pool, size,
+        MIN (POOL_MIN_BUFFERS, chunks), chunks);
     gst_object_unref (pool);
   }
 
@@ -373,7 +622,7 @@ gst_zero_cp_sink_copy_into_chunk (GstZeroCpSink * self, GstBuffer * buffer,
 
   if (zcp_publisher_chunk_size (self->publisher) < MAX (size, 1)) {
     ret = zcp_publisher_configure_pool (self->publisher, MAX (size, 1),
-        gst_zero_cp_buffer_pool_default_chunks (size));
+        gst_zero_cp_sink_initial_chunks (self->publisher, size));
     if (ret < 0) {
       GST_ZERO_CP_ELEMENT_ERROR (self, ret, self->channel_in_use,
           "zcp_publisher_configure_pool");
@@ -459,6 +708,18 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 
   ret = zcp_publisher_publish (self->publisher, chunk, &frame,
       &self->unlocking);
+  if (ret == -EBUSY && chunk != &copy) {
+    /* The same buffer again, its chunk still held by a subscriber. */
+    GST_DEBUG_OBJECT (self, "buffer rendered again while subscribers hold "
+        "it: publishing a copy");
+    flow = gst_zero_cp_sink_copy_into_chunk (self, buffer, &copy);
+    if (flow != GST_FLOW_OK)
+      return flow;
+    frame.offset = 0;
+    frame.size = gst_buffer_get_size (buffer);
+    ret = zcp_publisher_publish (self->publisher, &copy, &frame,
+        &self->unlocking);
+  }
   /* Subscribers hold the chunk on their own from here on. */
   zcp_chunk_release (&copy);
 
@@ -520,6 +781,8 @@ gst_zero_cp_sink_finalize (GObject * object)
   GstZeroCpSink *self = GST_ZERO_CP_SINK (object);
 
   g_free (self->channel);
+  g_mutex_clear (&self->monitor_lock);
+  g_cond_clear (&self->monitor_cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -570,6 +833,20 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
   /**
+   * GstZeroCpSink:max-pool-bytes:
+   *
+   * The most shared memory the channel's pool may take.  The pool starts
+   * small and grows when every chunk is held; at this limit upstream waits
+   * for a chunk to come free instead, and the sink posts a warning.  0
+   * means half of the size of /dev/shm.
+   */
+  properties[PROP_MAX_POOL_BYTES] = g_param_spec_uint64 ("max-pool-bytes",
+      "Maximum pool bytes", "Most bytes of shared memory the pool may grow "
+      "to; at the limit upstream waits for a free chunk (0 = half of the "
+      "size of /dev/shm)", 0, G_MAXUINT64, DEFAULT_MAX_POOL_BYTES,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+  /**
    * GstZeroCpSink:num-subscribers:
    *
    * Number of subscribers attached to the channel now.
@@ -583,13 +860,16 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
    * GstZeroCpSink:stats:
    *
    * Counters of the channel: frames-published, frames-copied (buffers that
-   * did not come from the proposed pool), subscribers, chunks-total and
-   * chunks-in-use (of the current pool) and pools.
+   * did not come from the proposed pool), subscribers, chunk-size,
+   * chunks-total, chunks-in-use and chunks-free (of the pools claims draw
+   * from), pools (with retired ones still held), pool-bytes, max-pool-bytes,
+   * pool-limit-waits, and subscriber-stats: an array with, per subscriber,
+   * slot, pid, delivered, dropped, queued, max-buffers and leaky.
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
-      "Counters of the channel: frames published and copied, subscribers, "
-      "chunks in use", GST_TYPE_STRUCTURE,
-      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+      "Counters of the channel: frames published and copied, chunks and "
+      "pool bytes, and per subscriber frames delivered, dropped and queued",
+      GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
 
@@ -621,4 +901,7 @@ gst_zero_cp_sink_init (GstZeroCpSink * self)
   self->channel = g_strdup (DEFAULT_CHANNEL);
   self->perms = DEFAULT_PERMS;
   self->wait_for_connection = DEFAULT_WAIT_FOR_CONNECTION;
+  self->max_pool_bytes = DEFAULT_MAX_POOL_BYTES;
+  g_mutex_init (&self->monitor_lock);
+  g_cond_init (&self->monitor_cond);
 }

@@ -60,6 +60,15 @@ enum
   ZCP_SLOT_STATE_RECLAIMING = 3,  /* publisher clearing a departed slot */
 };
 
+/* Zero, what a slot starts with, is lossless: what every build that did not
+ * know these fields did. */
+enum
+{
+  ZCP_SLOT_LEAKY_NO = 0,          /* the publisher waits for room */
+  ZCP_SLOT_LEAKY_UPSTREAM = 1,    /* the publisher skips the new frame */
+  ZCP_SLOT_LEAKY_DOWNSTREAM = 2,  /* the publisher drops the oldest queued */
+};
+
 enum
 {
   ZCP_SHM_DESC_KIND_BUFFER = 1,
@@ -263,7 +272,12 @@ struct zcp_shm_slot
   _Atomic uint64_t delivered;
   _Atomic uint64_t dropped;
   struct zcp_shm_event event;   /* "new descriptor": the subscriber sleeps here */
-  uint8_t reserved0[32];
+  /* The subscriber's queue policy, which it may change at any time: at most
+   * max_buffers buffer descriptors queued (0 = the whole ring), and what the
+   * publisher does when that many are (ZCP_SLOT_LEAKY_*). */
+  _Atomic uint32_t max_buffers;
+  _Atomic uint32_t leaky;
+  uint8_t reserved0[24];
   _Alignas (64) _Atomic uint32_t write_index;
   uint8_t reserved1[60];
   _Alignas (64) _Atomic uint32_t read_index;
@@ -279,6 +293,9 @@ _Static_assert (offsetof (struct zcp_shm_slot, pid) == 4, "s.pid");
 _Static_assert (offsetof (struct zcp_shm_slot, delivered) == 8, "s.deliv");
 _Static_assert (offsetof (struct zcp_shm_slot, dropped) == 16, "s.drop");
 _Static_assert (offsetof (struct zcp_shm_slot, event) == 24, "s.event");
+_Static_assert (offsetof (struct zcp_shm_slot, max_buffers) == 32, "s.maxb");
+_Static_assert (offsetof (struct zcp_shm_slot, leaky) == 36, "s.leaky");
+_Static_assert (offsetof (struct zcp_shm_slot, reserved0) == 40, "s.res0");
 _Static_assert (offsetof (struct zcp_shm_slot, write_index) == 64, "s.wi");
 _Static_assert (offsetof (struct zcp_shm_slot, read_index) == 128, "s.ri");
 _Static_assert (offsetof (struct zcp_shm_slot, ring) == 192, "s.ring");

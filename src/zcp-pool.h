@@ -16,6 +16,8 @@
  */
 _Static_assert (ZCP_POOL_MAX_CHUNKS == ZCP_MAX_CHUNKS_PER_POOL, "pool size");
 _Static_assert (ZCP_VIDEO_MAX_PLANES == ZCP_MAX_PLANES, "planes");
+_Static_assert (ZCP_QUEUE_MAX == ZCP_RING_CAPACITY, "queue depth");
+_Static_assert (ZCP_SUBSCRIBERS_MAX == ZCP_MAX_SUBSCRIBERS, "subscribers");
 
 struct zcp_control
 {

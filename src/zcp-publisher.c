@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "zcp-desc.h"
@@ -18,7 +19,9 @@
 #include "zcp-private.h"
 #include "zcp-ring.h"
 
-#define NO_POOL UINT32_MAX
+/* A pool grows by as many chunks as it has, so a handful of extents covers
+ * any demand; the first one has at least this many. */
+#define MIN_EXTENT_CHUNKS 2u
 
 struct zcp_publisher
 {
@@ -27,12 +30,18 @@ struct zcp_publisher
   struct zcp_control *control;
   char control_name[ZCP_SHM_NAME_SIZE];
 
-  /* Guards the pool table, the slot states it moves and the maps below:
+  /* Guards the pool table, the slot states it moves and the fields below:
    * claims (upstream thread) and publishes (sink thread) both reclaim the
-   * chunks of departed subscribers. */
+   * chunks of departed subscribers.  Pool states are our own copy: the
+   * control segment is writable by subscribers, so we never take its word
+   * for what we made. */
   pthread_mutex_t lock;
   struct zcp_pool_map *maps[ZCP_MAX_POOLS];
-  uint32_t current_pool;
+  uint32_t pool_state[ZCP_MAX_POOLS];   /* ZCP_POOL_STATE_* */
+  uint64_t active_chunk_size;   /* of every active pool; 0 if none */
+  uint64_t pool_limit;          /* bytes of active pools, at most */
+  uint64_t limit_waits;         /* claims that waited at the limit */
+  bool at_limit;                /* the last claim that found no chunk did */
   int64_t next_liveness_check;
 
   uint32_t mode;
@@ -109,6 +118,19 @@ remove_stale_channel (const char *channel, const char *name)
   return ret;
 }
 
+uint64_t
+zcp_publisher_default_pool_limit (void)
+{
+  struct statvfs st;
+
+  /* Half of /dev/shm leaves room for other channels and for the
+   * subscribers' own use, and a full /dev/shm is an error at claim time
+   * (posix_fallocate), never a SIGBUS. */
+  if (statvfs (ZCP_SHM_DIR, &st) != 0 || st.f_blocks == 0)
+    return UINT64_C (256) << 20;
+  return (uint64_t) st.f_blocks * st.f_frsize / 2;
+}
+
 int
 zcp_publisher_open (const char *channel, uint32_t mode,
     struct zcp_publisher **out)
@@ -164,7 +186,7 @@ zcp_publisher_open (const char *channel, uint32_t mode,
   self->control = control;
   snprintf (self->control_name, sizeof self->control_name, "%s", name);
   pthread_mutex_init (&self->lock, NULL);
-  self->current_pool = NO_POOL;
+  self->pool_limit = zcp_publisher_default_pool_limit ();
   self->mode = mode;
 
   /* release; pairs with the acquire load in zcp_segment_validate_header:
@@ -230,12 +252,12 @@ collect_pools_locked (struct zcp_publisher *self)
   for (uint32_t index = 0; index < ZCP_MAX_POOLS; index++) {
     struct zcp_shm_pool *entry = &control->pools[index];
 
-    if (index == self->current_pool || !self->maps[index] ||
-        atomic_load_explicit (&entry->state, memory_order_relaxed) !=
-        ZCP_POOL_STATE_RETIRED || !zcp_pool_is_idle (control, index))
+    if (!self->maps[index] || self->pool_state[index] != ZCP_POOL_STATE_RETIRED
+        || !zcp_pool_is_idle (control, index))
       continue;
 
     unlink_pool (self, index);
+    self->pool_state[index] = ZCP_POOL_STATE_FREE;
     atomic_store_explicit (&entry->state, ZCP_POOL_STATE_FREE,
         memory_order_release);
     zcp_pool_map_unref (self->maps[index]);
@@ -291,9 +313,7 @@ create_pool_locked (struct zcp_publisher *self, uint64_t chunk_size,
   int fd, ret;
 
   for (index = 0; index < ZCP_MAX_POOLS; index++) {
-    if (!self->maps[index] &&
-        atomic_load_explicit (&control->pools[index].state,
-            memory_order_relaxed) == ZCP_POOL_STATE_FREE) {
+    if (!self->maps[index]) {
       entry = &control->pools[index];
       break;
     }
@@ -339,57 +359,151 @@ create_pool_locked (struct zcp_publisher *self, uint64_t chunk_size,
   atomic_store_explicit (&entry->state, ZCP_POOL_STATE_ACTIVE,
       memory_order_release);
   self->maps[index] = map;
+  self->pool_state[index] = ZCP_POOL_STATE_ACTIVE;
+  self->active_chunk_size = chunk_size;
   *index_out = index;
   zcp_log (ZCP_LOG_INFO, "channel %s: pool %u: %u chunks of %" PRIu64
       " bytes", control->channel, index, chunk_count, chunk_size);
   return 0;
 }
 
+static uint64_t
+pool_stride (uint64_t chunk_size)
+{
+  uint64_t page = (uint64_t) sysconf (_SC_PAGESIZE);
+
+  return round_up (chunk_size, page);
+}
+
+/* Chunks and bytes of the active pools. */
+static void
+count_active_locked (struct zcp_publisher *self, uint32_t * chunks,
+    uint64_t * bytes)
+{
+  *chunks = 0;
+  *bytes = 0;
+  for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++) {
+    if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
+      continue;
+    *chunks += self->maps[p]->chunk_count;
+    *bytes += self->maps[p]->mapped_size;
+  }
+}
+
+/* Chunks that fit under the limit next to what is active, at most @wanted. */
+static uint32_t
+chunks_within_limit_locked (struct zcp_publisher *self, uint64_t chunk_size,
+    uint32_t wanted)
+{
+  uint64_t stride = pool_stride (chunk_size), bytes, room;
+  uint32_t chunks;
+
+  count_active_locked (self, &chunks, &bytes);
+  room = bytes < self->pool_limit ? self->pool_limit - bytes : 0;
+  if (room / stride < wanted)
+    return (uint32_t) (room / stride);
+  return wanted;
+}
+
+/* Adds an extent to the active pools when every chunk is held: as many
+ * chunks again as there are, within the limit.  -ENOSPC at the limit. */
+static int
+grow_locked (struct zcp_publisher *self)
+{
+  uint32_t chunks, extent, index;
+  uint64_t bytes;
+  int ret;
+
+  count_active_locked (self, &chunks, &bytes);
+  if (self->active_chunk_size == 0)
+    return -EINVAL;
+  extent = chunks_within_limit_locked (self, self->active_chunk_size,
+      zcp_min_i64 (ZCP_MAX_CHUNKS_PER_POOL, chunks < MIN_EXTENT_CHUNKS ?
+          MIN_EXTENT_CHUNKS : chunks));
+  if (extent == 0)
+    return -ENOSPC;
+
+  ret = create_pool_locked (self, self->active_chunk_size, extent, &index);
+  if (ret == -EBUSY || ret == -ENOSPC)
+    return -ENOSPC;
+  if (ret == 0)
+    zcp_log (ZCP_LOG_INFO, "channel %s: every chunk was held; grew by %u "
+        "chunks to %u", self->control->channel, extent, chunks + extent);
+  return ret;
+}
+
+static void
+retire_active_locked (struct zcp_publisher *self)
+{
+  for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++) {
+    if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
+      continue;
+    self->pool_state[p] = ZCP_POOL_STATE_RETIRED;
+    atomic_store_explicit (&self->control->pools[p].state,
+        ZCP_POOL_STATE_RETIRED, memory_order_release);
+  }
+  self->active_chunk_size = 0;
+}
+
 int
 zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
     uint32_t chunk_count)
 {
-  struct zcp_control *control = self->control;
-  uint32_t index, old;
-  int ret;
+  uint32_t index, chunks;
+  uint64_t bytes;
+  int ret = 0;
 
   if (chunk_size == 0 || chunk_count == 0 ||
-      chunk_count > ZCP_MAX_CHUNKS_PER_POOL)
+      chunk_count > ZCP_MAX_CHUNKS_PER_POOL ||
+      chunk_size > UINT64_MAX / ZCP_MAX_CHUNKS_PER_POOL)
     return -EINVAL;
   if (atomic_load_explicit (&self->closed, memory_order_acquire))
     return -EPIPE;
 
   pthread_mutex_lock (&self->lock);
-  old = self->current_pool;
-  /* Keep a pool that fits: renegotiating to a smaller size must not churn
-   * segments that subscribers have mapped. */
-  if (old != NO_POOL && self->maps[old]->chunk_size >= chunk_size &&
-      self->maps[old]->chunk_count >= chunk_count) {
+  count_active_locked (self, &chunks, &bytes);
+  /* Keep pools that fit: renegotiating to a smaller size must not churn
+   * segments that subscribers have mapped; growth adds chunks later. */
+  if (self->active_chunk_size >= chunk_size) {
     pthread_mutex_unlock (&self->lock);
     return 0;
   }
 
   check_subscribers_locked (self);
-  ret = create_pool_locked (self, chunk_size, chunk_count, &index);
-  if (ret == 0) {
-    if (old != NO_POOL)
-      atomic_store_explicit (&control->pools[old].state,
-          ZCP_POOL_STATE_RETIRED, memory_order_release);
-    self->current_pool = index;
-    collect_pools_locked (self);
+  retire_active_locked (self);
+  /* The first pool respects the limit too, but a stream gets a chunk
+   * whatever the limit says. */
+  chunks = chunks_within_limit_locked (self, chunk_size, chunk_count);
+  if (chunks == 0) {
+    zcp_log (ZCP_LOG_WARNING, "channel %s: a pool limit of %" PRIu64 " bytes "
+        "is less than one chunk of %" PRIu64 " bytes; making one",
+        self->control->channel, self->pool_limit, chunk_size);
+    chunks = 1;
   }
+  ret = create_pool_locked (self, chunk_size, chunks, &index);
+  collect_pools_locked (self);
   pthread_mutex_unlock (&self->lock);
   return ret;
+}
+
+void
+zcp_publisher_set_pool_limit (struct zcp_publisher *self, uint64_t max_bytes)
+{
+  pthread_mutex_lock (&self->lock);
+  self->pool_limit = max_bytes ? max_bytes :
+      zcp_publisher_default_pool_limit ();
+  pthread_mutex_unlock (&self->lock);
+  /* A claim waiting at the old limit looks again. */
+  zcp_publisher_wake (self);
 }
 
 uint64_t
 zcp_publisher_chunk_size (struct zcp_publisher *self)
 {
-  uint64_t size = 0;
+  uint64_t size;
 
   pthread_mutex_lock (&self->lock);
-  if (self->current_pool != NO_POOL)
-    size = self->maps[self->current_pool]->chunk_size;
+  size = self->active_chunk_size;
   pthread_mutex_unlock (&self->lock);
   return size;
 }
@@ -414,17 +528,68 @@ claim_possible (void *data)
   bool possible = cancelled (wait->cancel);
 
   pthread_mutex_lock (&self->lock);
-  if (self->current_pool == NO_POOL)
+  if (self->active_chunk_size == 0)
     possible = true;
-  else if (!possible) {
-    struct zcp_pool_map *map = self->maps[self->current_pool];
+  for (uint32_t p = 0; p < ZCP_MAX_POOLS && !possible; p++) {
+    struct zcp_pool_map *map = self->maps[p];
 
+    if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
+      continue;
     for (uint32_t c = 0; c < map->chunk_count && !possible; c++)
       possible = atomic_load_explicit (zcp_control_mask (self->control,
               map->index, c), memory_order_relaxed) == 0;
   }
   pthread_mutex_unlock (&self->lock);
   return possible;
+}
+
+/* Claims from the active pools, oldest first, and grows them if every chunk
+ * is held.  -EAGAIN at the limit, -EINVAL with no pool. */
+static int
+try_claim_locked (struct zcp_publisher *self, struct zcp_chunk *chunk)
+{
+  bool reclaimed = false;
+
+  if (self->active_chunk_size == 0)
+    return -EINVAL;
+
+  for (;;) {
+    for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++) {
+      int index;
+
+      if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
+        continue;
+      index = zcp_pool_try_claim (self->maps[p]);
+      if (index >= 0) {
+        zcp_pool_map_fill_chunk (self->maps[p], (uint32_t) index,
+            ZCP_PUBLISHER_BIT, chunk);
+        self->at_limit = false;
+        return 0;
+      }
+    }
+    /* Before the pool grows, take back what dead subscribers held. */
+    if (!reclaimed) {
+      check_subscribers_locked (self);
+      reclaimed = true;
+      continue;
+    }
+    if (grow_locked (self) != 0)
+      break;
+  }
+
+  if (!self->at_limit) {
+    uint32_t chunks;
+    uint64_t bytes;
+
+    count_active_locked (self, &chunks, &bytes);
+    zcp_log (ZCP_LOG_WARNING, "channel %s: all %u chunks (%" PRIu64 " bytes) "
+        "are held and the pool may not grow past %" PRIu64 " bytes: waiting "
+        "for one to come free", self->control->channel, chunks, bytes,
+        self->pool_limit);
+    self->at_limit = true;
+    self->limit_waits++;
+  }
+  return -EAGAIN;
 }
 
 int
@@ -435,26 +600,17 @@ zcp_publisher_claim (struct zcp_publisher *self, struct zcp_chunk *chunk,
   struct claim_wait wait = { self, cancel };
 
   for (;;) {
-    int index = -EINVAL;
+    int ret;
 
     if (atomic_load_explicit (&self->closed, memory_order_acquire))
       return -EPIPE;
 
     pthread_mutex_lock (&self->lock);
-    if (self->current_pool != NO_POOL) {
-      struct zcp_pool_map *map = self->maps[self->current_pool];
-
-      index = zcp_pool_try_claim (map);
-      if (index >= 0)
-        zcp_pool_map_fill_chunk (map, (uint32_t) index, ZCP_PUBLISHER_BIT,
-            chunk);
-    }
+    ret = try_claim_locked (self, chunk);
     pthread_mutex_unlock (&self->lock);
 
-    if (index >= 0)
-      return 0;
-    if (index != -EAGAIN)
-      return index;
+    if (ret != -EAGAIN)
+      return ret;
     if (timeout_ns == 0)
       return -EAGAIN;
     if (cancelled (cancel))
@@ -504,9 +660,24 @@ zcp_publisher_set_caps (struct zcp_publisher *self, const char *caps)
   return 0;
 }
 
+/* How many buffer descriptors @slot may have queued: its own max_buffers,
+ * within the ring.  Events may use the whole ring. */
+static uint32_t
+queue_limit (struct zcp_shm_slot *slot, const struct zcp_shm_desc *desc)
+{
+  uint32_t limit = atomic_load_explicit (&slot->max_buffers,
+      memory_order_relaxed);
+
+  if (desc->kind != ZCP_SHM_DESC_KIND_BUFFER || limit == 0 ||
+      limit > ZCP_RING_CAPACITY)
+    return ZCP_RING_CAPACITY;
+  return limit;
+}
+
 struct space_wait
 {
   struct zcp_shm_slot *slot;
+  uint32_t limit;
   const atomic_bool *cancel;
 };
 
@@ -517,7 +688,81 @@ slot_has_space (void *data)
 
   return cancelled (wait->cancel) ||
       atomic_load_explicit (&wait->slot->state, memory_order_acquire) !=
-      ZCP_SLOT_STATE_ACTIVE || zcp_ring_fill (wait->slot) < ZCP_RING_CAPACITY;
+      ZCP_SLOT_STATE_ACTIVE || zcp_ring_fill (wait->slot) < wait->limit;
+}
+
+/* leaky=downstream: takes the oldest queued buffer back from subscriber
+ * @s, as if it had been delivered and released.  False if the oldest entry
+ * is not a buffer (events are never dropped) or the subscriber took it
+ * first. */
+static bool
+drop_oldest_locked (struct zcp_publisher *self, uint32_t s)
+{
+  struct zcp_shm_slot *slot = &self->control->slots[s];
+  struct zcp_shm_desc oldest;
+
+  if (zcp_ring_take_buffer (slot, &oldest) != 1)
+    return false;
+  /* The entry came from a segment the subscriber can write to. */
+  if (oldest.pool_index < ZCP_MAX_POOLS &&
+      oldest.chunk_index < ZCP_MAX_CHUNKS_PER_POOL)
+    zcp_control_clear_holder (self->control, oldest.pool_index,
+        oldest.chunk_index, s);
+  return true;
+}
+
+enum push_result
+{
+  PUSHED,
+  SKIPPED,                      /* not active, or a leaky drop of this frame */
+  FULL,
+};
+
+static enum push_result
+push_one_locked (struct zcp_publisher *self, uint32_t s,
+    const struct zcp_shm_desc *desc, uint32_t limit)
+{
+  struct zcp_control *control = self->control;
+  struct zcp_shm_slot *slot = &control->slots[s];
+  uint32_t leaky = atomic_load_explicit (&slot->leaky, memory_order_relaxed);
+  bool is_buffer = desc->kind == ZCP_SHM_DESC_KIND_BUFFER;
+
+  if (atomic_load_explicit (&slot->state, memory_order_acquire) !=
+      ZCP_SLOT_STATE_ACTIVE)
+    return SKIPPED;
+
+  /* Room for one more, dropping the oldest queued buffer if the subscriber
+   * asked for that; each drop frees a place, so this ends. */
+  while (zcp_ring_fill (slot) >= limit) {
+    if (leaky != ZCP_SLOT_LEAKY_DOWNSTREAM || !drop_oldest_locked (self, s))
+      break;
+    atomic_fetch_add_explicit (&slot->dropped, 1, memory_order_relaxed);
+  }
+
+  if (zcp_ring_fill (slot) >= limit) {
+    /* The oldest entry is an event, or the policy is not downstream: drop
+     * the new frame rather than wait, unless the subscriber is lossless. */
+    if (is_buffer && leaky != ZCP_SLOT_LEAKY_NO) {
+      atomic_fetch_add_explicit (&slot->dropped, 1, memory_order_relaxed);
+      return SKIPPED;
+    }
+    return FULL;
+  }
+
+  if (is_buffer)
+    /* relaxed: the release store of write_index in zcp_ring_push publishes
+     * the bit together with the descriptor. */
+    atomic_fetch_or_explicit (zcp_control_mask (control, desc->pool_index,
+            desc->chunk_index), UINT64_C (1) << s, memory_order_relaxed);
+  if (!zcp_ring_push (slot, desc)) {
+    /* Only a hostile subscriber moves its read index so that a ring with
+     * room refuses a push: take our bit back and treat it as gone. */
+    if (is_buffer)
+      zcp_control_clear_holder (control, desc->pool_index, desc->chunk_index,
+          s);
+    return SKIPPED;
+  }
+  return PUSHED;
 }
 
 /* Pushes @desc to every active subscriber; see zcp_publisher_publish. */
@@ -531,28 +776,18 @@ push_to_subscribers (struct zcp_publisher *self,
 
   for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
     struct zcp_shm_slot *slot = &control->slots[s];
-    struct space_wait wait = { slot, cancel };
+    struct space_wait wait = { slot, queue_limit (slot, desc), cancel };
 
     for (;;) {
-      bool pushed = false, active;
+      enum push_result result;
 
       pthread_mutex_lock (&self->lock);
-      active = atomic_load_explicit (&slot->state, memory_order_acquire) ==
-          ZCP_SLOT_STATE_ACTIVE;
-      if (active && zcp_ring_fill (slot) < ZCP_RING_CAPACITY) {
-        if (desc->kind == ZCP_SHM_DESC_KIND_BUFFER)
-          /* relaxed: the release store of write_index in zcp_ring_push
-           * publishes the bit together with the descriptor. */
-          atomic_fetch_or_explicit (zcp_control_mask (control,
-                  desc->pool_index, desc->chunk_index), UINT64_C (1) << s,
-              memory_order_relaxed);
-        pushed = zcp_ring_push (slot, desc);
-      }
+      result = push_one_locked (self, s, desc, wait.limit);
       pthread_mutex_unlock (&self->lock);
 
-      if (pushed)
+      if (result == PUSHED)
         zcp_event_signal (&slot->event);
-      if (pushed || !active)
+      if (result != FULL)
         break;
 
       /* Lossless: wait for this subscriber, and for as long as it lives. */
@@ -565,6 +800,8 @@ push_to_subscribers (struct zcp_publisher *self,
       }
       if (cancelled (cancel))
         return -ECANCELED;
+      /* The subscriber may have changed its policy meanwhile. */
+      wait.limit = queue_limit (slot, desc);
     }
   }
   return 0;
@@ -584,6 +821,14 @@ zcp_publisher_publish (struct zcp_publisher *self,
   if (frame->offset > chunk->capacity ||
       frame->size > chunk->capacity - frame->offset)
     return -EINVAL;
+  /* One bit per subscriber cannot count two holds: a chunk still held from
+   * an earlier publish (a buffer rendered twice, as videorate does) goes out
+   * as a copy.  Only subscribers clear their bits, so a zero seen here stays
+   * zero until we push. */
+  if (atomic_load_explicit (zcp_control_mask (self->control,
+              chunk->pool_index, chunk->chunk_index), memory_order_relaxed) &
+      ~(UINT64_C (1) << ZCP_PUBLISHER_BIT))
+    return -EBUSY;
 
   frame->kind = ZCP_FRAME_KIND_BUFFER;
   frame->sequence = self->sequence++;
@@ -626,7 +871,9 @@ all_drained (void *data)
     struct zcp_shm_slot *slot = &wait->control->slots[s];
 
     if (atomic_load_explicit (&slot->state, memory_order_acquire) ==
-        ZCP_SLOT_STATE_ACTIVE && zcp_ring_fill (slot) != 0)
+        ZCP_SLOT_STATE_ACTIVE && atomic_load_explicit (&slot->leaky,
+            memory_order_relaxed) == ZCP_SLOT_LEAKY_NO &&
+        zcp_ring_fill (slot) != 0)
       return false;
   }
   return true;
@@ -724,19 +971,92 @@ zcp_publisher_get_stats (struct zcp_publisher *self,
   stats->subscribers = zcp_publisher_count_subscribers (self);
 
   pthread_mutex_lock (&self->lock);
-  for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
-    if (self->maps[p])
-      stats->pools++;
-  if (self->current_pool != NO_POOL) {
-    struct zcp_pool_map *map = self->maps[self->current_pool];
+  for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++) {
+    struct zcp_pool_map *map = self->maps[p];
 
-    stats->chunks_total = map->chunk_count;
+    if (!map)
+      continue;
+    stats->pools++;
+    if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
+      continue;
+    stats->chunk_size = map->chunk_size;
+    stats->chunks_total += map->chunk_count;
+    stats->pool_bytes += map->mapped_size;
     for (uint32_t c = 0; c < map->chunk_count; c++)
       if (atomic_load_explicit (zcp_control_mask (control, map->index, c),
               memory_order_relaxed) != 0)
         stats->chunks_in_use++;
   }
+  stats->pool_limit = self->pool_limit;
+  stats->limit_waits = self->limit_waits;
   pthread_mutex_unlock (&self->lock);
+}
+
+/* What slot @s says of its subscriber: numbers a subscriber wrote, reported,
+ * never trusted. */
+static void
+read_slot_info (struct zcp_control *control, uint32_t s,
+    struct zcp_subscriber_info *info)
+{
+  struct zcp_shm_slot *slot = &control->slots[s];
+  uint32_t fill = zcp_ring_fill (slot);
+
+  info->slot = s;
+  info->pid = atomic_load_explicit (&slot->pid, memory_order_relaxed);
+  info->delivered = atomic_load_explicit (&slot->delivered,
+      memory_order_relaxed);
+  info->dropped = atomic_load_explicit (&slot->dropped, memory_order_relaxed);
+  info->queued = fill == UINT32_MAX ? 0 : fill;
+  info->max_buffers = atomic_load_explicit (&slot->max_buffers,
+      memory_order_relaxed);
+  if (info->max_buffers == 0 || info->max_buffers > ZCP_RING_CAPACITY)
+    info->max_buffers = ZCP_RING_CAPACITY;
+  switch (atomic_load_explicit (&slot->leaky, memory_order_relaxed)) {
+    case ZCP_SLOT_LEAKY_UPSTREAM:
+      info->leaky = ZCP_LEAKY_UPSTREAM;
+      break;
+    case ZCP_SLOT_LEAKY_DOWNSTREAM:
+      info->leaky = ZCP_LEAKY_DOWNSTREAM;
+      break;
+    default:
+      info->leaky = ZCP_LEAKY_NO;
+      break;
+  }
+}
+
+uint32_t
+zcp_publisher_list_subscribers (struct zcp_publisher *self,
+    struct zcp_subscriber_info *infos, uint32_t max_infos)
+{
+  struct zcp_control *control = self->control;
+  uint32_t count = 0;
+
+  check_subscribers (self, true);
+  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS && count < max_infos; s++) {
+    if (atomic_load_explicit (&control->slots[s].state,
+            memory_order_acquire) == ZCP_SLOT_STATE_ACTIVE)
+      read_slot_info (control, s, &infos[count++]);
+  }
+  return count;
+}
+
+int
+zcp_publisher_get_departed (struct zcp_publisher *self,
+    struct zcp_subscriber_info *info)
+{
+  struct zcp_subscriber_info last;
+  uint32_t pid = info->pid;
+
+  if (info->slot >= ZCP_MAX_SUBSCRIBERS)
+    return -EINVAL;
+  /* A subscriber leaves its counters in the slot; the next one to claim it
+   * writes its own pid before it resets them. */
+  read_slot_info (self->control, info->slot, &last);
+  if (last.pid != pid)
+    return -ESRCH;
+  *info = last;
+  info->queued = 0;
+  return 0;
 }
 
 struct zcp_publisher *
@@ -783,7 +1103,7 @@ zcp_publisher_close (struct zcp_publisher *self)
   for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
     if (self->maps[p])
       unlink_pool (self, p);
-  self->current_pool = NO_POOL;
+  retire_active_locked (self);
   pthread_mutex_unlock (&self->lock);
 
   zcp_log (ZCP_LOG_INFO, "channel %s: publisher closed", control->channel);

@@ -6,9 +6,11 @@
 #include "zcp-layout.h"
 
 /*
- * A subscriber slot's descriptor ring: one producer (the publisher), one
- * consumer (the subscriber).  Indices run free and wrap at 2^32; the entry of
- * index i is ring[i % ZCP_RING_CAPACITY].
+ * A subscriber slot's descriptor ring: one producer (the publisher) and two
+ * takers: the subscriber, and the publisher itself when it drops the oldest
+ * entry of a leaky subscriber.  Takers claim the head entry with a CAS on
+ * read_index, so each entry is taken exactly once.  Indices run free and wrap
+ * at 2^32; the entry of index i is ring[i % ZCP_RING_CAPACITY].
  */
 
 /* Entries the consumer has not taken yet, or UINT32_MAX if the indices are
@@ -18,9 +20,14 @@ uint32_t zcp_ring_fill (struct zcp_shm_slot *slot);
 /* Producer: false if the ring is full. */
 bool zcp_ring_push (struct zcp_shm_slot *slot, const struct zcp_shm_desc *desc);
 
-/* Consumer: 1 with *desc filled, 0 if empty, -EPROTO if the indices are
- * inconsistent. */
+/* Taker: takes the oldest entry.  1 with *desc filled, 0 if empty, -EPROTO
+ * if the indices are inconsistent. */
 int zcp_ring_pop (struct zcp_shm_slot *slot, struct zcp_shm_desc *desc);
+
+/* Taker: takes the oldest entry only if it is a buffer descriptor; 0 if the
+ * ring is empty or its oldest entry is an event. */
+int zcp_ring_take_buffer (struct zcp_shm_slot *slot,
+    struct zcp_shm_desc *desc);
 
 /* Empties the ring; only while no producer and no consumer run. */
 void zcp_ring_reset (struct zcp_shm_slot *slot);

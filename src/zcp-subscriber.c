@@ -27,8 +27,22 @@ struct zcp_subscriber
   struct zcp_pool_map *maps[ZCP_MAX_POOLS];
 };
 
+static uint32_t
+slot_leaky (enum zcp_leaky leaky)
+{
+  switch (leaky) {
+    case ZCP_LEAKY_UPSTREAM:
+      return ZCP_SLOT_LEAKY_UPSTREAM;
+    case ZCP_LEAKY_DOWNSTREAM:
+      return ZCP_SLOT_LEAKY_DOWNSTREAM;
+    default:
+      return ZCP_SLOT_LEAKY_NO;
+  }
+}
+
 static int
-claim_slot (struct zcp_control *control, uint32_t * slot_out)
+claim_slot (struct zcp_control *control, uint32_t max_buffers,
+    enum zcp_leaky leaky, uint32_t * slot_out)
 {
   for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
     struct zcp_shm_slot *slot = &control->slots[s];
@@ -46,6 +60,10 @@ claim_slot (struct zcp_control *control, uint32_t * slot_out)
           memory_order_relaxed);
       atomic_store_explicit (&slot->delivered, 0, memory_order_relaxed);
       atomic_store_explicit (&slot->dropped, 0, memory_order_relaxed);
+      atomic_store_explicit (&slot->max_buffers, max_buffers,
+          memory_order_relaxed);
+      atomic_store_explicit (&slot->leaky, slot_leaky (leaky),
+          memory_order_relaxed);
       zcp_event_reset (&slot->event);
       /* release; pairs with the acquire load in push_to_subscribers: the
        * publisher sees the slot reset before it pushes to it. */
@@ -63,6 +81,13 @@ claim_slot (struct zcp_control *control, uint32_t * slot_out)
 
 int
 zcp_subscriber_open (const char *channel, struct zcp_subscriber **out)
+{
+  return zcp_subscriber_open_with_queue (channel, 0, ZCP_LEAKY_NO, out);
+}
+
+int
+zcp_subscriber_open_with_queue (const char *channel, uint32_t max_buffers,
+    enum zcp_leaky leaky, struct zcp_subscriber **out)
 {
   struct zcp_subscriber *self;
   struct zcp_control *control;
@@ -105,7 +130,9 @@ zcp_subscriber_open (const char *channel, struct zcp_subscriber **out)
     return -ENOMEM;
   }
 
-  ret = claim_slot (control, &slot);
+  if (max_buffers > ZCP_RING_CAPACITY)
+    max_buffers = ZCP_RING_CAPACITY;
+  ret = claim_slot (control, max_buffers, leaky, &slot);
   self = ret == 0 ? calloc (1, sizeof *self) : NULL;
   if (!self) {
     zcp_control_unref (control);
@@ -321,14 +348,32 @@ zcp_subscriber_wake (struct zcp_subscriber *self)
 }
 
 void
+zcp_subscriber_set_queue (struct zcp_subscriber *self, uint32_t max_buffers,
+    enum zcp_leaky leaky)
+{
+  if (max_buffers > ZCP_RING_CAPACITY)
+    max_buffers = ZCP_RING_CAPACITY;
+  atomic_store_explicit (&self->slot->max_buffers, max_buffers,
+      memory_order_relaxed);
+  atomic_store_explicit (&self->slot->leaky, slot_leaky (leaky),
+      memory_order_relaxed);
+  /* A lossless publisher waiting for room looks at the new limit. */
+  zcp_event_signal (&self->control->header->publisher_event);
+}
+
+void
 zcp_subscriber_get_stats (struct zcp_subscriber *self,
     struct zcp_subscriber_stats *stats)
 {
+  uint32_t fill = zcp_ring_fill (self->slot);
+
   stats->delivered = atomic_load_explicit (&self->slot->delivered,
       memory_order_relaxed);
   stats->dropped = atomic_load_explicit (&self->slot->dropped,
       memory_order_relaxed);
   stats->slot = self->slot_index;
+  stats->queued = fill == UINT32_MAX ? 0 : fill;
+  stats->publisher_pid = self->control->header->publisher_pid;
 }
 
 void

@@ -4,7 +4,7 @@
 /*
  * libzerocp: zero-copy media channels between processes on one host.
  *
- * A channel has one publisher and up to ZCP_MAX_SUBSCRIBERS subscribers.  The
+ * A channel has one publisher and up to ZCP_SUBSCRIBERS_MAX subscribers.  The
  * publisher claims a chunk of shared memory, fills it, and publishes it with a
  * descriptor; every subscriber maps the same chunk read-only.  A chunk is
  * reused only when no process holds it any more.
@@ -26,6 +26,10 @@
 #define ZCP_TIME_NONE UINT64_MAX
 #define ZCP_VIDEO_MAX_PLANES 4u
 #define ZCP_POOL_MAX_CHUNKS 256u
+/* The deepest queue a subscriber may ask for (its ring's capacity). */
+#define ZCP_QUEUE_MAX 64u
+/* Subscribers a channel has room for at once. */
+#define ZCP_SUBSCRIBERS_MAX 63u
 
 struct zcp_publisher;
 struct zcp_subscriber;
@@ -103,14 +107,39 @@ struct zcp_frame
 
 /* ---- publisher ---------------------------------------------------------- */
 
+/* What the publisher does when a subscriber's queue is full. */
+enum zcp_leaky
+{
+  ZCP_LEAKY_NO,                 /* wait for room: lossless */
+  ZCP_LEAKY_UPSTREAM,           /* drop the new frame for this subscriber */
+  ZCP_LEAKY_DOWNSTREAM,         /* drop its oldest queued frame */
+};
+
 struct zcp_publisher_stats
 {
   uint64_t frames_published;
   uint64_t frames_copied;
   uint32_t subscribers;
-  uint32_t chunks_total;        /* of the active pool */
+  uint32_t chunks_total;        /* of the active pools */
   uint32_t chunks_in_use;
   uint32_t pools;               /* active and retired */
+  uint64_t chunk_size;          /* of the active pools */
+  uint64_t pool_bytes;          /* of the active pools */
+  uint64_t pool_limit;
+  uint64_t limit_waits;         /* times a claim found the pool at its limit */
+};
+
+/* One attached subscriber as the publisher sees it.  Its numbers come from
+ * a segment the subscriber writes: fine to report, not to trust. */
+struct zcp_subscriber_info
+{
+  uint32_t slot;
+  uint32_t pid;
+  uint64_t delivered;
+  uint64_t dropped;
+  uint32_t queued;
+  uint32_t max_buffers;
+  enum zcp_leaky leaky;
 };
 
 /* Creates channel @channel with segments of mode @mode (e.g. 0600) and
@@ -132,21 +161,30 @@ struct zcp_publisher *zcp_publisher_ref (struct zcp_publisher *self);
 void zcp_publisher_unref (struct zcp_publisher *self);
 
 /* Makes a pool of @chunk_count chunks of at least @chunk_size bytes the one
- * that zcp_publisher_claim() draws from.  An active pool that already fits is
- * kept; otherwise the old one is retired (removed once no process holds any
- * of its chunks).  The segment is reserved with posix_fallocate, so a full
- * /dev/shm gives -ENOSPC here, never SIGBUS later.  -EBUSY when every pool
- * entry is still held.  Call from one thread at a time. */
+ * that zcp_publisher_claim() draws from (fewer if the pool limit says so).
+ * Active pools whose chunks are large enough are kept; otherwise they are
+ * retired (removed once no process holds any of their chunks).  Claims grow
+ * the pool on demand, up to the limit.  The segment is reserved with
+ * posix_fallocate, so a full /dev/shm gives -ENOSPC here, never SIGBUS later.
+ * -EBUSY when every pool entry is still held.  Call from one thread at a
+ * time. */
 int zcp_publisher_configure_pool (struct zcp_publisher *self,
     uint64_t chunk_size, uint32_t chunk_count) ZCP_WARN_UNUSED;
+
+/* Bytes the active pools may take in all; 0 restores the default, half of
+ * the size of /dev/shm (zcp_publisher_default_pool_limit).  Thread-safe. */
+void zcp_publisher_set_pool_limit (struct zcp_publisher *self,
+    uint64_t max_bytes);
+uint64_t zcp_publisher_default_pool_limit (void);
 
 /* Chunk size of the pool that claims draw from, or 0 if none. */
 uint64_t zcp_publisher_chunk_size (struct zcp_publisher *self);
 
-/* Claims a free chunk of the current pool for writing.  Waits up to
- * @timeout_ns for a chunk to come free (-ETIMEDOUT), 0 means "do not wait"
- * (-EAGAIN).  While it waits it reclaims the chunks of dead subscribers.
- * -EPIPE once the publisher is closed.  Thread-safe. */
+/* Claims a free chunk of the current pool for writing.  If every chunk is
+ * held, the pool grows (by as many chunks again, within the limit); at the
+ * limit, waits up to @timeout_ns for a chunk to come free (-ETIMEDOUT), 0
+ * means "do not wait" (-EAGAIN).  While it waits it reclaims the chunks of
+ * dead subscribers.  -EPIPE once the publisher is closed.  Thread-safe. */
 int zcp_publisher_claim (struct zcp_publisher *self, struct zcp_chunk *chunk,
     int64_t timeout_ns, const atomic_bool *cancel) ZCP_WARN_UNUSED;
 
@@ -158,9 +196,13 @@ int zcp_publisher_set_caps (struct zcp_publisher *self, const char *caps)
 
 /* Hands @chunk to every connected subscriber: sets its bit in the holder mask,
  * pushes the descriptor to its ring, and wakes it.  The caller keeps its own
- * hold.  A subscriber whose ring is full is waited for (lossless), with its
- * liveness checked every period; -ECANCELED if cancelled (subscribers not yet
- * reached do not get the frame).  Call from one thread at a time. */
+ * hold.  A subscriber whose queue is full gets what it asked for: a lossless
+ * one is waited for, with its liveness checked every period; a leaky one
+ * loses this frame or its oldest queued one, and its dropped count grows.
+ * -ECANCELED if cancelled (subscribers not yet reached do not get the frame).
+ * -EBUSY, before anything is pushed, if a subscriber still holds @chunk from
+ * an earlier publish: publish a copy instead.  Call from one thread at a
+ * time. */
 int zcp_publisher_publish (struct zcp_publisher *self,
     const struct zcp_chunk *chunk, struct zcp_frame *frame,
     const atomic_bool *cancel) ZCP_WARN_UNUSED;
@@ -169,7 +211,9 @@ int zcp_publisher_publish (struct zcp_publisher *self,
 int zcp_publisher_send_eos (struct zcp_publisher *self,
     const atomic_bool *cancel) ZCP_WARN_UNUSED;
 
-/* Waits until every live subscriber has taken everything from its ring.
+/* Waits until every live lossless (ZCP_LEAKY_NO) subscriber has taken
+ * everything from its ring: a leaky one asked not to hold us back, and finds
+ * the rest, end-of-stream included, in its ring when it reads again.
  * -ETIMEDOUT after @timeout_ns. */
 int zcp_publisher_drain (struct zcp_publisher *self, int64_t timeout_ns,
     const atomic_bool *cancel) ZCP_WARN_UNUSED;
@@ -194,13 +238,27 @@ void zcp_publisher_count_copy (struct zcp_publisher *self);
 void zcp_publisher_get_stats (struct zcp_publisher *self,
     struct zcp_publisher_stats *stats);
 
+/* Fills up to @max_infos entries with the attached subscribers, in slot
+ * order, and returns how many it filled.  Reclaims dead subscribers' slots
+ * if the liveness period is due.  Thread-safe; never blocks on another
+ * process. */
+uint32_t zcp_publisher_list_subscribers (struct zcp_publisher *self,
+    struct zcp_subscriber_info *infos, uint32_t max_infos);
+
+/* Updates @info, an entry of a subscriber that has since left, with the
+ * counters it left in its slot.  -ESRCH if the slot has been taken again. */
+int zcp_publisher_get_departed (struct zcp_publisher *self,
+    struct zcp_subscriber_info *info);
+
 /* ---- subscriber --------------------------------------------------------- */
 
 struct zcp_subscriber_stats
 {
   uint64_t delivered;
-  uint64_t dropped;
+  uint64_t dropped;             /* by the publisher, for a leaky queue */
   uint32_t slot;
+  uint32_t queued;
+  uint32_t publisher_pid;
 };
 
 /* Attaches to channel @channel as a new subscriber.  -ENOENT if the channel
@@ -209,6 +267,11 @@ struct zcp_subscriber_stats
  * -EUSERS when every slot is taken.  Never blocks. */
 int zcp_subscriber_open (const char *channel, struct zcp_subscriber **out)
     ZCP_WARN_UNUSED;
+
+/* The same, with the queue policy of zcp_subscriber_set_queue() in place
+ * before the publisher first sees the subscriber. */
+int zcp_subscriber_open_with_queue (const char *channel, uint32_t max_buffers,
+    enum zcp_leaky leaky, struct zcp_subscriber **out) ZCP_WARN_UNUSED;
 
 /* Waits until channel @channel exists, without polling (inotify on
  * /dev/shm), for at most @timeout_ns (-ETIMEDOUT).  @cancel_fd, if >= 0, is a
@@ -235,6 +298,13 @@ int zcp_subscriber_get_caps (struct zcp_subscriber *self, uint32_t generation,
     char **caps) ZCP_WARN_UNUSED;
 
 void zcp_subscriber_wake (struct zcp_subscriber *self);
+
+/* Asks the publisher to queue at most @max_buffers frames for us (1 to
+ * ZCP_QUEUE_MAX; 0 means ZCP_QUEUE_MAX) and what to do when that many are
+ * queued.  zcp_subscriber_open() starts lossless with the whole ring.  May be
+ * called at any time; thread-safe. */
+void zcp_subscriber_set_queue (struct zcp_subscriber *self,
+    uint32_t max_buffers, enum zcp_leaky leaky);
 
 void zcp_subscriber_get_stats (struct zcp_subscriber *self,
     struct zcp_subscriber_stats *stats);

@@ -21,6 +21,18 @@ sink_of (GstHarness * h)
   return gst_bin_get_by_name (GST_BIN (h->element), "sink");
 }
 
+/* Holds the sink's pool at @chunks chunks of a VIDEO_SIZE frame. */
+static void
+limit_pool (GstHarness * h, guint chunks)
+{
+  GstElement *sink = sink_of (h);
+  guint64 page = (guint64) sysconf (_SC_PAGESIZE);
+
+  g_object_set (sink, "max-pool-bytes", (guint64) chunks *
+      GST_ROUND_UP_N ((guint64) VIDEO_SIZE, page), NULL);
+  gst_object_unref (sink);
+}
+
 static GstBufferPool *
 proposed_pool (GstHarness * h, guint * max_buffers)
 {
@@ -95,6 +107,56 @@ GST_START_TEST (test_foreign_buffer_is_copied_and_counted)
 
 GST_END_TEST;
 
+/* videorate and others push one buffer twice: a subscriber still holding the
+ * first gets a copy the second time, so that letting one go cannot free the
+ * other. */
+GST_START_TEST (test_buffer_rendered_twice_is_copied)
+{
+  gchar *channel = unique_channel ("twice");
+  GstHarness *h = sink_harness (channel);
+  GstElement *sink = sink_of (h);
+  GstBufferPool *pool = proposed_pool (h, NULL);
+  struct zcp_subscriber *subscriber;
+  struct zcp_frame frames[2];
+  struct zcp_chunk chunks[2];
+  GstBuffer *buffer = NULL;
+
+  fail_unless_equals_int (zcp_subscriber_open_with_queue (channel, 4,
+          ZCP_LEAKY_NO, &subscriber), 0);
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
+          NULL), GST_FLOW_OK);
+  gst_buffer_memset (buffer, 0, 0x5a, VIDEO_SIZE);
+
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (buffer)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (buffer)),
+      GST_FLOW_OK);
+  fail_unless_equals_uint64 (sink_stat (sink, "frames-published"), 2);
+  fail_unless_equals_uint64 (sink_stat (sink, "frames-copied"), 1);
+
+  for (guint i = 0; i < 2; i++) {
+    fail_unless_equals_int (zcp_subscriber_next (subscriber, &frames[i],
+            &chunks[i], GST_SECOND, NULL), 0);
+    fail_unless_equals_int (chunks[i].data[frames[i].offset], 0x5a);
+  }
+  fail_if (chunks[0].pool_index == chunks[1].pool_index &&
+      chunks[0].chunk_index == chunks[1].chunk_index,
+      "one chunk handed out twice to one subscriber");
+
+  zcp_chunk_release (&chunks[0]);
+  zcp_chunk_release (&chunks[1]);
+  zcp_subscriber_close (subscriber);
+  gst_buffer_unref (buffer);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static gpointer
 acquire_thread (gpointer data)
 {
@@ -114,13 +176,14 @@ GST_START_TEST (test_full_pool_waits_and_flushes)
   GstBufferPoolAcquireParams dontwait = {
     .flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
   };
-  GstBuffer *held[64], *extra = NULL;
+  GstBuffer *held[4], *extra = NULL;
   GstBufferPool *pool;
   guint max_buffers = 0;
   GThread *thread;
 
+  limit_pool (h, G_N_ELEMENTS (held));
   pool = proposed_pool (h, &max_buffers);
-  fail_unless (max_buffers > 0 && max_buffers <= G_N_ELEMENTS (held));
+  fail_unless_equals_int (max_buffers, G_N_ELEMENTS (held));
   fail_unless (gst_buffer_pool_set_active (pool, TRUE));
   for (guint i = 0; i < max_buffers; i++)
     fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held[i],
@@ -208,7 +271,9 @@ GST_START_TEST (test_stalled_subscriber_does_not_hang_stop)
   GThread *thread;
   gint64 deadline;
 
-  /* A subscriber that never reads: a lossless publisher waits for it. */
+  /* A subscriber that never reads: a lossless publisher waits for it, once
+   * the pool is at its limit. */
+  limit_pool (h, 8);
   fail_unless_equals_int (zcp_subscriber_open (channel, &stalled), 0);
   thread = g_thread_new ("push", push_until_refused, h);
 
@@ -243,6 +308,7 @@ zerocpsink_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_proposed_pool_is_used);
   tcase_add_test (tc, test_foreign_buffer_is_copied_and_counted);
+  tcase_add_test (tc, test_buffer_rendered_twice_is_copied);
   tcase_add_test (tc, test_full_pool_waits_and_flushes);
   tcase_add_test (tc, test_bad_channel_names);
   tcase_add_test (tc, test_second_publisher_refused);

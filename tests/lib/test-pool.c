@@ -11,6 +11,7 @@
 #include "zcp.h"
 
 #define SECOND INT64_C(1000000000)
+#define PAGE ((uint64_t) sysconf (_SC_PAGESIZE))
 
 static int
 publish (struct zcp_publisher *publisher, struct zcp_chunk *chunk)
@@ -32,6 +33,8 @@ test_claim_release (void)
   is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
   is_int (zcp_publisher_claim (publisher, &a, 0, NULL), -EINVAL,
       "no claim before a pool exists");
+  /* The limit holds the pool at its two chunks: growth is tested below. */
+  zcp_publisher_set_pool_limit (publisher, 2 * PAGE);
   is_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0, "pool of 2");
   is_int (zcp_subscriber_open (channel, &subscriber), 0, "subscriber");
 
@@ -100,6 +103,7 @@ test_concurrent_release (void)
   int exactly_once = 0, reusable = 0;
 
   is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  zcp_publisher_set_pool_limit (publisher, PAGE);
   is_int (zcp_publisher_configure_pool (publisher, 4096, 1), 0, "one chunk");
   for (int s = 0; s < N_SUBSCRIBERS; s++)
     if (zcp_subscriber_open (channel, &subscribers[s]) != 0)
@@ -181,6 +185,7 @@ test_claim_waits (void)
   int fds[2];
 
   is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  zcp_publisher_set_pool_limit (publisher, PAGE);
   is_int (zcp_publisher_configure_pool (publisher, 4096, 1), 0, "one chunk");
   is_int (zcp_publisher_claim (publisher, &job.chunk, 0, NULL), 0, "hold it");
 
@@ -214,6 +219,7 @@ test_dead_subscriber_reclaimed (void)
   char byte;
 
   is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  zcp_publisher_set_pool_limit (publisher, PAGE);
   is_int (zcp_publisher_configure_pool (publisher, 4096, 1), 0, "one chunk");
 
   pipe (ready);
@@ -251,6 +257,130 @@ test_dead_subscriber_reclaimed (void)
   zcp_publisher_close (publisher);
 }
 
+/* Every chunk held: the pool grows by as many chunks again, up to its
+ * limit; there, claims wait and the stats count it.  A new chunk size
+ * retires the grown pool as a whole. */
+static void
+test_growth (void)
+{
+  const char *channel = tap_channel ("grow");
+  struct zcp_chunk held[8], extra;
+  struct zcp_publisher_stats stats;
+  struct zcp_publisher *publisher;
+  int claimed = 0;
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  zcp_publisher_set_pool_limit (publisher, 7 * PAGE);
+  is_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0, "pool of 2");
+  for (int c = 0; c < 7; c++)
+    claimed += zcp_publisher_claim (publisher, &held[c], 0, NULL) == 0;
+  is_int (claimed, 7,
+      "7 claims succeed on a pool of 2 (2, grown by 2, then by 3)");
+  zcp_publisher_get_stats (publisher, &stats);
+  is_int ((int) stats.chunks_total, 7, "the pool grew to 7 chunks");
+  is_int ((int) stats.pools, 3, "in 3 segments");
+  ok (stats.pool_bytes == 7 * PAGE && stats.pool_limit == 7 * PAGE,
+      "and stops at the limit");
+  is_int (zcp_publisher_claim (publisher, &extra, 0, NULL), -EAGAIN,
+      "the 8th claim finds the pool at its limit");
+  zcp_publisher_get_stats (publisher, &stats);
+  is_int ((int) stats.limit_waits, 1, "which the stats count");
+
+  zcp_publisher_set_pool_limit (publisher, 8 * PAGE);
+  is_int (zcp_publisher_claim (publisher, &extra, 0, NULL), 0,
+      "a higher limit lets the pool grow again");
+  zcp_chunk_release (&extra);
+
+  is_int (zcp_publisher_configure_pool (publisher, 2 * PAGE, 2), 0,
+      "larger chunks");
+  zcp_publisher_get_stats (publisher, &stats);
+  ok (stats.chunks_total == 2 && stats.chunk_size == 2 * PAGE &&
+      stats.pools == 4, "a new pool of 2 chunks of the new size; the 3 old "
+      "segments stay while their chunks are held");
+  for (int c = 0; c < 7; c++)
+    zcp_chunk_release (&held[c]);
+  zcp_publisher_get_stats (publisher, &stats);
+  is_int ((int) stats.pools, 1, "and go once they are released");
+  zcp_publisher_close (publisher);
+}
+
+/* Publishes frames 0..4 to a subscriber whose queue holds 2 and returns
+ * the sequence numbers it then reads. */
+static int
+publish_five (enum zcp_leaky leaky, uint64_t * got, uint64_t * dropped)
+{
+  const char *channel = tap_channel (leaky == ZCP_LEAKY_UPSTREAM ? "upstream"
+      : "downstream");
+  struct zcp_subscriber_stats stats;
+  struct zcp_publisher_stats pub_stats;
+  struct zcp_subscriber *subscriber;
+  struct zcp_publisher *publisher;
+  struct zcp_frame frame;
+  struct zcp_chunk chunk;
+  int count = 0;
+
+  if (zcp_publisher_open (channel, 0600, &publisher) != 0 ||
+      zcp_publisher_configure_pool (publisher, 4096, 4) != 0 ||
+      zcp_subscriber_open (channel, &subscriber) != 0)
+    return -1;
+  zcp_subscriber_set_queue (subscriber, 2, leaky);
+
+  for (int f = 0; f < 5; f++) {
+    if (zcp_publisher_claim (publisher, &chunk, SECOND, NULL) != 0 ||
+        publish (publisher, &chunk) != 0)
+      return -1;
+    zcp_chunk_release (&chunk);
+  }
+  /* The dropped frames' chunks are free again: 2 queued, 2 free. */
+  zcp_publisher_get_stats (publisher, &pub_stats);
+  if (pub_stats.chunks_in_use != 2 || pub_stats.chunks_total != 4)
+    return -1;
+  while (zcp_subscriber_next (subscriber, &frame, &chunk, 0, NULL) == 0) {
+    got[count++] = frame.sequence;
+    zcp_chunk_release (&chunk);
+  }
+  zcp_subscriber_get_stats (subscriber, &stats);
+  *dropped = stats.dropped;
+  zcp_subscriber_close (subscriber);
+  zcp_publisher_close (publisher);
+  return count;
+}
+
+static void
+test_queue_policies (void)
+{
+  const char *channel = tap_channel ("lossless");
+  struct zcp_subscriber *subscriber;
+  struct zcp_publisher *publisher;
+  struct zcp_chunk chunk;
+  struct zcp_frame one_byte = {.size = 1 };
+  atomic_bool cancel = true;
+  uint64_t got[5], dropped;
+
+  ok (publish_five (ZCP_LEAKY_UPSTREAM, got, &dropped) == 2 && got[0] == 0 &&
+      got[1] == 1 && dropped == 3, "leaky=upstream keeps the oldest 2 of 5, "
+      "counts 3 dropped");
+  ok (publish_five (ZCP_LEAKY_DOWNSTREAM, got, &dropped) == 2 && got[0] == 3
+      && got[1] == 4 && dropped == 3, "leaky=downstream keeps the newest 2 "
+      "of 5, counts 3 dropped");
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  is_int (zcp_publisher_configure_pool (publisher, 4096, 4), 0, "pool of 4");
+  is_int (zcp_subscriber_open (channel, &subscriber), 0, "subscriber");
+  zcp_subscriber_set_queue (subscriber, 2, ZCP_LEAKY_NO);
+  for (int f = 0; f < 2; f++) {
+    is_int (zcp_publisher_claim (publisher, &chunk, SECOND, NULL), 0, "claim");
+    is_int (publish (publisher, &chunk), 0, "lossless: frame %d queued", f);
+    zcp_chunk_release (&chunk);
+  }
+  is_int (zcp_publisher_claim (publisher, &chunk, SECOND, NULL), 0, "claim");
+  is_int (zcp_publisher_publish (publisher, &chunk, &one_byte, &cancel),
+      -ECANCELED, "lossless: the third waits for room (until cancelled)");
+  zcp_chunk_release (&chunk);
+  zcp_subscriber_close (subscriber);
+  zcp_publisher_close (publisher);
+}
+
 int
 main (void)
 {
@@ -258,5 +388,7 @@ main (void)
   test_concurrent_release ();
   test_claim_waits ();
   test_dead_subscriber_reclaimed ();
+  test_growth ();
+  test_queue_policies ();
   return tap_done ();
 }

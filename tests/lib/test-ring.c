@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Descriptor rings: order, wrap-around, full, and hostile indices. */
+/* Descriptor rings: order, wrap-around, full, hostile indices, and two
+ * takers racing for the head. */
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 
 #include "tap.h"
 #include "zcp-ring.h"
@@ -72,11 +75,91 @@ test_hostile_indices (void)
   zcp_ring_reset (&slot);
 }
 
+#define RACE_ENTRIES 200000u
+#define RACE_EVENT_EVERY 7u
+
+struct taker
+{
+  bool only_buffers;
+  atomic_bool *done;
+  uint8_t *taken;               /* per sequence: how often it was taken */
+  bool in_order;
+  bool took_event;
+  uint32_t count;
+};
+
+static void *
+take_all (void *data)
+{
+  struct taker *taker = data;
+  uint64_t last = 0;
+  bool first = true;
+
+  for (;;) {
+    struct zcp_shm_desc out;
+    int ret = taker->only_buffers ? zcp_ring_take_buffer (&slot, &out) :
+        zcp_ring_pop (&slot, &out);
+
+    if (ret == 1) {
+      if (out.sequence < RACE_ENTRIES)
+        __atomic_fetch_add (&taker->taken[out.sequence], 1, __ATOMIC_RELAXED);
+      if (!first && out.sequence <= last)
+        taker->in_order = false;
+      if (out.kind != ZCP_SHM_DESC_KIND_BUFFER)
+        taker->took_event = true;
+      last = out.sequence;
+      first = false;
+      taker->count++;
+    } else if (atomic_load (taker->done) && zcp_ring_fill (&slot) == 0) {
+      return NULL;
+    }
+  }
+}
+
+/* The subscriber pops while the publisher takes the oldest buffers back
+ * (leaky=downstream): every entry is taken exactly once, each taker sees
+ * them in order, and the publisher never takes an event. */
+static void
+test_two_takers (void)
+{
+  uint8_t *taken = calloc (RACE_ENTRIES, 1);
+  atomic_bool done = false;
+  struct taker subscriber = { false, &done, taken, true, false, 0 };
+  struct taker dropper = { true, &done, taken, true, false, 0 };
+  pthread_t threads[2];
+  bool each_once = true;
+
+  zcp_ring_reset (&slot);
+  pthread_create (&threads[0], NULL, take_all, &subscriber);
+  pthread_create (&threads[1], NULL, take_all, &dropper);
+  for (uint32_t i = 0; i < RACE_ENTRIES; i++) {
+    struct zcp_shm_desc desc = desc_with (i);
+
+    if (i % RACE_EVENT_EVERY == 0)
+      desc.kind = ZCP_SHM_DESC_KIND_EOS;
+    while (!zcp_ring_push (&slot, &desc));
+  }
+  atomic_store (&done, true);
+  pthread_join (threads[0], NULL);
+  pthread_join (threads[1], NULL);
+
+  for (uint32_t i = 0; i < RACE_ENTRIES; i++)
+    each_once &= taken[i] == 1;
+  ok (each_once, "each of %u entries taken exactly once", RACE_ENTRIES);
+  ok (subscriber.in_order && dropper.in_order, "each taker in order");
+  ok (!dropper.took_event, "the dropper never took an event");
+  ok (dropper.count > 0 && subscriber.count > RACE_ENTRIES / RACE_EVENT_EVERY,
+      "both took entries (dropper %u, subscriber %u)", dropper.count,
+      subscriber.count);
+  free (taken);
+}
+
 int
 main (void)
 {
   test_order_and_full ();
   test_wrap_around ();
   test_hostile_indices ();
+  test_two_takers ();
   return tap_done ();
 }
