@@ -13,7 +13,25 @@
  * Caps come from the channel and need not be written after the element.
  * Timestamps are turned into this pipeline's running time, on the shared
  * monotonic clock.  The source may start before the publisher: it waits for
- * the channel to appear, and sleeps (uses no CPU) while no frame comes.
+ * the channel to appear (for #GstZeroCpSrc:publisher-timeout), and sleeps
+ * (uses no CPU) while no frame comes.
+ *
+ * Each subscriber has a queue of its own in the channel, of
+ * #GstZeroCpSrc:max-buffers frames, and chooses with #GstZeroCpSrc:leaky what
+ * the publisher does when it is full, with the nicks of queue's property: a
+ * live source defaults to `downstream` (a stalled viewer never stalls the
+ * camera or the other subscribers; it skips to the newest frames), a
+ * non-live one to `no` (file processing gets every frame, at the pace of the
+ * slowest lossless subscriber).  A buffer after a gap is flagged DISCONT.
+ *
+ * When the publisher goes away without end-of-stream (it crashed, or its
+ * pipeline stopped), #GstZeroCpSrc:on-publisher-lost decides: by default the
+ * source waits for the next publisher on the channel and carries on with
+ * it, pushing stream-start, caps and segment again and a DISCONT buffer.
+ *
+ * The source posts an element message when it attaches to a publisher
+ * (`zerocp-publisher-connected`: channel, pid, slot) and when it loses it
+ * (`zerocp-publisher-lost`: channel, pid, action).
  *
  * ## Example launch lines
  * |[
@@ -44,6 +62,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_src_debug);
 
 #define DEFAULT_CHANNEL NULL
 #define DEFAULT_IS_LIVE TRUE
+#define DEFAULT_MAX_BUFFERS 4
+#define DEFAULT_LEAKY_LIVE GST_ZERO_CP_SRC_LEAKY_DOWNSTREAM
+#define DEFAULT_LEAKY_NOT_LIVE GST_ZERO_CP_SRC_LEAKY_NO
+#define DEFAULT_PUBLISHER_TIMEOUT 0
+#define DEFAULT_ON_PUBLISHER_LOST GST_ZERO_CP_SRC_ON_LOST_WAIT
 
 /* One wait's length; a wait that ends empty-handed simply starts again. */
 #define WAIT_SLICE_NS (GST_SECOND)
@@ -56,18 +79,69 @@ enum
   PROP_0,
   PROP_CHANNEL,
   PROP_IS_LIVE,
+  PROP_MAX_BUFFERS,
+  PROP_LEAKY,
+  PROP_PUBLISHER_TIMEOUT,
+  PROP_ON_PUBLISHER_LOST,
   PROP_STATS,
   N_PROPERTIES
 };
 
 static GParamSpec *properties[N_PROPERTIES];
 
+#define GST_TYPE_ZERO_CP_SRC_LEAKY (gst_zero_cp_src_leaky_get_type ())
+static GType
+gst_zero_cp_src_leaky_get_type (void)
+{
+  static GType type = 0;
+  /* The values and nicks of queue's "leaky". */
+  static const GEnumValue values[] = {
+    {GST_ZERO_CP_SRC_LEAKY_NO, "Not Leaky: the publisher waits for room",
+        "no"},
+    {GST_ZERO_CP_SRC_LEAKY_UPSTREAM, "Leaky on upstream: drop the new frame",
+        "upstream"},
+    {GST_ZERO_CP_SRC_LEAKY_DOWNSTREAM, "Leaky on downstream: drop the oldest "
+          "queued frame", "downstream"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstZeroCpSrcLeaky",
+            values));
+  return type;
+}
+
+#define GST_TYPE_ZERO_CP_SRC_ON_LOST (gst_zero_cp_src_on_lost_get_type ())
+static GType
+gst_zero_cp_src_on_lost_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_ZERO_CP_SRC_ON_LOST_WAIT, "Wait for the next publisher and carry "
+          "on", "wait"},
+    {GST_ZERO_CP_SRC_ON_LOST_EOS, "End the stream", "eos"},
+    {GST_ZERO_CP_SRC_ON_LOST_ERROR, "Post an error", "error"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstZeroCpSrcOnLost",
+            values));
+  return type;
+}
+
 struct _GstZeroCpSrc
 {
   GstPushSrc parent;
 
   gchar *channel;               /* protected by OBJECT_LOCK */
+  guint max_buffers;            /* protected by OBJECT_LOCK */
+  GstZeroCpSrcLeaky leaky;      /* protected by OBJECT_LOCK */
+  gboolean leaky_set;           /* protected by OBJECT_LOCK */
+  guint64 publisher_timeout;    /* protected by OBJECT_LOCK */
+  GstZeroCpSrcOnLost on_publisher_lost; /* protected by OBJECT_LOCK */
   struct zcp_subscriber *subscriber;    /* protected by OBJECT_LOCK */
+  guint reconnects;             /* protected by OBJECT_LOCK */
 
   /* set in start, used by the streaming thread */
   gchar *channel_in_use;
@@ -75,6 +149,9 @@ struct _GstZeroCpSrc
   gboolean have_caps;
   guint32 caps_generation;
   guint64 first_pts;            /* origin of a non-live timeline */
+  guint64 next_sequence;        /* of the frame expected next */
+  gboolean discont;             /* flag the next buffer */
+  gboolean new_stream;          /* a new publisher: stream-start first */
 
   atomic_bool unlocking;
   int wake_fd;                  /* readable while unlocking */
@@ -90,23 +167,68 @@ G_DEFINE_TYPE (GstZeroCpSrc, gst_zero_cp_src, GST_TYPE_PUSH_SRC);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (zerocpsrc, "zerocpsrc",
     GST_RANK_NONE, GST_TYPE_ZERO_CP_SRC, zero_cp_element_init (plugin));
 
+/* What leaky is, given whether it was set and whether the source is live.
+ * Call with the OBJECT_LOCK. */
+static GstZeroCpSrcLeaky
+gst_zero_cp_src_effective_leaky (GstZeroCpSrc * self)
+{
+  if (self->leaky_set)
+    return self->leaky;
+  /* The field, not gst_base_src_is_live(): that takes the OBJECT_LOCK we hold. */
+  return GST_BASE_SRC (self)->is_live ? DEFAULT_LEAKY_LIVE :
+      DEFAULT_LEAKY_NOT_LIVE;
+}
+
+static enum zcp_leaky
+zcp_leaky_of (GstZeroCpSrcLeaky leaky)
+{
+  switch (leaky) {
+    case GST_ZERO_CP_SRC_LEAKY_UPSTREAM:
+      return ZCP_LEAKY_UPSTREAM;
+    case GST_ZERO_CP_SRC_LEAKY_DOWNSTREAM:
+      return ZCP_LEAKY_DOWNSTREAM;
+    default:
+      return ZCP_LEAKY_NO;
+  }
+}
+
+/* Tells the publisher our queue policy.  Call with the OBJECT_LOCK. */
+static void
+gst_zero_cp_src_update_queue (GstZeroCpSrc * self)
+{
+  if (self->subscriber)
+    zcp_subscriber_set_queue (self->subscriber, self->max_buffers,
+        zcp_leaky_of (gst_zero_cp_src_effective_leaky (self)));
+}
+
 static GstStructure *
 gst_zero_cp_src_make_stats (GstZeroCpSrc * self)
 {
   struct zcp_subscriber_stats stats = { 0 };
+  GEnumValue *leaky;
   gboolean connected;
+  guint reconnects, max_buffers;
 
   GST_OBJECT_LOCK (self);
   connected = self->subscriber != NULL;
   if (connected)
     zcp_subscriber_get_stats (self->subscriber, &stats);
+  reconnects = self->reconnects;
+  max_buffers = self->max_buffers;
+  leaky = g_enum_get_value (g_type_class_peek (GST_TYPE_ZERO_CP_SRC_LEAKY),
+      gst_zero_cp_src_effective_leaky (self));
   GST_OBJECT_UNLOCK (self);
 
   return gst_structure_new ("application/x-zerocp-src-stats",
       "connected", G_TYPE_BOOLEAN, connected,
+      "publisher-pid", G_TYPE_UINT, stats.publisher_pid,
       "delivered", G_TYPE_UINT64, stats.delivered,
       "dropped", G_TYPE_UINT64, stats.dropped,
-      "slot", G_TYPE_UINT, stats.slot, NULL);
+      "queued", G_TYPE_UINT, stats.queued,
+      "max-buffers", G_TYPE_UINT, max_buffers,
+      "leaky", G_TYPE_STRING, leaky->value_nick,
+      "slot", G_TYPE_UINT, stats.slot,
+      "reconnects", G_TYPE_UINT, reconnects, NULL);
 }
 
 static void
@@ -130,6 +252,29 @@ gst_zero_cp_src_set_property (GObject * object, guint prop_id,
     case PROP_IS_LIVE:
       gst_base_src_set_live (GST_BASE_SRC (self), g_value_get_boolean (value));
       break;
+    case PROP_MAX_BUFFERS:
+      GST_OBJECT_LOCK (self);
+      self->max_buffers = g_value_get_uint (value);
+      gst_zero_cp_src_update_queue (self);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_LEAKY:
+      GST_OBJECT_LOCK (self);
+      self->leaky = g_value_get_enum (value);
+      self->leaky_set = TRUE;
+      gst_zero_cp_src_update_queue (self);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_PUBLISHER_TIMEOUT:
+      GST_OBJECT_LOCK (self);
+      self->publisher_timeout = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_ON_PUBLISHER_LOST:
+      GST_OBJECT_LOCK (self);
+      self->on_publisher_lost = g_value_get_enum (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -150,6 +295,26 @@ gst_zero_cp_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_IS_LIVE:
       g_value_set_boolean (value, gst_base_src_is_live (GST_BASE_SRC (self)));
+      break;
+    case PROP_MAX_BUFFERS:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->max_buffers);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_LEAKY:
+      GST_OBJECT_LOCK (self);
+      g_value_set_enum (value, gst_zero_cp_src_effective_leaky (self));
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_PUBLISHER_TIMEOUT:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint64 (value, self->publisher_timeout);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_ON_PUBLISHER_LOST:
+      GST_OBJECT_LOCK (self);
+      g_value_set_enum (value, self->on_publisher_lost);
+      GST_OBJECT_UNLOCK (self);
       break;
     case PROP_STATS:
       g_value_take_boxed (value, gst_zero_cp_src_make_stats (self));
@@ -194,10 +359,13 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
   self->allocator = gst_zero_cp_allocator_new ();
   self->have_caps = FALSE;
   self->first_pts = ZCP_TIME_NONE;
+  self->new_stream = FALSE;
+  self->discont = FALSE;
   atomic_store (&self->unlocking, false);
 
   GST_OBJECT_LOCK (self);
   self->channel_in_use = channel;
+  self->reconnects = 0;
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -235,18 +403,52 @@ gst_zero_cp_src_sleep (GstZeroCpSrc * self, int ms)
   return poll (&fd, 1, ms) <= 0 || !(fd.revents & POLLIN);
 }
 
+static void
+gst_zero_cp_src_post_publisher (GstZeroCpSrc * self, const gchar * name,
+    guint pid, guint slot, const gchar * action)
+{
+  GstStructure *structure = gst_structure_new (name,
+      "channel", G_TYPE_STRING, self->channel_in_use,
+      "pid", G_TYPE_UINT, pid, NULL);
+
+  if (action)
+    gst_structure_set (structure, "action", G_TYPE_STRING, action, NULL);
+  else
+    gst_structure_set (structure, "slot", G_TYPE_UINT, slot, NULL);
+  GST_INFO_OBJECT (self, "%" GST_PTR_FORMAT, structure);
+  gst_element_post_message (GST_ELEMENT_CAST (self),
+      gst_message_new_element (GST_OBJECT_CAST (self), structure));
+}
+
 static GstFlowReturn
 gst_zero_cp_src_attach (GstZeroCpSrc * self)
 {
+  struct zcp_subscriber_stats stats;
   struct zcp_subscriber *subscriber;
+  gint64 deadline = G_MAXINT64;
+  guint64 timeout_ns;
   gboolean told = FALSE;
+  guint max_buffers;
+  enum zcp_leaky leaky;
   int ret;
+
+  GST_OBJECT_LOCK (self);
+  timeout_ns = self->publisher_timeout;
+  GST_OBJECT_UNLOCK (self);
+  if (timeout_ns != 0 && timeout_ns / GST_USECOND < G_MAXINT64 / 2)
+    deadline = g_get_monotonic_time () + (gint64) (timeout_ns / GST_USECOND);
 
   for (;;) {
     if (atomic_load (&self->unlocking))
       return GST_FLOW_FLUSHING;
 
-    ret = zcp_subscriber_open (self->channel_in_use, &subscriber);
+    GST_OBJECT_LOCK (self);
+    max_buffers = self->max_buffers;
+    leaky = zcp_leaky_of (gst_zero_cp_src_effective_leaky (self));
+    GST_OBJECT_UNLOCK (self);
+
+    ret = zcp_subscriber_open_with_queue (self->channel_in_use, max_buffers,
+        leaky, &subscriber);
     if (ret == 0)
       break;
 
@@ -255,14 +457,28 @@ gst_zero_cp_src_attach (GstZeroCpSrc * self)
           self->channel_in_use);
       told = TRUE;
     }
+    if ((ret == -ENOENT || ret == -ENOTCONN || ret == -EAGAIN) &&
+        g_get_monotonic_time () >= deadline) {
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No publisher on "
+              "channel '%s' after %" G_GUINT64_FORMAT " ms.",
+              self->channel_in_use, timeout_ns / GST_MSECOND),
+          ("publisher-timeout is %" GST_TIME_FORMAT "; 0 waits forever",
+              GST_TIME_ARGS (timeout_ns)));
+      return GST_FLOW_ERROR;
+    }
 
     switch (-ret) {
-      case ENOENT:
-        ret = zcp_channel_wait_exists (self->channel_in_use, WAIT_SLICE_NS,
-            self->wake_fd);
+      case ENOENT:{
+        /* One slice at most, so that a far deadline cannot overflow. */
+        gint64 slice_us = CLAMP (deadline - g_get_monotonic_time (), 1,
+            (gint64) (WAIT_SLICE_NS / GST_USECOND));
+
+        ret = zcp_channel_wait_exists (self->channel_in_use,
+            slice_us * GST_USECOND, self->wake_fd);
         if (ret == -ECANCELED)
           return GST_FLOW_FLUSHING;
         break;
+      }
       case EAGAIN:
       case ENOTCONN:
         if (!gst_zero_cp_src_sleep (self, RETRY_MS))
@@ -275,11 +491,89 @@ gst_zero_cp_src_attach (GstZeroCpSrc * self)
     }
   }
 
+  zcp_subscriber_get_stats (subscriber, &stats);
   GST_OBJECT_LOCK (self);
   self->subscriber = subscriber;
   GST_OBJECT_UNLOCK (self);
   GST_INFO_OBJECT (self, "subscribed to channel %s", self->channel_in_use);
+  gst_zero_cp_src_post_publisher (self, "zerocp-publisher-connected",
+      stats.publisher_pid, stats.slot, NULL);
   return GST_FLOW_OK;
+}
+
+/* The publisher went away without end-of-stream.  GST_FLOW_OK once attached
+ * to the next one (on-publisher-lost=wait). */
+static GstFlowReturn
+gst_zero_cp_src_publisher_lost (GstZeroCpSrc * self)
+{
+  struct zcp_subscriber_stats stats;
+  struct zcp_subscriber *subscriber;
+  GstZeroCpSrcOnLost action;
+  GEnumValue *nick;
+
+  GST_OBJECT_LOCK (self);
+  action = self->on_publisher_lost;
+  subscriber = self->subscriber;
+  self->subscriber = NULL;
+  GST_OBJECT_UNLOCK (self);
+
+  zcp_subscriber_get_stats (subscriber, &stats);
+  /* What we held of the old publisher: its undelivered frames go now, the
+   * buffers downstream keep their own mappings until they are freed. */
+  zcp_subscriber_close (subscriber);
+  nick = g_enum_get_value (g_type_class_peek (GST_TYPE_ZERO_CP_SRC_ON_LOST),
+      action);
+  gst_zero_cp_src_post_publisher (self, "zerocp-publisher-lost",
+      stats.publisher_pid, 0, nick->value_nick);
+
+  switch (action) {
+    case GST_ZERO_CP_SRC_ON_LOST_EOS:
+      GST_INFO_OBJECT (self, "publisher lost: end of stream");
+      return GST_FLOW_EOS;
+    case GST_ZERO_CP_SRC_ON_LOST_ERROR:
+      GST_ZERO_CP_ELEMENT_ERROR (self, -EPIPE, self->channel_in_use,
+          "zcp_subscriber_next");
+      return GST_FLOW_ERROR;
+    default:
+      break;
+  }
+
+  GST_INFO_OBJECT (self, "publisher %u lost: waiting for the next one",
+      stats.publisher_pid);
+  GST_OBJECT_LOCK (self);
+  self->reconnects++;
+  GST_OBJECT_UNLOCK (self);
+  self->have_caps = FALSE;
+  self->new_stream = TRUE;
+  self->discont = TRUE;
+  return gst_zero_cp_src_attach (self);
+}
+
+/* A new publisher is a new stream: stream-start, then (with the first frame)
+ * its caps, then a segment, as a late joiner gets them. */
+static void
+gst_zero_cp_src_start_new_stream (GstZeroCpSrc * self)
+{
+  GstBaseSrc *bsrc = GST_BASE_SRC (self);
+  GstSegment segment;
+  gchar *stream_id;
+  GstEvent *event;
+  guint reconnects;
+
+  GST_OBJECT_LOCK (self);
+  reconnects = self->reconnects;
+  GST_OBJECT_UNLOCK (self);
+
+  stream_id = gst_pad_create_stream_id_printf (GST_BASE_SRC_PAD (bsrc),
+      GST_ELEMENT_CAST (self), "%s/%u", self->channel_in_use, reconnects);
+  event = gst_event_new_stream_start (stream_id);
+  gst_event_set_group_id (event, gst_util_group_id_next ());
+  gst_pad_push_event (GST_BASE_SRC_PAD (bsrc), event);
+  g_free (stream_id);
+
+  /* Same timeline: timestamps stay on the shared clock. */
+  gst_segment_copy_into (&bsrc->segment, &segment);
+  gst_base_src_new_segment (bsrc, &segment);
 }
 
 static gboolean
@@ -308,6 +602,8 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
   free (caps_string);
 
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
+  /* Equal caps after a new stream-start need no push here: the pad sends
+   * its sticky caps again after a new stream-start. */
   if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
         ("downstream refused the channel's caps %" GST_PTR_FORMAT, caps));
@@ -350,9 +646,21 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       return flow;
   }
 
-  while ((ret = zcp_subscriber_next (self->subscriber, &frame, &chunk,
-              WAIT_SLICE_NS, &self->unlocking)) == -ETIMEDOUT)
-    GST_LOG_OBJECT (self, "no frame yet");
+  for (;;) {
+    GstFlowReturn flow;
+
+    ret = zcp_subscriber_next (self->subscriber, &frame, &chunk,
+        WAIT_SLICE_NS, &self->unlocking);
+    if (ret == -ETIMEDOUT) {
+      GST_LOG_OBJECT (self, "no frame yet");
+      continue;
+    }
+    if (ret != -EPIPE)
+      break;
+    flow = gst_zero_cp_src_publisher_lost (self);
+    if (flow != GST_FLOW_OK)
+      return flow;
+  }
 
   switch (-ret) {
     case 0:
@@ -369,6 +677,18 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     GST_INFO_OBJECT (self, "end of stream from the publisher");
     return GST_FLOW_EOS;
   }
+
+  if (self->new_stream) {
+    gst_zero_cp_src_start_new_stream (self);
+    self->new_stream = FALSE;
+  }
+  /* A gap in the publisher's count: frames dropped for our leaky queue. */
+  if (self->have_caps && frame.sequence != self->next_sequence) {
+    GST_DEBUG_OBJECT (self, "frames %" G_GUINT64_FORMAT " to %"
+        G_GUINT64_FORMAT " dropped", self->next_sequence, frame.sequence);
+    self->discont = TRUE;
+  }
+  self->next_sequence = frame.sequence + 1;
 
   if (!self->have_caps || frame.caps_generation != self->caps_generation) {
     if (!gst_zero_cp_src_update_caps (self, frame.caps_generation)) {
@@ -392,6 +712,11 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     g_free (problem);
     gst_buffer_unref (buffer);
     return GST_FLOW_ERROR;
+  }
+
+  if (self->discont) {
+    GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
+    self->discont = FALSE;
   }
 
   GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %" GST_PTR_FORMAT,
@@ -485,16 +810,77 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
       GST_PARAM_MUTABLE_READY);
 
   /**
+   * GstZeroCpSrc:max-buffers:
+   *
+   * Frames the publisher may queue for this subscriber; what happens beyond
+   * is #GstZeroCpSrc:leaky's choice.  A deeper queue rides out longer
+   * hiccups downstream, at the cost of latency and of chunks held.
+   */
+  properties[PROP_MAX_BUFFERS] = g_param_spec_uint ("max-buffers",
+      "Max buffers", "Frames the publisher may queue for this subscriber "
+      "(1 to 64)", 1, ZCP_QUEUE_MAX, DEFAULT_MAX_BUFFERS,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+  /**
+   * GstZeroCpSrc:leaky:
+   *
+   * What the publisher does when this subscriber's queue is full: wait for
+   * room (no: lossless, the slowest lossless subscriber sets the pace), drop
+   * the new frame (upstream) or drop the oldest queued frame (downstream).
+   * Either leaky choice costs the publisher and the other subscribers
+   * nothing.  Unless set, it is downstream for a live source and no for a
+   * non-live one.
+   */
+  properties[PROP_LEAKY] = g_param_spec_enum ("leaky", "Leaky",
+      "When this subscriber's queue is full: the publisher waits (no), drops "
+      "the new frame (upstream) or the oldest queued one (downstream) "
+      "(default: downstream if is-live, else no)", GST_TYPE_ZERO_CP_SRC_LEAKY,
+      DEFAULT_LEAKY_LIVE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING);
+
+  /**
+   * GstZeroCpSrc:publisher-timeout:
+   *
+   * How long to wait for a publisher, when starting or after losing one
+   * (on-publisher-lost=wait), before posting an error.
+   */
+  properties[PROP_PUBLISHER_TIMEOUT] = g_param_spec_uint64
+      ("publisher-timeout", "Publisher timeout",
+      "Nanoseconds to wait for a publisher, at start or after losing one, "
+      "before an error (0 = forever)", 0, G_MAXUINT64,
+      DEFAULT_PUBLISHER_TIMEOUT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_PLAYING);
+
+  /**
+   * GstZeroCpSrc:on-publisher-lost:
+   *
+   * What to do when the publisher goes away without end-of-stream (it was
+   * killed, or its pipeline stopped): wait for the next publisher on the
+   * channel and carry on (a new stream-start, caps, segment and a DISCONT
+   * buffer), end the stream, or post an error.
+   */
+  properties[PROP_ON_PUBLISHER_LOST] = g_param_spec_enum ("on-publisher-lost",
+      "On publisher lost", "When the publisher goes away without "
+      "end-of-stream: wait for the next one, end the stream (eos) or fail "
+      "(error)", GST_TYPE_ZERO_CP_SRC_ON_LOST, DEFAULT_ON_PUBLISHER_LOST,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+
+  /**
    * GstZeroCpSrc:stats:
    *
-   * Counters of this subscriber: connected, delivered, dropped and its slot
-   * in the channel.
+   * Counters of this subscriber: connected, publisher-pid, delivered,
+   * dropped (by the publisher for a leaky queue), queued, max-buffers,
+   * leaky, slot in the channel and reconnects (publishers lost and
+   * replaced).
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
-      "Counters of this subscriber: connected, frames delivered and dropped, "
-      "slot", GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+      "Counters of this subscriber: frames delivered, dropped and queued, "
+      "publisher pid, reconnects", GST_TYPE_STRUCTURE,
+      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+  gst_type_mark_as_plugin_api (GST_TYPE_ZERO_CP_SRC_LEAKY, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_ZERO_CP_SRC_ON_LOST, 0);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -517,6 +903,10 @@ static void
 gst_zero_cp_src_init (GstZeroCpSrc * self)
 {
   self->channel = g_strdup (DEFAULT_CHANNEL);
+  self->max_buffers = DEFAULT_MAX_BUFFERS;
+  self->leaky = DEFAULT_LEAKY_LIVE;
+  self->publisher_timeout = DEFAULT_PUBLISHER_TIMEOUT;
+  self->on_publisher_lost = DEFAULT_ON_PUBLISHER_LOST;
   self->wake_fd = -1;
   gst_base_src_set_live (GST_BASE_SRC (self), DEFAULT_IS_LIVE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);

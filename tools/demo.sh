@@ -1,7 +1,8 @@
 #!/bin/sh
 # The main job: a publisher and a subscriber in two processes.  The publisher
 # sends 300 frames of 1080p NV12 at 30 fps; the subscriber, started first,
-# reports one frame a second and ends with the publisher's EOS.
+# reports one frame a second and ends with the publisher's EOS.  It is
+# lossless (leaky=no), so that it can count every frame.
 set -eu
 cd "$(dirname "$0")/.."
 export GST_PLUGIN_PATH="$PWD/build/plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH}"
@@ -9,8 +10,8 @@ channel="demo-$$"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-echo "subscriber: gst-launch-1.0 zerocpsrc channel=$channel ! fakesink silent=false -v"
-gst-launch-1.0 zerocpsrc channel="$channel" ! fakesink silent=false -v \
+echo "subscriber: gst-launch-1.0 zerocpsrc channel=$channel leaky=no ! fakesink silent=false -v"
+gst-launch-1.0 zerocpsrc channel="$channel" leaky=no ! fakesink silent=false -v \
   >"$log" 2>&1 &
 subscriber=$!
 

@@ -414,6 +414,267 @@ GST_START_TEST (test_waits_for_channel_and_stops_promptly)
 
 GST_END_TEST;
 
+/* Pops element messages from @bus (10 s at most) until one named @name. */
+static GstStructure *
+expect_element_message (GstBus * bus, const gchar * name)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  GstStructure *found = NULL;
+
+  while (!found && g_get_monotonic_time () < deadline) {
+    GstMessage *message = gst_bus_timed_pop_filtered (bus, 100 * GST_MSECOND,
+        GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR);
+
+    if (!message)
+      continue;
+    fail_if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR,
+        "error while waiting for %s", name);
+    if (gst_message_has_name (message, name))
+      found = gst_structure_copy (gst_message_get_structure (message));
+    gst_message_unref (message);
+  }
+  fail_unless (found != NULL, "no %s message", name);
+  return found;
+}
+
+static guint
+structure_uint (const GstStructure * structure, const gchar * field)
+{
+  guint value = G_MAXUINT;
+
+  fail_unless (gst_structure_get_uint (structure, field, &value), "no %s in %"
+      GST_PTR_FORMAT, field, structure);
+  return value;
+}
+
+GST_START_TEST (test_queue_defaults_follow_is_live)
+{
+  GstElement *src = gst_element_factory_make ("zerocpsrc", NULL);
+  gint leaky = -1;
+  guint max_buffers = 0;
+
+  /* Live: a camera user wants the newest frame, and a slow viewer must not
+   * hold back the camera. */
+  g_object_get (src, "leaky", &leaky, "max-buffers", &max_buffers, NULL);
+  fail_unless_equals_int (leaky, 2);
+  fail_unless_equals_int (max_buffers, 4);
+
+  /* Not live: file processing, where every frame counts. */
+  g_object_set (src, "is-live", FALSE, NULL);
+  g_object_get (src, "leaky", &leaky, NULL);
+  fail_unless_equals_int (leaky, 0);
+
+  /* What the user set stays, whatever is-live says. */
+  gst_util_set_object_arg (G_OBJECT (src), "leaky", "upstream");
+  g_object_set (src, "is-live", TRUE, NULL);
+  g_object_get (src, "leaky", &leaky, NULL);
+  fail_unless_equals_int (leaky, 1);
+
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_publisher_timeout)
+{
+  gchar *channel = unique_channel ("timeout");
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s "
+      "publisher-timeout=200000000 ! fakesink", channel);
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  expect_pipeline_error (pipeline, "publisher-timeout", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_NOT_FOUND, "No publisher", "publisher-timeout");
+
+  g_free (description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* Each side tells its application who came and went, and the publisher
+ * learns the subscriber's queue settings, changes included. */
+GST_START_TEST (test_peers_are_announced)
+{
+  gchar *channel = unique_channel ("announce");
+  gchar *pub_description = g_strdup_printf ("videotestsrc is-live=true ! "
+      VIDEO_CAPS " ! zerocpsink name=sink channel=%s", channel);
+  gchar *sub_description = g_strdup_printf ("zerocpsrc name=src channel=%s "
+      "max-buffers=3 leaky=upstream ! fakesink", channel);
+  GstElement *publisher = gst_parse_launch (pub_description, NULL);
+  GstElement *subscriber = gst_parse_launch (sub_description, NULL);
+  GstBus *pub_bus = gst_element_get_bus (publisher);
+  GstBus *sub_bus = gst_element_get_bus (subscriber);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (subscriber), "src");
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (publisher), "sink");
+  GstStructure *message, *stats;
+  const GValue *entries;
+  const GstStructure *entry;
+  guint slot, num_subscribers = 0;
+  gint64 deadline;
+
+  fail_unless (gst_element_set_state (publisher, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (gst_element_set_state (subscriber, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+
+  message = expect_element_message (sub_bus, "zerocp-publisher-connected");
+  fail_unless_equals_string (gst_structure_get_string (message, "channel"),
+      channel);
+  fail_unless_equals_int (structure_uint (message, "pid"), getpid ());
+  slot = structure_uint (message, "slot");
+  gst_structure_free (message);
+
+  message = expect_element_message (pub_bus, "zerocp-subscriber-connected");
+  fail_unless_equals_int (structure_uint (message, "slot"), slot);
+  fail_unless_equals_int (structure_uint (message, "pid"), getpid ());
+  fail_unless_equals_int (structure_uint (message, "max-buffers"), 3);
+  fail_unless_equals_string (gst_structure_get_string (message, "leaky"),
+      "upstream");
+  gst_structure_free (message);
+  g_object_get (sink, "num-subscribers", &num_subscribers, NULL);
+  fail_unless_equals_int (num_subscribers, 1);
+
+  /* Changed while playing, seen by the publisher at once. */
+  g_object_set (src, "max-buffers", 7, NULL);
+  gst_util_set_object_arg (G_OBJECT (src), "leaky", "no");
+  g_object_get (sink, "stats", &stats, NULL);
+  entries = gst_structure_get_value (stats, "subscriber-stats");
+  fail_unless_equals_int (gst_value_array_get_size (entries), 1);
+  entry = gst_value_get_structure (gst_value_array_get_value (entries, 0));
+  fail_unless_equals_int (structure_uint (entry, "max-buffers"), 7);
+  fail_unless_equals_string (gst_structure_get_string (entry, "leaky"), "no");
+  gst_structure_free (stats);
+
+  /* The subscriber leaves: the publisher says so, with its counters. */
+  gst_element_set_state (subscriber, GST_STATE_NULL);
+  message = expect_element_message (pub_bus, "zerocp-subscriber-left");
+  fail_unless_equals_int (structure_uint (message, "slot"), slot);
+  fail_unless (gst_structure_has_field (message, "delivered"));
+  fail_unless (gst_structure_has_field (message, "dropped"));
+  gst_structure_free (message);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  do
+    g_object_get (sink, "num-subscribers", &num_subscribers, NULL);
+  while (num_subscribers != 0 && g_get_monotonic_time () < deadline);
+  fail_unless_equals_int (num_subscribers, 0);
+
+  gst_element_set_state (publisher, GST_STATE_NULL);
+  gst_object_unref (sink);
+  gst_object_unref (src);
+  gst_object_unref (pub_bus);
+  gst_object_unref (sub_bus);
+  gst_object_unref (publisher);
+  gst_object_unref (subscriber);
+  g_free (sub_description);
+  g_free (pub_description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+static GstPadProbeReturn
+record_flow (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GString *flow = user_data;
+
+  GST_OBJECT_LOCK (pad);
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
+    g_string_append (flow, GST_BUFFER_IS_DISCONT (GST_PAD_PROBE_INFO_BUFFER
+            (info)) ? "discont-buffer " : "buffer ");
+  else
+    g_string_append_printf (flow, "%s ",
+        GST_EVENT_TYPE_NAME (GST_PAD_PROBE_INFO_EVENT (info)));
+  GST_OBJECT_UNLOCK (pad);
+  return GST_PAD_PROBE_OK;
+}
+
+static gchar *
+flow_since (GstPad * pad, GString * flow, gsize from)
+{
+  gchar *copy;
+
+  GST_OBJECT_LOCK (pad);
+  copy = g_strdup (flow->str + MIN (from, flow->len));
+  GST_OBJECT_UNLOCK (pad);
+  return copy;
+}
+
+/* A publisher that stops without end-of-stream and one that takes over with
+ * the same caps: downstream sees a new stream, caps included. */
+GST_START_TEST (test_next_publisher_is_a_new_stream)
+{
+  gchar *channel = unique_channel ("next");
+  gchar *pub_description = g_strdup_printf ("videotestsrc is-live=true ! "
+      VIDEO_CAPS " ! zerocpsink channel=%s", channel);
+  gchar *sub_description = g_strdup_printf ("zerocpsrc name=src channel=%s "
+      "! fakesink name=sink", channel);
+  GstElement *old_publisher = gst_parse_launch (pub_description, NULL);
+  GstElement *subscriber = gst_parse_launch (sub_description, NULL);
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (subscriber), "sink");
+  GstPad *pad = gst_element_get_static_pad (sink, "sink");
+  GstBus *bus = gst_element_get_bus (subscriber);
+  GString *flow = g_string_new (NULL);
+  GstElement *next;
+  GstStructure *message;
+  gint64 deadline;
+  gchar *seen;
+  gsize mark;
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, record_flow, flow, NULL);
+  fail_unless (gst_element_set_state (old_publisher, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (gst_element_set_state (subscriber, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  gst_structure_free (expect_element_message (bus,
+          "zerocp-publisher-connected"));
+
+  gst_element_set_state (old_publisher, GST_STATE_NULL);
+  message = expect_element_message (bus, "zerocp-publisher-lost");
+  fail_unless_equals_string (gst_structure_get_string (message, "action"),
+      "wait");
+  gst_structure_free (message);
+  GST_OBJECT_LOCK (pad);
+  mark = flow->len;
+  GST_OBJECT_UNLOCK (pad);
+
+  next = gst_parse_launch (pub_description, NULL);
+  fail_unless (gst_element_set_state (next, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  gst_structure_free (expect_element_message (bus,
+          "zerocp-publisher-connected"));
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  do {
+    seen = flow_since (pad, flow, mark);
+    if (strstr (seen, "buffer"))
+      break;
+    g_free (seen);
+    seen = NULL;
+    g_usleep (10000);
+  } while (g_get_monotonic_time () < deadline);
+  fail_unless (seen != NULL, "no buffer from the next publisher");
+  fail_unless (g_str_has_prefix (seen, "stream-start caps segment "
+          "discont-buffer"), "after the publisher changed: %s", seen);
+  g_free (seen);
+
+  gst_element_set_state (subscriber, GST_STATE_NULL);
+  gst_element_set_state (next, GST_STATE_NULL);
+  gst_object_unref (pad);
+  gst_object_unref (sink);
+  gst_object_unref (bus);
+  gst_object_unref (next);
+  gst_object_unref (old_publisher);
+  gst_object_unref (subscriber);
+  g_string_free (flow, TRUE);
+  g_free (sub_description);
+  g_free (pub_description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerocpsrc_suite (void)
 {
@@ -428,6 +689,10 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_corrupt_segments);
   tcase_add_test (tc, test_hostile_descriptors);
   tcase_add_test (tc, test_waits_for_channel_and_stops_promptly);
+  tcase_add_test (tc, test_queue_defaults_follow_is_live);
+  tcase_add_test (tc, test_publisher_timeout);
+  tcase_add_test (tc, test_peers_are_announced);
+  tcase_add_test (tc, test_next_publisher_is_a_new_stream);
   return s;
 }
 

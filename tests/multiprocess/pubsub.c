@@ -5,267 +5,11 @@
  * sleeps: the test reads the children's reports and acts on them; every wait
  * on a child has a deadline, after which the child is SIGKILLed.
  */
-#include <gio/gio.h>
+#include "child.h"
+
 #include <glib/gstdio.h>
-#include <gst/check/gstcheck.h>
 #include <signal.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <string.h>
-
-#define DEADLINE_S 60
-/* How fast an interrupted or orphaned pipeline must end.  The promise is one
- * second; the slack is for a loaded CI machine, not for the design. */
-#define PROMPT_S 3
-
-typedef struct
-{
-  GSubprocess *process;
-  GAsyncQueue *lines;           /* gchar*, then "" at EOF */
-  GThread *reader;
-  GPtrArray *frames;            /* "frame ..." lines, in order */
-  gchar *caps;
-  gchar *last_line;
-  guint64 base_time;
-  gboolean eof;
-} Child;
-
-static gpointer
-reader_thread (gpointer data)
-{
-  Child *child = data;
-  GInputStream *out = g_subprocess_get_stdout_pipe (child->process);
-  GDataInputStream *lines = g_data_input_stream_new (out);
-  gchar *line;
-
-  while ((line = g_data_input_stream_read_line (lines, NULL, NULL, NULL)))
-    g_async_queue_push (child->lines, line);
-  g_async_queue_push (child->lines, g_strdup (""));
-  g_object_unref (lines);
-  return NULL;
-}
-
-/* A failed check ends the test process at once: its children must not
- * outlive it and keep channels open. */
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-/* Starts zcp-test-pipeline, as @user if not NULL (then with a registry of
- * that user's own). */
-static Child *
-child_start_as (const gchar * user, const gchar * options,
-    const gchar * description)
-{
-  const gchar *helper = g_getenv ("ZCP_TEST_HELPER");
-  GError *error = NULL;
-  Child *child = g_new0 (Child, 1);
-  GPtrArray *argv = g_ptr_array_new ();
-  gchar **split = g_strsplit (options ? options : "", " ", -1);
-  gchar *registry = g_strdup_printf ("GST_REGISTRY=/tmp/zcp-test-registry-"
-      "%s.bin", user ? user : "root");
-  gchar *reuid = g_strdup_printf ("--reuid=%s", user ? user : "");
-  gchar *regid = NULL;
-  GSubprocessLauncher *launcher;
-
-  fail_unless (helper != NULL, "ZCP_TEST_HELPER is not set");
-  if (user) {
-    /* setpriv execs in place, so signals reach the pipeline itself. */
-    gchar *command = g_strdup_printf ("id -g %s", user), *gid = NULL;
-
-    fail_unless (g_spawn_command_line_sync (command, &gid, NULL, NULL, NULL));
-    regid = g_strdup_printf ("--regid=%d", atoi (gid));
-    g_free (command);
-    g_free (gid);
-    g_ptr_array_add (argv, (gpointer) "setpriv");
-    g_ptr_array_add (argv, reuid);
-    g_ptr_array_add (argv, regid);
-    g_ptr_array_add (argv, (gpointer) "--init-groups");
-    g_ptr_array_add (argv, (gpointer) "--");
-    g_ptr_array_add (argv, (gpointer) "env");
-    g_ptr_array_add (argv, registry);
-  }
-  g_ptr_array_add (argv, (gpointer) helper);
-  for (gchar ** o = split; *o; o++)
-    if (**o)
-      g_ptr_array_add (argv, *o);
-  g_ptr_array_add (argv, (gpointer) description);
-  g_ptr_array_add (argv, NULL);
-
-  GST_INFO ("starting %s", description);
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-  child->process = g_subprocess_launcher_spawnv (launcher,
-      (const gchar * const *) argv->pdata, &error);
-  g_object_unref (launcher);
-  fail_unless (child->process != NULL, "cannot start %s: %s", helper,
-      error ? error->message : "?");
-  child->lines = g_async_queue_new_full (g_free);
-  child->frames = g_ptr_array_new_with_free_func (g_free);
-  child->reader = g_thread_new ("reader", reader_thread, child);
-  g_ptr_array_free (argv, TRUE);
-  g_strfreev (split);
-  g_free (registry);
-  g_free (reuid);
-  g_free (regid);
-  return child;
-}
-
-static Child *
-child_start (const gchar * options, const gchar * description)
-{
-  return child_start_as (NULL, options, description);
-}
-
-/* Takes the child's next report line, keeping what the tests look at.
- * NULL at EOF; fails the test past @timeout_s. */
-static const gchar *
-child_next_line (Child * child, guint timeout_s)
-{
-  gchar *line;
-
-  if (child->eof)
-    return NULL;
-  line = g_async_queue_timeout_pop (child->lines,
-      (guint64) timeout_s * G_USEC_PER_SEC);
-  if (!line) {
-    g_subprocess_force_exit (child->process);
-    fail ("a child said nothing for %u s", timeout_s);
-  }
-  if (!*line) {
-    g_free (line);
-    child->eof = TRUE;
-    return NULL;
-  }
-
-  GST_LOG ("child: %s", line);
-  if (g_str_has_prefix (line, "frame ")) {
-    g_ptr_array_add (child->frames, g_strdup (line));
-  } else if (g_str_has_prefix (line, "caps ")) {
-    g_free (child->caps);
-    child->caps = g_strdup (line + 5);
-  } else if (g_str_has_prefix (line, "base-time ")) {
-    child->base_time = g_ascii_strtoull (line + 10, NULL, 10);
-  }
-  /* The child owns the line until the next call. */
-  g_free (child->last_line);
-  child->last_line = line;
-  return line;
-}
-
-/* Reads reports until one starts with @prefix; fails if the child ends
- * first or says nothing for @timeout_s. */
-static void
-child_expect (Child * child, const gchar * prefix, guint timeout_s)
-{
-  const gchar *line;
-
-  while ((line = child_next_line (child, timeout_s)))
-    if (g_str_has_prefix (line, prefix))
-      return;
-  fail ("child ended without saying '%s'", prefix);
-}
-
-static void
-child_wait_frames (Child * child, guint count, guint timeout_s)
-{
-  while (child->frames->len < count)
-    fail_unless (child_next_line (child, timeout_s) != NULL,
-        "child ended after %u of %u frames", child->frames->len, count);
-}
-
-/* Reads the child's reports to the end and reaps it; returns its exit
- * status, or fails past @timeout_s (SIGKILLing it). */
-static gint
-child_finish (Child * child, guint timeout_s)
-{
-  gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
-  gint status;
-
-  while (child_next_line (child, timeout_s)) {
-    if (g_get_monotonic_time () > deadline) {
-      g_subprocess_force_exit (child->process);
-      fail ("child still running after %u s", timeout_s);
-    }
-  }
-  fail_unless (g_subprocess_wait (child->process, NULL, NULL));
-  g_thread_join (child->reader);
-  status = g_subprocess_get_if_exited (child->process) ?
-      g_subprocess_get_exit_status (child->process) : 128 +
-      g_subprocess_get_term_sig (child->process);
-  return status;
-}
-
-static void
-child_free (Child * child)
-{
-  if (!child->eof) {
-    g_subprocess_force_exit (child->process);
-    child_finish (child, DEADLINE_S);
-  }
-  g_object_unref (child->process);
-  g_async_queue_unref (child->lines);
-  g_ptr_array_unref (child->frames);
-  g_free (child->caps);
-  g_free (child->last_line);
-  g_free (child);
-}
-
-static void
-child_signal (Child * child, int signal)
-{
-  g_subprocess_send_signal (child->process, signal);
-}
-
-static gchar *
-frame_field (Child * child, guint index, const gchar * name)
-{
-  const gchar *line = g_ptr_array_index (child->frames, index);
-  gchar *key = g_strdup_printf (" %s=", name);
-  const gchar *start = strstr (line, key);
-  gchar *value;
-
-  fail_unless (start != NULL, "no %s in '%s'", name, line);
-  start += strlen (key);
-  value = g_strndup (start, strcspn (start, " "));
-  g_free (key);
-  return value;
-}
-
-static guint64
-frame_number (Child * child, guint index, const gchar * name)
-{
-  gchar *value = frame_field (child, index, name);
-  guint64 number = g_ascii_strtoull (value, NULL, 10);
-
-  g_free (value);
-  return number;
-}
-
-static gchar *
-unique_channel (const gchar * test)
-{
-  return g_strdup_printf ("mp-%s-%d", test, (int) getpid ());
-}
-
-static void
-assert_channel_gone (const gchar * channel)
-{
-  gchar *prefix = g_strdup_printf ("zerocp.%s", channel);
-  GDir *dir = g_dir_open ("/dev/shm", 0, NULL);
-  const gchar *name;
-
-  while (dir && (name = g_dir_read_name (dir)))
-    fail_if (g_str_has_prefix (name, prefix), "/dev/shm/%s left behind", name);
-  if (dir)
-    g_dir_close (dir);
-  g_free (prefix);
-}
-
-#define SMALL_VIDEO "video/x-raw,format=NV12,width=320,height=240," \
-  "framerate=30/1"
 
 /* The two children saw the same frames: same bytes, in order, in the same
  * chunk of the same shared-memory file, at the same absolute time. */
@@ -314,11 +58,12 @@ publisher_line (const gchar * channel, guint frames, const gchar * extra)
       frames, channel, extra);
 }
 
+/* Lossless, so that the checks may expect every frame. */
 static gchar *
 subscriber_line (const gchar * channel, const gchar * middle)
 {
-  return g_strdup_printf ("zerocpsrc channel=%s ! %s fakesink name=probe",
-      channel, middle);
+  return g_strdup_printf ("zerocpsrc channel=%s leaky=no ! %s "
+      "fakesink name=probe", channel, middle);
 }
 
 GST_START_TEST (test_subscriber_first)
@@ -410,29 +155,42 @@ GST_START_TEST (test_holding_subscriber_never_sees_overwrite)
 
 GST_END_TEST;
 
-GST_START_TEST (test_interrupted_publisher_ends_both)
+GST_START_TEST (test_interrupted_publisher_ends_subscribers)
 {
   gchar *channel = unique_channel ("intpub");
   gchar *pub_line = g_strdup_printf ("videotestsrc is-live=true ! "
       SMALL_VIDEO " ! zerocpsink name=probe channel=%s", channel);
-  gchar *sub_line = subscriber_line (channel, "");
-  Child *sub, *pub;
+  gchar *eos_line = g_strdup_printf ("zerocpsrc channel=%s "
+      "on-publisher-lost=eos ! fakesink name=probe", channel);
+  gchar *error_line = g_strdup_printf ("zerocpsrc channel=%s "
+      "on-publisher-lost=error ! fakesink name=probe", channel);
+  Child *ends, *fails, *pub;
 
-  sub = child_start (NULL, sub_line);
-  child_expect (sub, "state started", DEADLINE_S);
+  ends = child_start (NULL, eos_line);
+  fails = child_start (NULL, error_line);
+  child_expect (ends, "state started", DEADLINE_S);
+  child_expect (fails, "state started", DEADLINE_S);
   pub = child_start (NULL, pub_line);
-  child_wait_frames (sub, 10, DEADLINE_S);
+  child_wait_frames (ends, 10, DEADLINE_S);
+  child_wait_frames (fails, 10, DEADLINE_S);
 
+  /* Interrupted without end-of-stream: the subscribers learn at once that
+   * their publisher left, and do what on-publisher-lost says. */
   child_signal (pub, SIGINT);
   fail_unless_equals_int (child_finish (pub, PROMPT_S), 0);
-  /* The subscriber learns at once that its publisher left. */
-  fail_unless_equals_int (child_finish (sub, PROMPT_S), 1);
+  fail_unless_equals_int (child_finish (ends, PROMPT_S), 0);
+  fail_unless_equals_string (ends->last_line, "eos");
+  fail_unless_equals_int (child_finish (fails, PROMPT_S), 1);
+  fail_unless (g_str_has_prefix (fails->last_line, "error "), "%s",
+      fails->last_line);
   assert_channel_gone (channel);
 
   child_free (pub);
-  child_free (sub);
+  child_free (ends);
+  child_free (fails);
   g_free (pub_line);
-  g_free (sub_line);
+  g_free (eos_line);
+  g_free (error_line);
   g_free (channel);
 }
 
@@ -445,7 +203,6 @@ GST_START_TEST (test_interrupted_subscriber_leaves_others_running)
       "wait-for-connection=true");
   gchar *sub_line = subscriber_line (channel, "");
   Child *slow, *steady, *pub;
-  guint skipped;
 
   /* The slow subscriber sets the lossless publisher's pace, so the
    * publisher is waiting on it when it goes. */
@@ -465,15 +222,7 @@ GST_START_TEST (test_interrupted_subscriber_leaves_others_running)
 
   /* The steady subscriber may have joined a few frames late; from then on
    * it got every frame, in order. */
-  fail_unless (steady->frames->len > 0);
-  skipped = pub->frames->len - steady->frames->len;
-  for (guint i = 0; i < steady->frames->len; i++) {
-    gchar *expected = frame_field (pub, skipped + i, "crc");
-    gchar *got = frame_field (steady, i, "crc");
-    fail_unless_equals_string (got, expected);
-    g_free (expected);
-    g_free (got);
-  }
+  assert_every_frame_since_join (pub, steady);
   assert_channel_gone (channel);
 
   child_free (pub);
@@ -491,7 +240,9 @@ GST_START_TEST (test_stopped_subscriber_does_not_hang_publisher)
   gchar *channel = unique_channel ("sigstop");
   gchar *pub_line = publisher_line (channel, 100000,
       "wait-for-connection=true");
-  gchar *sub_line = subscriber_line (channel, "");
+  /* A queue deep enough that the publisher goes well past the stop. */
+  gchar *sub_line = g_strdup_printf ("zerocpsrc channel=%s leaky=no "
+      "max-buffers=16 ! fakesink name=probe", channel);
   Child *sub, *pub;
 
   sub = child_start (NULL, sub_line);
@@ -501,7 +252,7 @@ GST_START_TEST (test_stopped_subscriber_does_not_hang_publisher)
 
   /* shmsink hangs for good here: the reader stops reading. */
   child_signal (sub, SIGSTOP);
-  /* The lossless publisher runs until the pool and the ring are full, then
+  /* The lossless publisher runs until the subscriber's queue is full, then
    * waits; we let it get well past the stop before we interrupt it. */
   child_wait_frames (pub, sub->frames->len + 10, DEADLINE_S);
   child_signal (pub, SIGINT);
@@ -536,7 +287,9 @@ GST_START_TEST (test_kill_loop)
       SMALL_VIDEO " ! zerocpsink name=probe channel=%s sync=false "
       "wait-for-connection=true enable-last-sample=false", channel);
   gchar *verifier_line = subscriber_line (channel, "");
-  gchar *victim_line = subscriber_line (channel, "");
+  /* The victims keep the live default, leaky downstream. */
+  gchar *victim_line = g_strdup_printf ("zerocpsrc channel=%s ! "
+      "fakesink name=probe", channel);
   Child *verifiers[2], *victims[4], *pub;
   guint done = 0, joined_at[2] = { 0 };
 
@@ -580,23 +333,13 @@ GST_START_TEST (test_kill_loop)
       "chunks still held after every subscriber left: %s", pub->last_line);
   fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
   for (guint v = 0; v < G_N_ELEMENTS (verifiers); v++) {
-    guint skipped;
-
     fail_unless_equals_int (child_finish (verifiers[v], DEADLINE_S), 0);
     /* The publisher waits for one subscriber, so the second may join a few
      * frames late.  From then on, lossless: every frame, in order, byte for
      * byte, to the last. */
-    fail_unless (verifiers[v]->frames->len <= pub->frames->len);
-    skipped = pub->frames->len - verifiers[v]->frames->len;
-    fail_unless (skipped < 100, "verifier %u missed %u frames", v, skipped);
-    for (guint i = 0; i < verifiers[v]->frames->len; i++) {
-      gchar *expected = frame_field (pub, skipped + i, "crc");
-      gchar *got = frame_field (verifiers[v], i, "crc");
-      fail_unless_equals_string (got, expected);
-      g_free (expected);
-      g_free (got);
-    }
-    joined_at[v] = skipped;
+    joined_at[v] = assert_every_frame_since_join (pub, verifiers[v]);
+    fail_unless (joined_at[v] < 100, "verifier %u missed %u frames", v,
+        joined_at[v]);
   }
   assert_channel_gone (channel);
   g_print ("kill loop: %u subscribers SIGKILLed (seed %u); 2 lossless "
@@ -621,7 +364,8 @@ GST_START_TEST (test_killed_publisher)
   gchar *channel = unique_channel ("killpub");
   gchar *pub_line = g_strdup_printf ("videotestsrc is-live=true ! "
       SMALL_VIDEO " ! zerocpsink name=probe channel=%s", channel);
-  gchar *sub_line = subscriber_line (channel, "queue !");
+  gchar *sub_line = g_strdup_printf ("zerocpsrc channel=%s "
+      "on-publisher-lost=error ! queue ! fakesink name=probe", channel);
   Child *subs[2], *pub, *again;
 
   for (guint s = 0; s < G_N_ELEMENTS (subs); s++) {
@@ -778,25 +522,6 @@ GST_START_TEST (test_permissions)
 
 GST_END_TEST;
 
-/* Runs in the parent once the test case is over, even when a test failed
- * half-way: its children are dead (die_with_parent); remove what they left. */
-static void
-remove_leftover_channels (void)
-{
-  GDir *dir = g_dir_open ("/dev/shm", 0, NULL);
-  const gchar *name;
-
-  while (dir && (name = g_dir_read_name (dir))) {
-    if (g_str_has_prefix (name, "zerocp.mp-")) {
-      gchar *shm_name = g_strdup_printf ("/%s", name);
-      shm_unlink (shm_name);
-      g_free (shm_name);
-    }
-  }
-  if (dir)
-    g_dir_close (dir);
-}
-
 static Suite *
 pubsub_suite (void)
 {
@@ -811,7 +536,7 @@ pubsub_suite (void)
   tcase_add_test (tc, test_subscriber_first);
   tcase_add_test (tc, test_publisher_first);
   tcase_add_test (tc, test_holding_subscriber_never_sees_overwrite);
-  tcase_add_test (tc, test_interrupted_publisher_ends_both);
+  tcase_add_test (tc, test_interrupted_publisher_ends_subscribers);
   tcase_add_test (tc, test_interrupted_subscriber_leaves_others_running);
   tcase_add_test (tc, test_stopped_subscriber_does_not_hang_publisher);
   tcase_add_test (tc, test_kill_loop);

@@ -6,9 +6,13 @@
  *   state started                   (set_state returned: a sink's channel
  *                                    exists, a source is subscribing)
  *   base-time NS                    (once the pipeline reaches PLAYING)
- *   caps CAPS                       (caps reaching the element named "probe")
- *   frame N pts=NS dur=NS crc=HEX mem=TYPE ro=0|1 shm=FILE+OFFSET
+ *   event stream-start | segment    (reaching the element named "probe")
+ *   caps CAPS                       (likewise)
+ *   frame N pts=NS dur=NS crc=HEX mem=TYPE ro=0|1 discont=0|1
+ *         shm=FILE+OFFSET           (one line)
  *   overwritten N                   (a held frame changed under us)
+ *   message STRUCTURE               (element messages named zerocp-*)
+ *   warning DOMAIN CODE MESSAGE
  *   stats STRUCTURE                 (of "probe", if it has a stats property)
  *   eos | interrupted | error DOMAIN CODE MESSAGE
  *
@@ -16,7 +20,8 @@
  * that its bytes did not change; --delay-ms N makes the probe slow;
  * --eos-on-sigint ends the stream with EOS on SIGINT, as gst-launch-1.0 -e;
  * --idle-stats waits (10 s at most) after EOS until the probe's stats say no
- * chunk is in use, then prints them.
+ * chunk is in use, then prints them; --wait-subscribers N holds the pipeline
+ * in PAUSED until the probe (a zerocpsink) has N subscribers (60 s at most).
  * Exit status: 0 after EOS or SIGINT, 1 after an error, 2 if a held frame
  * was overwritten.
  */
@@ -37,6 +42,7 @@ static GstElement *pipeline;
 static GQueue held = G_QUEUE_INIT;
 static guint hold_count, delay_ms;
 static gboolean eos_on_sigint, idle_stats;
+static guint wait_subscribers;
 static guint64 frame_count;
 static gboolean overwritten;
 static int exit_status;
@@ -107,7 +113,10 @@ probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
     GstEvent *event = GST_PAD_PROBE_INFO_EVENT (info);
 
-    if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
+    if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START ||
+        GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT) {
+      printf ("event %s\n", GST_EVENT_TYPE_NAME (event));
+    } else if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
       GstCaps *caps;
       gchar *string;
 
@@ -123,10 +132,11 @@ probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     gchar *backing = backing_of (buffer);
 
     printf ("frame %" G_GUINT64_FORMAT " pts=%" G_GUINT64_FORMAT " dur=%"
-        G_GUINT64_FORMAT " crc=%016" G_GINT64_MODIFIER "x mem=%s ro=%d shm=%s"
-        "\n", frame_count, GST_BUFFER_PTS (buffer),
+        G_GUINT64_FORMAT " crc=%016" G_GINT64_MODIFIER "x mem=%s ro=%d "
+        "discont=%d shm=%s\n", frame_count, GST_BUFFER_PTS (buffer),
         GST_BUFFER_DURATION (buffer), crc, mem->allocator ?
-        mem->allocator->mem_type : "?", GST_MEMORY_IS_READONLY (mem), backing);
+        mem->allocator->mem_type : "?", GST_MEMORY_IS_READONLY (mem),
+        GST_BUFFER_IS_DISCONT (buffer), backing);
     g_free (backing);
 
     if (hold_count) {
@@ -200,6 +210,26 @@ bus_cb (GstBus * bus, GstMessage * message, gpointer user_data)
       g_main_loop_quit (loop);
       break;
     }
+    case GST_MESSAGE_WARNING:{
+      GError *error = NULL;
+
+      gst_message_parse_warning (message, &error, NULL);
+      printf ("warning %s %d %s\n", g_quark_to_string (error->domain),
+          error->code, error->message);
+      g_error_free (error);
+      break;
+    }
+    case GST_MESSAGE_ELEMENT:{
+      const GstStructure *structure = gst_message_get_structure (message);
+
+      if (g_str_has_prefix (gst_structure_get_name (structure), "zerocp-")) {
+        gchar *string = gst_structure_to_string (structure);
+
+        printf ("message %s\n", string);
+        g_free (string);
+      }
+      break;
+    }
     case GST_MESSAGE_STATE_CHANGED:{
       GstState new_state;
 
@@ -229,6 +259,30 @@ sigint_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* A zerocpsink opens its channel on the way to PAUSED, and publishes
+ * nothing before PLAYING: subscribers can attach in between. */
+static gboolean
+wait_for_subscribers (void)
+{
+  GstElement *probe = gst_bin_get_by_name (GST_BIN (pipeline), "probe");
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+  guint count = 0;
+
+  if (!probe || gst_element_set_state (pipeline, GST_STATE_PAUSED) ==
+      GST_STATE_CHANGE_FAILURE) {
+    gst_clear_object (&probe);
+    return FALSE;
+  }
+  while (g_get_monotonic_time () < deadline) {
+    g_object_get (probe, "num-subscribers", &count, NULL);
+    if (count >= wait_subscribers)
+      break;
+    g_usleep (10000);
+  }
+  gst_object_unref (probe);
+  return count >= wait_subscribers;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -240,8 +294,9 @@ main (int argc, char **argv)
     {"eos-on-sigint", 0, 0, G_OPTION_ARG_NONE, &eos_on_sigint,
         "End the stream with EOS on SIGINT", NULL},
     {"idle-stats", 0, 0, G_OPTION_ARG_NONE, &idle_stats,
-        "After EOS, wait until no chunk is in use before printing stats",
-        NULL},
+        "After EOS, print stats once no chunk is in use", NULL},
+    {"wait-subscribers", 0, 0, G_OPTION_ARG_INT, &wait_subscribers,
+        "Stay in PAUSED until the probe has N subscribers", "N"},
     {NULL}
   };
   GOptionContext *context = g_option_context_new ("PIPELINE-DESCRIPTION");
@@ -279,7 +334,11 @@ main (int argc, char **argv)
   gst_bus_add_watch (bus, bus_cb, NULL);
   g_unix_signal_add (SIGINT, sigint_cb, NULL);
 
-  if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+  if (wait_subscribers && !wait_for_subscribers ()) {
+    printf ("error helper 0 fewer than %u subscribers after 60 s\n",
+        wait_subscribers);
+    exit_status = 1;
+  } else if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {
     /* The error message on the bus says why. */
     g_main_loop_run (loop);
