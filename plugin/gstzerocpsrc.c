@@ -580,7 +580,7 @@ static gboolean
 gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
 {
   gchar *caps_string = NULL;
-  GstCaps *caps;
+  GstCaps *caps, *current;
   int ret;
 
   ret = zcp_subscriber_get_caps (self->subscriber, generation, &caps_string);
@@ -602,14 +602,19 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
   free (caps_string);
 
   GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
-  /* Equal caps after a new stream-start need no push here: the pad sends
-   * its sticky caps again after a new stream-start. */
-  if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
+  current = gst_pad_get_current_caps (GST_BASE_SRC_PAD (self));
+  if (current && gst_caps_is_equal (current, caps)) {
+    /* basesrc skips caps equal to the current ones, but a new stream (the
+     * next publisher) must carry its caps after its stream-start. */
+    gst_pad_push_event (GST_BASE_SRC_PAD (self), gst_event_new_caps (caps));
+  } else if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
     GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
         ("downstream refused the channel's caps %" GST_PTR_FORMAT, caps));
+    gst_clear_caps (&current);
     gst_caps_unref (caps);
     return FALSE;
   }
+  gst_clear_caps (&current);
   gst_caps_unref (caps);
 
   self->have_caps = TRUE;

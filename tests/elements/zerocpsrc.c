@@ -601,6 +601,22 @@ flow_since (GstPad * pad, GString * flow, gsize from)
   return copy;
 }
 
+/* What went through @pad since @from, once it says @what (10 s at most). */
+static gchar *
+wait_for_flow (GstPad * pad, GString * flow, gsize from, const gchar * what)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  gchar *seen = flow_since (pad, flow, from);
+
+  while (!strstr (seen, what) && g_get_monotonic_time () < deadline) {
+    g_free (seen);
+    g_usleep (10000);
+    seen = flow_since (pad, flow, from);
+  }
+  fail_unless (strstr (seen, what) != NULL, "no %s: %s", what, seen);
+  return seen;
+}
+
 /* A publisher that stops without end-of-stream and one that takes over with
  * the same caps: downstream sees a new stream, caps included. */
 GST_START_TEST (test_next_publisher_is_a_new_stream)
@@ -618,7 +634,6 @@ GST_START_TEST (test_next_publisher_is_a_new_stream)
   GString *flow = g_string_new (NULL);
   GstElement *next;
   GstStructure *message;
-  gint64 deadline;
   gchar *seen;
   gsize mark;
 
@@ -630,6 +645,9 @@ GST_START_TEST (test_next_publisher_is_a_new_stream)
       GST_STATE_CHANGE_FAILURE);
   gst_structure_free (expect_element_message (bus,
           "zerocp-publisher-connected"));
+  /* Caps set and a buffer through, so that the next stream's caps are
+   * equal to the current ones. */
+  g_free (wait_for_flow (pad, flow, 0, "buffer"));
 
   gst_element_set_state (old_publisher, GST_STATE_NULL);
   message = expect_element_message (bus, "zerocp-publisher-lost");
@@ -645,16 +663,7 @@ GST_START_TEST (test_next_publisher_is_a_new_stream)
       GST_STATE_CHANGE_FAILURE);
   gst_structure_free (expect_element_message (bus,
           "zerocp-publisher-connected"));
-  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  do {
-    seen = flow_since (pad, flow, mark);
-    if (strstr (seen, "buffer"))
-      break;
-    g_free (seen);
-    seen = NULL;
-    g_usleep (10000);
-  } while (g_get_monotonic_time () < deadline);
-  fail_unless (seen != NULL, "no buffer from the next publisher");
+  seen = wait_for_flow (pad, flow, mark, "buffer");
   fail_unless (g_str_has_prefix (seen, "stream-start caps segment "
           "discont-buffer"), "after the publisher changed: %s", seen);
   g_free (seen);

@@ -399,6 +399,7 @@ GST_START_TEST (test_join_leave_loop)
   GPtrArray *messages = g_ptr_array_new_with_free_func (g_free);
   GstStructure *stats;
   const gchar *line;
+  gint64 deadline;
   Child *pub;
 
   pub = child_start ("--eos-on-sigint --idle-stats", pub_line);
@@ -419,6 +420,16 @@ GST_START_TEST (test_join_leave_loop)
           g_str_has_prefix (line, "message "))
         g_ptr_array_add (messages, g_strdup (line));
   }
+
+  /* The publisher looks at its subscribers every 100 ms: let it see the
+   * last one go before it stops looking. */
+  deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
+  while (count_lines (messages, "message zerocp-subscriber-left") <
+      count_lines (messages, "message zerocp-subscriber-connected") &&
+      g_get_monotonic_time () < deadline)
+    if ((line = child_next_line (pub, DEADLINE_S)) &&
+        g_str_has_prefix (line, "message "))
+      g_ptr_array_add (messages, g_strdup (line));
 
   child_signal (pub, SIGINT);
   while ((line = child_next_line (pub, DEADLINE_S)) &&
