@@ -205,8 +205,10 @@ unlink_pool (struct zcp_publisher *self, uint32_t index)
   char name[ZCP_SHM_NAME_SIZE];
   struct zcp_control *control = self->control;
 
+  /* Our own map's generation, not the pool table's: a hostile process can
+   * rewrite the table, and must not make us leave a file behind. */
   if (zcp_segment_pool_name (control->channel, control->epoch, index,
-          control->pools[index].generation, name, sizeof name) == 0)
+          self->maps[index]->generation, name, sizeof name) == 0)
     shm_unlink (name);
 }
 
