@@ -214,6 +214,57 @@ GST_START_TEST (test_full_pool_waits_and_flushes)
 
 GST_END_TEST;
 
+/* At max-pool-bytes the pool stops growing: upstream waits, and the
+ * application is told why. */
+GST_START_TEST (test_pool_limit_warns)
+{
+  gchar *channel = unique_channel ("limit");
+  GstHarness *h = sink_harness (channel);
+  GstElement *sink = sink_of (h);
+  GstBus *bus = gst_bus_new ();
+  GstBufferPoolAcquireParams dontwait = {
+    .flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+  };
+  GstBuffer *held[2], *extra = NULL;
+  GstBufferPool *pool;
+  GstMessage *message;
+  GError *error = NULL;
+
+  gst_element_set_bus (h->element, bus);
+  limit_pool (h, G_N_ELEMENTS (held));
+  pool = proposed_pool (h, NULL);
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  for (guint i = 0; i < G_N_ELEMENTS (held); i++)
+    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held[i],
+            NULL), GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &extra,
+          &dontwait), GST_FLOW_EOS);
+  fail_unless_equals_uint64 (sink_stat (sink, "pool-limit-waits"), 1);
+
+  message = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND,
+      GST_MESSAGE_WARNING);
+  fail_unless (message != NULL, "no warning at the pool's limit");
+  gst_message_parse_warning (message, &error, NULL);
+  fail_unless (g_error_matches (error, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_NO_SPACE_LEFT), "%s", error->message);
+  fail_unless (strstr (error->message, "reached its limit") != NULL, "%s",
+      error->message);
+
+  g_error_free (error);
+  gst_message_unref (message);
+  for (guint i = 0; i < G_N_ELEMENTS (held); i++)
+    gst_buffer_unref (held[i]);
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_channel_names)
 {
   gchar *long_name = g_strnfill (201, 'a');
@@ -310,6 +361,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_foreign_buffer_is_copied_and_counted);
   tcase_add_test (tc, test_buffer_rendered_twice_is_copied);
   tcase_add_test (tc, test_full_pool_waits_and_flushes);
+  tcase_add_test (tc, test_pool_limit_warns);
   tcase_add_test (tc, test_bad_channel_names);
   tcase_add_test (tc, test_second_publisher_refused);
   tcase_add_test (tc, test_stalled_subscriber_does_not_hang_stop);
