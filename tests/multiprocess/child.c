@@ -287,3 +287,18 @@ remove_leftover_channels (void)
   if (dir)
     g_dir_close (dir);
 }
+
+gchar *
+publisher_line (const gchar * channel, guint frames, const gchar * extra)
+{
+  return g_strdup_printf ("videotestsrc num-buffers=%u pattern=snow ! "
+      SMALL_VIDEO " ! zerocpsink name=probe channel=%s sync=false %s",
+      frames, channel, extra);
+}
+
+gchar *
+subscriber_line (const gchar * channel, const gchar * middle)
+{
+  return g_strdup_printf ("zerocpsrc channel=%s leaky=no ! %s "
+      "fakesink name=probe", channel, middle);
+}

@@ -42,6 +42,12 @@ gchar * frame_field (Child * child, guint index, const gchar * name);
 guint64 frame_number (Child * child, guint index, const gchar * name);
 gchar * unique_channel (const gchar * test);
 void assert_channel_gone (const gchar * channel);
+/* A publisher of @frames frames of snow, as fast as it can, and a lossless
+ * subscriber (so that the checks may expect every frame) with @middle
+ * before its sink; each has its probe. */
+gchar * publisher_line (const gchar * channel, guint frames,
+    const gchar * extra);
+gchar * subscriber_line (const gchar * channel, const gchar * middle);
 guint assert_every_frame_since_join (Child * pub, Child * sub);
 /* For tcase_add_unchecked_fixture(): what children of a failed test left. */
 void remove_leftover_channels (void);

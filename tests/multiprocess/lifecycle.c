@@ -95,11 +95,8 @@ assert_shared_frames (Child * pub, Child * sub)
 GST_START_TEST (test_fan_out_to_32)
 {
   gchar *channel = unique_channel ("fanout");
-  gchar *pub_line = g_strdup_printf ("videotestsrc num-buffers=100 "
-      "pattern=snow ! " SMALL_VIDEO " ! zerocpsink name=probe channel=%s "
-      "sync=false", channel);
-  gchar *sub_line = g_strdup_printf ("zerocpsrc channel=%s leaky=no ! "
-      "fakesink name=probe", channel);
+  gchar *pub_line = publisher_line (channel, 100, "");
+  gchar *sub_line = subscriber_line (channel, "");
   gchar *options = g_strdup_printf ("--wait-subscribers %d", FANOUT);
   Child *subs[FANOUT], *pub;
   GstStructure *stats;
@@ -142,11 +139,8 @@ GST_START_TEST (test_stopped_leaky_subscriber_costs_nothing)
 {
   const gchar *policy = stalled_policies[__i__];
   gchar *channel = unique_channel ("stalled");
-  gchar *pub_line = g_strdup_printf ("videotestsrc num-buffers=300 "
-      "pattern=snow ! " SMALL_VIDEO " ! zerocpsink name=probe channel=%s "
-      "sync=false", channel);
-  gchar *lossless_line = g_strdup_printf ("zerocpsrc channel=%s leaky=no ! "
-      "fakesink name=probe", channel);
+  gchar *pub_line = publisher_line (channel, 300, "");
+  gchar *lossless_line = subscriber_line (channel, "");
   gchar *stalled_line = g_strdup_printf ("zerocpsrc channel=%s leaky=%s "
       "max-buffers=2 ! fakesink name=probe", channel, policy);
   Child *lossless[2], *stalled, *pub;
@@ -392,8 +386,7 @@ GST_START_TEST (test_join_leave_loop)
       "video/x-raw,format=NV12,width=320,height=240,framerate=120/1 ! "
       "zerocpsink name=probe channel=%s enable-last-sample=false", channel);
   gchar *lines[2] = {
-    g_strdup_printf ("zerocpsrc channel=%s leaky=no ! fakesink name=probe",
-        channel),
+    subscriber_line (channel, ""),
     g_strdup_printf ("zerocpsrc channel=%s ! fakesink name=probe", channel),
   };
   GPtrArray *messages = g_ptr_array_new_with_free_func (g_free);

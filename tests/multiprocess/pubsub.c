@@ -50,22 +50,6 @@ assert_same_frames (Child * pub, Child * sub, guint count, gboolean check_times)
   }
 }
 
-static gchar *
-publisher_line (const gchar * channel, guint frames, const gchar * extra)
-{
-  return g_strdup_printf ("videotestsrc num-buffers=%u pattern=snow ! "
-      SMALL_VIDEO " ! zerocpsink name=probe channel=%s sync=false %s",
-      frames, channel, extra);
-}
-
-/* Lossless, so that the checks may expect every frame. */
-static gchar *
-subscriber_line (const gchar * channel, const gchar * middle)
-{
-  return g_strdup_printf ("zerocpsrc channel=%s leaky=no ! %s "
-      "fakesink name=probe", channel, middle);
-}
-
 GST_START_TEST (test_subscriber_first)
 {
   gchar *channel = unique_channel ("subfirst");
