@@ -392,16 +392,14 @@ count_active_locked (struct zcp_publisher *self, uint32_t * chunks,
   }
 }
 
-/* Chunks that fit under the limit next to what is active, at most @wanted. */
+/* Chunks that fit under the limit next to @active_bytes, at most @wanted. */
 static uint32_t
 chunks_within_limit_locked (struct zcp_publisher *self, uint64_t chunk_size,
-    uint32_t wanted)
+    uint64_t active_bytes, uint32_t wanted)
 {
-  uint64_t stride = pool_stride (chunk_size), bytes, room;
-  uint32_t chunks;
+  uint64_t stride = pool_stride (chunk_size), room;
 
-  count_active_locked (self, &chunks, &bytes);
-  room = bytes < self->pool_limit ? self->pool_limit - bytes : 0;
+  room = active_bytes < self->pool_limit ? self->pool_limit - active_bytes : 0;
   if (room / stride < wanted)
     return (uint32_t) (room / stride);
   return wanted;
@@ -419,7 +417,7 @@ grow_locked (struct zcp_publisher *self)
   count_active_locked (self, &chunks, &bytes);
   if (self->active_chunk_size == 0)
     return -EINVAL;
-  extent = chunks_within_limit_locked (self, self->active_chunk_size,
+  extent = chunks_within_limit_locked (self, self->active_chunk_size, bytes,
       zcp_min_i64 (ZCP_MAX_CHUNKS_PER_POOL, chunks < MIN_EXTENT_CHUNKS ?
           MIN_EXTENT_CHUNKS : chunks));
   if (extent == 0)
@@ -452,7 +450,6 @@ zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
     uint32_t chunk_count)
 {
   uint32_t index, chunks;
-  uint64_t bytes;
   int ret = 0;
 
   if (chunk_size == 0 || chunk_count == 0 ||
@@ -463,7 +460,6 @@ zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
     return -EPIPE;
 
   pthread_mutex_lock (&self->lock);
-  count_active_locked (self, &chunks, &bytes);
   /* Keep pools that fit: renegotiating to a smaller size must not churn
    * segments that subscribers have mapped; growth adds chunks later. */
   if (self->active_chunk_size >= chunk_size) {
@@ -475,7 +471,8 @@ zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
   retire_active_locked (self);
   /* The first pool respects the limit too, but a stream gets a chunk
    * whatever the limit says. */
-  chunks = chunks_within_limit_locked (self, chunk_size, chunk_count);
+  /* Every pool is retired now: nothing active counts against the limit. */
+  chunks = chunks_within_limit_locked (self, chunk_size, 0, chunk_count);
   if (chunks == 0) {
     zcp_log (ZCP_LOG_WARNING, "channel %s: a pool limit of %" PRIu64 " bytes "
         "is less than one chunk of %" PRIu64 " bytes; making one",
@@ -662,18 +659,35 @@ zcp_publisher_set_caps (struct zcp_publisher *self, const char *caps)
   return 0;
 }
 
-/* How many buffer descriptors @slot may have queued: its own max_buffers,
- * within the ring.  Events may use the whole ring. */
+/* A slot's queue policy, as the subscriber wrote it: out-of-range values
+ * (zero from a subscriber of the first release, or anything from a hostile
+ * one) read as the lossless, ring-deep default. */
+static uint32_t
+slot_max_buffers (struct zcp_shm_slot *slot)
+{
+  uint32_t max_buffers = atomic_load_explicit (&slot->max_buffers,
+      memory_order_relaxed);
+
+  return max_buffers == 0 || max_buffers > ZCP_RING_CAPACITY ?
+      ZCP_RING_CAPACITY : max_buffers;
+}
+
+static uint32_t
+slot_leaky (struct zcp_shm_slot *slot)
+{
+  uint32_t leaky = atomic_load_explicit (&slot->leaky, memory_order_relaxed);
+
+  return leaky == ZCP_SLOT_LEAKY_UPSTREAM ||
+      leaky == ZCP_SLOT_LEAKY_DOWNSTREAM ? leaky : ZCP_SLOT_LEAKY_NO;
+}
+
+/* How many descriptors @slot may have queued before @desc: its own
+ * max_buffers for a buffer; events may use the whole ring. */
 static uint32_t
 queue_limit (struct zcp_shm_slot *slot, const struct zcp_shm_desc *desc)
 {
-  uint32_t limit = atomic_load_explicit (&slot->max_buffers,
-      memory_order_relaxed);
-
-  if (desc->kind != ZCP_SHM_DESC_KIND_BUFFER || limit == 0 ||
-      limit > ZCP_RING_CAPACITY)
-    return ZCP_RING_CAPACITY;
-  return limit;
+  return desc->kind == ZCP_SHM_DESC_KIND_BUFFER ? slot_max_buffers (slot) :
+      ZCP_RING_CAPACITY;
 }
 
 struct space_wait
@@ -726,7 +740,7 @@ push_one_locked (struct zcp_publisher *self, uint32_t s,
 {
   struct zcp_control *control = self->control;
   struct zcp_shm_slot *slot = &control->slots[s];
-  uint32_t leaky = atomic_load_explicit (&slot->leaky, memory_order_relaxed);
+  uint32_t leaky = slot_leaky (slot);
   bool is_buffer = desc->kind == ZCP_SHM_DESC_KIND_BUFFER;
 
   if (atomic_load_explicit (&slot->state, memory_order_acquire) !=
@@ -873,8 +887,7 @@ all_drained (void *data)
     struct zcp_shm_slot *slot = &wait->control->slots[s];
 
     if (atomic_load_explicit (&slot->state, memory_order_acquire) ==
-        ZCP_SLOT_STATE_ACTIVE && atomic_load_explicit (&slot->leaky,
-            memory_order_relaxed) == ZCP_SLOT_LEAKY_NO &&
+        ZCP_SLOT_STATE_ACTIVE && slot_leaky (slot) == ZCP_SLOT_LEAKY_NO &&
         zcp_ring_fill (slot) != 0)
       return false;
   }
@@ -1009,11 +1022,8 @@ read_slot_info (struct zcp_control *control, uint32_t s,
       memory_order_relaxed);
   info->dropped = atomic_load_explicit (&slot->dropped, memory_order_relaxed);
   info->queued = fill == UINT32_MAX ? 0 : fill;
-  info->max_buffers = atomic_load_explicit (&slot->max_buffers,
-      memory_order_relaxed);
-  if (info->max_buffers == 0 || info->max_buffers > ZCP_RING_CAPACITY)
-    info->max_buffers = ZCP_RING_CAPACITY;
-  switch (atomic_load_explicit (&slot->leaky, memory_order_relaxed)) {
+  info->max_buffers = slot_max_buffers (slot);
+  switch (slot_leaky (slot)) {
     case ZCP_SLOT_LEAKY_UPSTREAM:
       info->leaky = ZCP_LEAKY_UPSTREAM;
       break;
