@@ -25,6 +25,7 @@
 
 #include "gstzerocpallocator.h"
 #include "gstzerocpbufferpool.h"
+#include "gstzerocpdescriptor.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_buffer_pool_debug);
 #define GST_CAT_DEFAULT gst_zero_cp_buffer_pool_debug
@@ -84,7 +85,8 @@ gst_zero_cp_buffer_pool_set_config (GstBufferPool * pool, GstStructure * config)
           &max_buffers))
     goto wrong_config;
 
-  self->is_video = caps && gst_video_info_from_caps (&self->info, caps);
+  self->is_video = caps && gst_zero_cp_caps_are_video (caps) &&
+      gst_video_info_from_caps (&self->info, caps);
   self->add_video_meta = gst_buffer_pool_config_has_option (config,
       GST_BUFFER_POOL_OPTION_VIDEO_META);
   gst_video_alignment_reset (&self->align);

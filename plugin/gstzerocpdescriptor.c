@@ -22,8 +22,16 @@ time_from_wire (guint64 time)
   return time == ZCP_TIME_NONE ? GST_CLOCK_TIME_NONE : time;
 }
 
-static guint64
-absolute_time (const GstSegment * segment, GstClockTime base_time,
+gboolean
+gst_zero_cp_caps_are_video (const GstCaps * caps)
+{
+  return gst_caps_get_size (caps) > 0 &&
+      g_str_has_prefix (gst_structure_get_name (gst_caps_get_structure (caps,
+              0)), "video/");
+}
+
+guint64
+gst_zero_cp_time_to_clock (const GstSegment * segment, GstClockTime base_time,
     GstClockTime time)
 {
   GstClockTime running_time;
@@ -47,8 +55,12 @@ gst_zero_cp_frame_from_buffer (struct zcp_frame *frame, GstBuffer * buffer,
   GstVideoMeta *meta = gst_buffer_get_video_meta (buffer);
 
   frame->kind = ZCP_FRAME_KIND_BUFFER;
-  frame->pts = absolute_time (segment, base_time, GST_BUFFER_PTS (buffer));
-  frame->dts = absolute_time (segment, base_time, GST_BUFFER_DTS (buffer));
+  frame->pts =
+      gst_zero_cp_time_to_clock (segment, base_time, GST_BUFFER_PTS (buffer));
+  frame->dts =
+      gst_zero_cp_time_to_clock (segment, base_time, GST_BUFFER_DTS (buffer));
+  frame->segment_pts = time_to_wire (GST_BUFFER_PTS (buffer));
+  frame->segment_dts = time_to_wire (GST_BUFFER_DTS (buffer));
   frame->duration = time_to_wire (GST_BUFFER_DURATION (buffer));
   frame->media_offset = GST_BUFFER_OFFSET (buffer);
   frame->media_offset_end = GST_BUFFER_OFFSET_END (buffer);
@@ -80,8 +92,8 @@ gst_zero_cp_frame_from_buffer (struct zcp_frame *frame, GstBuffer * buffer,
   }
 }
 
-static GstClockTime
-running_time_from_wire (guint64 time, GstClockTime base_time)
+GstClockTime
+gst_zero_cp_time_from_clock (guint64 time, GstClockTime base_time)
 {
   if (time == ZCP_TIME_NONE)
     return GST_CLOCK_TIME_NONE;
@@ -99,7 +111,6 @@ add_video_meta (GstBuffer * buffer, const struct zcp_frame *frame,
   gint stride[GST_VIDEO_MAX_PLANES] = { 0 };
   gsize plane_size[GST_VIDEO_MAX_PLANES] = { 0 };
   gsize buffer_size = gst_buffer_get_size (buffer);
-  GstVideoMeta *meta;
 
   finfo = video->format > GST_VIDEO_FORMAT_ENCODED ?
       gst_video_format_get_info (video->format) : NULL;
@@ -123,12 +134,20 @@ add_video_meta (GstBuffer * buffer, const struct zcp_frame *frame,
     stride[p] = video->stride[p];
   }
 
-  meta = gst_buffer_add_video_meta_full (buffer, video->flags, video->format,
-      video->width, video->height, video->n_planes, offset, stride);
-  /* Every plane must end inside the buffer, or a reader runs off it. */
-  if (!gst_video_meta_get_plane_size (meta, plane_size)) {
-    *problem = g_strdup ("cannot compute the plane sizes of the video layout");
-    return FALSE;
+  /* Every row of every plane must lie inside the buffer, or a reader runs
+   * off it.  Computed here: gst_video_meta_get_plane_size() also insists
+   * that the strides are the default ones for an alignment, which a
+   * decoder's padded frames are not. */
+  for (guint c = 0; c < GST_VIDEO_FORMAT_INFO_N_COMPONENTS (finfo) &&
+      !GST_VIDEO_FORMAT_INFO_IS_TILED (finfo); c++) {
+    guint p = GST_VIDEO_FORMAT_INFO_PLANE (finfo, c);
+    gsize rows = GST_VIDEO_FORMAT_INFO_SCALE_HEIGHT (finfo, c, video->height);
+    gsize row = (gsize) GST_VIDEO_FORMAT_INFO_SCALE_WIDTH (finfo, c,
+        video->width) * GST_VIDEO_FORMAT_INFO_PSTRIDE (finfo, c);
+
+    if (row == 0 || row > (gsize) stride[p])
+      row = stride[p];
+    plane_size[p] = MAX (plane_size[p], (rows - 1) * stride[p] + row);
   }
   for (guint p = 0; p < video->n_planes; p++) {
     if (plane_size[p] > buffer_size - offset[p]) {
@@ -138,6 +157,8 @@ add_video_meta (GstBuffer * buffer, const struct zcp_frame *frame,
       return FALSE;
     }
   }
+  gst_buffer_add_video_meta_full (buffer, video->flags, video->format,
+      video->width, video->height, video->n_planes, offset, stride);
   return TRUE;
 }
 
@@ -145,8 +166,8 @@ gboolean
 gst_zero_cp_buffer_apply_frame (GstBuffer * buffer,
     const struct zcp_frame *frame, GstClockTime base_time, gchar ** problem)
 {
-  GST_BUFFER_PTS (buffer) = running_time_from_wire (frame->pts, base_time);
-  GST_BUFFER_DTS (buffer) = running_time_from_wire (frame->dts, base_time);
+  GST_BUFFER_PTS (buffer) = gst_zero_cp_time_from_clock (frame->pts, base_time);
+  GST_BUFFER_DTS (buffer) = gst_zero_cp_time_from_clock (frame->dts, base_time);
   GST_BUFFER_DURATION (buffer) = time_from_wire (frame->duration);
   GST_BUFFER_OFFSET (buffer) = frame->media_offset;
   GST_BUFFER_OFFSET_END (buffer) = frame->media_offset_end;

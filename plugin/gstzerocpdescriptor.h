@@ -8,6 +8,20 @@
 
 G_BEGIN_DECLS
 
+/* Whether @caps are raw or encoded video (gst_video_info_from_caps() logs
+ * an error for anything else). */
+gboolean gst_zero_cp_caps_are_video (const GstCaps * caps);
+
+/* @time of @segment as an absolute clock time (running time plus
+ * @base_time), ZCP_TIME_NONE if it has none. */
+guint64 gst_zero_cp_time_to_clock (const GstSegment * segment,
+    GstClockTime base_time, GstClockTime time);
+
+/* An absolute clock time from the wire as running time after @base_time;
+ * a time before it is clamped to 0. */
+GstClockTime gst_zero_cp_time_from_clock (guint64 time,
+    GstClockTime base_time);
+
 /* Fills @frame's times, flags and video layout from @buffer.  PTS and DTS
  * become absolute clock times: running time through @segment plus
  * @base_time, so that a subscriber on the same clock (the system monotonic

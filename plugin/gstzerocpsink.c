@@ -47,6 +47,7 @@
 #include "gstzerocpbufferpool.h"
 #include "gstzerocpdescriptor.h"
 #include "gstzerocpelements.h"
+#include "gstzerocpevents.h"
 #include "gstzerocpsink.h"
 #include "zcp.h"
 
@@ -106,14 +107,14 @@ struct _GstZeroCpSink
   gchar *channel_in_use;
   gboolean is_video;
   GstVideoInfo info;
+  gboolean latency_configured;  /* a LATENCY event came */
 
   atomic_bool unlocking;
 
-  /* The monitor thread posts a message when a subscriber comes or goes. */
+  /* The monitor thread posts a message when a subscriber comes or goes,
+   * and sends the subscribers' upstream events up our pipeline. */
   GThread *monitor;
-  GMutex monitor_lock;
-  GCond monitor_cond;
-  gboolean monitor_stop;        /* protected by monitor_lock */
+  atomic_bool monitor_stop;
 };
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
@@ -317,6 +318,43 @@ gst_zero_cp_sink_post_departed (GstZeroCpSink * self,
  * posts a message for each that came or went (and so reclaims the chunks of
  * dead ones without waiting for the next frame), and warns when the pool
  * has hit its limit. */
+/* Until @until (monotonic time), sends what subscribers send upstream up
+ * our pipeline, as it comes. */
+static void
+gst_zero_cp_sink_relay_upstream (GstZeroCpSink * self,
+    struct zcp_publisher *publisher, gint64 until)
+{
+  gint64 remaining_us;
+
+  while ((remaining_us = until - g_get_monotonic_time ()) > 0) {
+    GstEvent *event;
+    gchar *string;
+    int ret;
+
+    ret = zcp_publisher_take_upstream (publisher, &string,
+        remaining_us * GST_USECOND, &self->monitor_stop);
+    if (ret == -ETIMEDOUT || ret == -ECANCELED)
+      return;
+    if (ret < 0)
+      continue;
+
+    event = gst_zero_cp_event_from_string (string);
+    /* Only what a subscriber may ask of us: never a flush or a seek. */
+    if (event && (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_UPSTREAM ||
+            GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_BOTH ||
+            GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_BOTH_OOB)) {
+      GST_DEBUG_OBJECT (self, "upstream event from a subscriber: %s", string);
+      if (!gst_pad_push_event (GST_BASE_SINK_PAD (self), event))
+        GST_DEBUG_OBJECT (self, "nobody upstream handled it");
+    } else {
+      GST_WARNING_OBJECT (self, "ignored an upstream event from a subscriber: "
+          "%.200s", string);
+      gst_clear_event (&event);
+    }
+    free (string);
+  }
+}
+
 static gpointer
 gst_zero_cp_sink_monitor (gpointer data)
 {
@@ -328,11 +366,9 @@ gst_zero_cp_sink_monitor (gpointer data)
   guint64 limit_waits = 0;
   gint64 next_warning = 0;
 
-  g_mutex_lock (&self->monitor_lock);
-  while (!self->monitor_stop && publisher) {
+  while (publisher && !atomic_load (&self->monitor_stop)) {
     struct zcp_publisher_stats stats;
-
-    g_mutex_unlock (&self->monitor_lock);
+    gint64 next_round = g_get_monotonic_time () + MONITOR_PERIOD_US;
 
     n_now = zcp_publisher_list_subscribers (publisher, now, G_N_ELEMENTS (now));
     /* Both lists are in slot order: merge them. */
@@ -368,12 +404,8 @@ gst_zero_cp_sink_monitor (gpointer data)
       next_warning = g_get_monotonic_time () + LIMIT_WARNING_PERIOD_US;
     }
 
-    g_mutex_lock (&self->monitor_lock);
-    if (!self->monitor_stop)
-      g_cond_wait_until (&self->monitor_cond, &self->monitor_lock,
-          g_get_monotonic_time () + MONITOR_PERIOD_US);
+    gst_zero_cp_sink_relay_upstream (self, publisher, next_round);
   }
-  g_mutex_unlock (&self->monitor_lock);
 
   if (publisher)
     zcp_publisher_unref (publisher);
@@ -416,13 +448,14 @@ gst_zero_cp_sink_start (GstBaseSink * bsink)
   self->allocator = gst_zero_cp_allocator_new ();
   self->channel_in_use = channel;
   self->is_video = FALSE;
+  self->latency_configured = FALSE;
   atomic_store (&self->unlocking, false);
 
   GST_OBJECT_LOCK (self);
   self->publisher = publisher;
   GST_OBJECT_UNLOCK (self);
 
-  self->monitor_stop = FALSE;
+  atomic_store (&self->monitor_stop, false);
   self->monitor = g_thread_new ("zerocpsink-monitor", gst_zero_cp_sink_monitor,
       self);
 
@@ -438,10 +471,8 @@ gst_zero_cp_sink_stop (GstBaseSink * bsink)
   GstBufferPool *pool;
 
   if (self->monitor) {
-    g_mutex_lock (&self->monitor_lock);
-    self->monitor_stop = TRUE;
-    g_cond_signal (&self->monitor_cond);
-    g_mutex_unlock (&self->monitor_lock);
+    atomic_store (&self->monitor_stop, true);
+    zcp_publisher_wake (self->publisher);
     g_thread_join (self->monitor);
     self->monitor = NULL;
   }
@@ -459,6 +490,51 @@ gst_zero_cp_sink_stop (GstBaseSink * bsink)
   gst_clear_object (&self->allocator);
   g_clear_pointer (&self->channel_in_use, g_free);
   return TRUE;
+}
+
+/* Subscribers add our latency to theirs: a frame stamped T leaves here at
+ * T plus this much, and they render it at T plus their own latency. */
+static void
+gst_zero_cp_sink_publish_latency (GstZeroCpSink * self, GstClockTime latency)
+{
+  struct zcp_publisher *publisher = gst_zero_cp_sink_ref_publisher (self);
+
+  if (!publisher)
+    return;
+  GST_DEBUG_OBJECT (self, "publishing latency %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (latency));
+  zcp_publisher_set_latency (publisher, latency);
+  zcp_publisher_unref (publisher);
+}
+
+/* The pipeline's latency, when it has one (a live pipeline that syncs). */
+static gboolean
+gst_zero_cp_sink_send_element_event (GstElement * element, GstEvent * event)
+{
+  GstZeroCpSink *self = GST_ZERO_CP_SINK (element);
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_LATENCY) {
+    GstClockTime latency;
+
+    gst_event_parse_latency (event, &latency);
+    self->latency_configured = TRUE;
+    gst_zero_cp_sink_publish_latency (self, latency);
+  }
+  return GST_ELEMENT_CLASS (parent_class)->send_event (element, event);
+}
+
+/* Without a configured latency (sync=false), what upstream says. */
+static void
+gst_zero_cp_sink_query_latency (GstZeroCpSink * self)
+{
+  gboolean live, upstream_live;
+  GstClockTime min;
+
+  if (self->latency_configured)
+    return;
+  if (gst_base_sink_query_latency (GST_BASE_SINK (self), &live,
+          &upstream_live, &min, NULL) && upstream_live)
+    gst_zero_cp_sink_publish_latency (self, min);
 }
 
 static gboolean
@@ -479,8 +555,10 @@ gst_zero_cp_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
   GST_DEBUG_OBJECT (self, "caps %s", caps_string);
   g_free (caps_string);
 
-  self->is_video = gst_video_info_from_caps (&self->info, caps) &&
+  self->is_video = gst_zero_cp_caps_are_video (caps) &&
+      gst_video_info_from_caps (&self->info, caps) &&
       GST_VIDEO_INFO_FORMAT (&self->info) != GST_VIDEO_FORMAT_ENCODED;
+  gst_zero_cp_sink_query_latency (self);
   return TRUE;
 }
 
@@ -561,7 +639,8 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
 
   /* Without a frame size we cannot size chunks; such streams take the copy
    * path, which sizes chunks from the buffers themselves. */
-  if (!gst_video_info_from_caps (&info, caps) ||
+  if (!gst_zero_cp_caps_are_video (caps) ||
+      !gst_video_info_from_caps (&info, caps) ||
       GST_VIDEO_INFO_FORMAT (&info) == GST_VIDEO_FORMAT_ENCODED) {
     GST_DEBUG_OBJECT (self, "no frame size in %" GST_PTR_FORMAT, caps);
     return TRUE;
@@ -733,10 +812,75 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   return GST_FLOW_OK;
 }
 
+/* Whether a serialized event goes to the subscribers: what belongs to the
+ * stream, not to this pipeline (flushing) and not what travels on its own
+ * (caps with the frames, end-of-stream as its own descriptor). */
+static gboolean
+gst_zero_cp_sink_carries (GstEvent * event)
+{
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CAPS:
+    case GST_EVENT_EOS:
+    case GST_EVENT_FLUSH_STOP:
+      return FALSE;
+    default:
+      return GST_EVENT_IS_SERIALIZED (event) && GST_EVENT_IS_DOWNSTREAM (event);
+  }
+}
+
+/* Sends @event to the subscribers, in order with the frames.  A GAP also
+ * carries its timestamp as a clock time, as buffers do. */
+static void
+gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
+{
+  guint32 sticky = gst_zero_cp_event_sticky_kind (event);
+  gchar *string;
+  int ret;
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_GAP) {
+    GstEvent *gap = gst_event_make_writable (gst_event_ref (event));
+    GstClockTime timestamp;
+
+    gst_event_parse_gap (gap, &timestamp, NULL);
+    gst_structure_set (gst_event_writable_structure (gap),
+        GST_ZERO_CP_GAP_CLOCK_TIME_FIELD, G_TYPE_UINT64,
+        gst_zero_cp_time_to_clock (&GST_BASE_SINK (self)->segment,
+            gst_element_get_base_time (GST_ELEMENT_CAST (self)), timestamp),
+        NULL);
+    string = gst_zero_cp_event_to_string (gap);
+    gst_event_unref (gap);
+  } else {
+    string = gst_zero_cp_event_to_string (event);
+  }
+  if (!string)
+    return;
+
+  /* A new stream has no stream tags yet: a subscriber joining now must not
+   * get the last stream's. */
+  if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START)
+    zcp_publisher_forget_sticky (self->publisher,
+        GST_ZERO_CP_STICKY_STREAM_TAGS);
+
+  ret = zcp_publisher_send_event (self->publisher, string, sticky,
+      &self->unlocking);
+  if (ret == -E2BIG)
+    GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("An event too large for a "
+            "zerocp channel was not sent."), ("%" G_GSIZE_FORMAT " bytes, "
+            "at most %u: %.200s", strlen (string), ZCP_EVENT_MAX - 1, string));
+  else if (ret < 0 && ret != -ECANCELED)
+    GST_WARNING_OBJECT (self, "event not sent: %s", g_strerror (-ret));
+  else
+    GST_DEBUG_OBJECT (self, "sent %s", string);
+  g_free (string);
+}
+
 static gboolean
 gst_zero_cp_sink_event (GstBaseSink * bsink, GstEvent * event)
 {
   GstZeroCpSink *self = GST_ZERO_CP_SINK (bsink);
+
+  if (gst_zero_cp_sink_carries (event))
+    gst_zero_cp_sink_send_event (self, event);
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
     int ret = zcp_publisher_send_eos (self->publisher, &self->unlocking);
@@ -781,8 +925,6 @@ gst_zero_cp_sink_finalize (GObject * object)
   GstZeroCpSink *self = GST_ZERO_CP_SINK (object);
 
   g_free (self->channel);
-  g_mutex_clear (&self->monitor_lock);
-  g_cond_clear (&self->monitor_cond);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
@@ -879,6 +1021,8 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
       "Publishes a stream to other processes through shared memory, "
       "without copying frames", "zerocp developers");
 
+  element_class->send_event =
+      GST_DEBUG_FUNCPTR (gst_zero_cp_sink_send_element_event);
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_stop);
   basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_set_caps);
@@ -902,6 +1046,4 @@ gst_zero_cp_sink_init (GstZeroCpSink * self)
   self->perms = DEFAULT_PERMS;
   self->wait_for_connection = DEFAULT_WAIT_FOR_CONNECTION;
   self->max_pool_bytes = DEFAULT_MAX_POOL_BYTES;
-  g_mutex_init (&self->monitor_lock);
-  g_cond_init (&self->monitor_cond);
 }

@@ -10,9 +10,15 @@
  * when the last buffer that uses it is freed, so holding buffers (in a queue,
  * say) is safe: the publisher never writes a chunk a subscriber holds.
  *
- * Caps come from the channel and need not be written after the element.
- * Timestamps are turned into this pipeline's running time, on the shared
- * monotonic clock.  The source may start before the publisher: it waits for
+ * Caps come from the channel and need not be written after the element,
+ * and the publisher's serialized events (stream-start, segment, tags, gap,
+ * custom events) follow in order with its buffers; a source that joins late
+ * gets stream-start, caps, segment and tags first.  Custom upstream events,
+ * force-key-unit among them, go to the publisher's pipeline.
+ * #GstZeroCpSrc:timestamp-mode says what becomes of the publisher's
+ * timestamps: by default (live) they are turned into this pipeline's running
+ * time on the shared monotonic clock, and the publisher's latency is added
+ * to ours.  The source may start before the publisher: it waits for
  * the channel to appear (for #GstZeroCpSrc:publisher-timeout), and sleeps
  * (uses no CPU) while no frame comes.
  *
@@ -51,9 +57,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <gst/video/video.h>
+
 #include "gstzerocpallocator.h"
 #include "gstzerocpdescriptor.h"
 #include "gstzerocpelements.h"
+#include "gstzerocpevents.h"
 #include "gstzerocpsrc.h"
 #include "zcp.h"
 
@@ -67,6 +76,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_src_debug);
 #define DEFAULT_LEAKY_NOT_LIVE GST_ZERO_CP_SRC_LEAKY_NO
 #define DEFAULT_PUBLISHER_TIMEOUT 0
 #define DEFAULT_ON_PUBLISHER_LOST GST_ZERO_CP_SRC_ON_LOST_WAIT
+#define DEFAULT_TIMESTAMP_MODE_LIVE GST_ZERO_CP_SRC_TIMESTAMP_COMPENSATE
+#define DEFAULT_TIMESTAMP_MODE_NOT_LIVE GST_ZERO_CP_SRC_TIMESTAMP_PASSTHROUGH
 
 /* One wait's length; a wait that ends empty-handed simply starts again. */
 #define WAIT_SLICE_NS (GST_SECOND)
@@ -83,8 +94,11 @@ enum
   PROP_LEAKY,
   PROP_PUBLISHER_TIMEOUT,
   PROP_ON_PUBLISHER_LOST,
+  PROP_TIMESTAMP_MODE,
   PROP_STATS,
-  N_PROPERTIES
+  N_PROPERTIES,
+  /* basesrc's, overridden to warn */
+  PROP_DO_TIMESTAMP = N_PROPERTIES
 };
 
 static GParamSpec *properties[N_PROPERTIES];
@@ -130,6 +144,28 @@ gst_zero_cp_src_on_lost_get_type (void)
   return type;
 }
 
+#define GST_TYPE_ZERO_CP_SRC_TIMESTAMP_MODE \
+    (gst_zero_cp_src_timestamp_mode_get_type ())
+static GType
+gst_zero_cp_src_timestamp_mode_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_ZERO_CP_SRC_TIMESTAMP_COMPENSATE, "The publisher's running time on "
+          "the shared clock, turned into ours", "compensate"},
+    {GST_ZERO_CP_SRC_TIMESTAMP_PASSTHROUGH, "The publisher's timestamps and "
+          "segment, unchanged", "passthrough"},
+    {GST_ZERO_CP_SRC_TIMESTAMP_RESTART, "Stamped on arrival with our running "
+          "time", "restart"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type,
+        g_enum_register_static ("GstZeroCpSrcTimestampMode", values));
+  return type;
+}
+
 struct _GstZeroCpSrc
 {
   GstPushSrc parent;
@@ -140,6 +176,9 @@ struct _GstZeroCpSrc
   gboolean leaky_set;           /* protected by OBJECT_LOCK */
   guint64 publisher_timeout;    /* protected by OBJECT_LOCK */
   GstZeroCpSrcOnLost on_publisher_lost; /* protected by OBJECT_LOCK */
+  GstZeroCpSrcTimestampMode timestamp_mode;     /* protected by OBJECT_LOCK */
+  gboolean timestamp_mode_set;  /* protected by OBJECT_LOCK */
+  guint64 publisher_latency;    /* protected by OBJECT_LOCK */
   struct zcp_subscriber *subscriber;    /* protected by OBJECT_LOCK */
   guint reconnects;             /* protected by OBJECT_LOCK */
 
@@ -148,10 +187,16 @@ struct _GstZeroCpSrc
   GstAllocator *allocator;
   gboolean have_caps;
   guint32 caps_generation;
+  GstZeroCpSrcTimestampMode mode_in_use;
   guint64 first_pts;            /* origin of a non-live timeline */
+  gboolean have_sequence;
   guint64 next_sequence;        /* of the frame expected next */
+  gboolean have_buffer;         /* a buffer went out since the last segment */
+  gboolean have_segment;
+  GstSegment last_segment;      /* the publisher's, as last forwarded */
   gboolean discont;             /* flag the next buffer */
   gboolean new_stream;          /* a new publisher: stream-start first */
+  gboolean joined;              /* no buffer yet from this publisher */
 
   atomic_bool unlocking;
   int wake_fd;                  /* readable while unlocking */
@@ -177,6 +222,16 @@ gst_zero_cp_src_effective_leaky (GstZeroCpSrc * self)
   /* The field, not gst_base_src_is_live(): that takes the OBJECT_LOCK we hold. */
   return GST_BASE_SRC (self)->is_live ? DEFAULT_LEAKY_LIVE :
       DEFAULT_LEAKY_NOT_LIVE;
+}
+
+/* The same for timestamp-mode.  Call with the OBJECT_LOCK. */
+static GstZeroCpSrcTimestampMode
+gst_zero_cp_src_effective_timestamp_mode (GstZeroCpSrc * self)
+{
+  if (self->timestamp_mode_set)
+    return self->timestamp_mode;
+  return GST_BASE_SRC (self)->is_live ? DEFAULT_TIMESTAMP_MODE_LIVE :
+      DEFAULT_TIMESTAMP_MODE_NOT_LIVE;
 }
 
 static enum zcp_leaky
@@ -275,6 +330,20 @@ gst_zero_cp_src_set_property (GObject * object, guint prop_id,
       self->on_publisher_lost = g_value_get_enum (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_TIMESTAMP_MODE:
+      GST_OBJECT_LOCK (self);
+      self->timestamp_mode = g_value_get_enum (value);
+      self->timestamp_mode_set = TRUE;
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_DO_TIMESTAMP:
+      if (g_value_get_boolean (value))
+        GST_WARNING_OBJECT (self, "do-timestamp=true overrides the timestamps "
+            "the publisher sent: buffers are stamped on arrival, as with "
+            "timestamp-mode=restart");
+      gst_base_src_set_do_timestamp (GST_BASE_SRC (self),
+          g_value_get_boolean (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -315,6 +384,15 @@ gst_zero_cp_src_get_property (GObject * object, guint prop_id,
       GST_OBJECT_LOCK (self);
       g_value_set_enum (value, self->on_publisher_lost);
       GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_TIMESTAMP_MODE:
+      GST_OBJECT_LOCK (self);
+      g_value_set_enum (value, gst_zero_cp_src_effective_timestamp_mode (self));
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_DO_TIMESTAMP:
+      g_value_set_boolean (value,
+          gst_base_src_get_do_timestamp (GST_BASE_SRC (self)));
       break;
     case PROP_STATS:
       g_value_take_boxed (value, gst_zero_cp_src_make_stats (self));
@@ -361,11 +439,16 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
   self->first_pts = ZCP_TIME_NONE;
   self->new_stream = FALSE;
   self->discont = FALSE;
+  self->have_sequence = FALSE;
+  self->have_buffer = FALSE;
+  self->have_segment = FALSE;
   atomic_store (&self->unlocking, false);
 
   GST_OBJECT_LOCK (self);
   self->channel_in_use = channel;
   self->reconnects = 0;
+  self->publisher_latency = 0;
+  self->mode_in_use = gst_zero_cp_src_effective_timestamp_mode (self);
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -495,6 +578,7 @@ gst_zero_cp_src_attach (GstZeroCpSrc * self)
   GST_OBJECT_LOCK (self);
   self->subscriber = subscriber;
   GST_OBJECT_UNLOCK (self);
+  self->joined = TRUE;
   GST_INFO_OBJECT (self, "subscribed to channel %s", self->channel_in_use);
   gst_zero_cp_src_post_publisher (self, "zerocp-publisher-connected",
       stats.publisher_pid, stats.slot, NULL);
@@ -544,36 +628,10 @@ gst_zero_cp_src_publisher_lost (GstZeroCpSrc * self)
   self->reconnects++;
   GST_OBJECT_UNLOCK (self);
   self->have_caps = FALSE;
+  self->have_sequence = FALSE;
   self->new_stream = TRUE;
   self->discont = TRUE;
   return gst_zero_cp_src_attach (self);
-}
-
-/* A new publisher is a new stream: stream-start, then (with the first frame)
- * its caps, then a segment, as a late joiner gets them. */
-static void
-gst_zero_cp_src_start_new_stream (GstZeroCpSrc * self)
-{
-  GstBaseSrc *bsrc = GST_BASE_SRC (self);
-  GstSegment segment;
-  gchar *stream_id;
-  GstEvent *event;
-  guint reconnects;
-
-  GST_OBJECT_LOCK (self);
-  reconnects = self->reconnects;
-  GST_OBJECT_UNLOCK (self);
-
-  stream_id = gst_pad_create_stream_id_printf (GST_BASE_SRC_PAD (bsrc),
-      GST_ELEMENT_CAST (self), "%s/%u", self->channel_in_use, reconnects);
-  event = gst_event_new_stream_start (stream_id);
-  gst_event_set_group_id (event, gst_util_group_id_next ());
-  gst_pad_push_event (GST_BASE_SRC_PAD (bsrc), event);
-  g_free (stream_id);
-
-  /* Same timeline: timestamps stay on the shared clock. */
-  gst_segment_copy_into (&bsrc->segment, &segment);
-  gst_base_src_new_segment (bsrc, &segment);
 }
 
 static gboolean
@@ -623,26 +681,197 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
 }
 
 static GstClockTime
-gst_zero_cp_src_time_origin (GstZeroCpSrc * self, const struct zcp_frame *frame)
+gst_zero_cp_src_time_origin (GstZeroCpSrc * self, guint64 first_time)
 {
   if (gst_base_src_is_live (GST_BASE_SRC (self)))
     return gst_element_get_base_time (GST_ELEMENT_CAST (self));
 
   /* Without a live clock to share, the stream starts at 0. */
   if (self->first_pts == ZCP_TIME_NONE)
-    self->first_pts = frame->pts;
+    self->first_pts = first_time;
   return self->first_pts == ZCP_TIME_NONE ? 0 : self->first_pts;
 }
 
-static GstFlowReturn
-gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
+/* Our running time now, for timestamp-mode=restart. */
+static GstClockTime
+gst_zero_cp_src_now (GstZeroCpSrc * self)
 {
-  GstZeroCpSrc *self = GST_ZERO_CP_SRC (psrc);
-  struct zcp_frame frame;
-  struct zcp_chunk chunk;
-  gchar *problem = NULL;
-  GstBuffer *buffer;
-  GstMemory *mem;
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT_CAST (self));
+  GstClockTime now, base_time;
+
+  if (!clock)
+    return GST_CLOCK_TIME_NONE;
+  now = gst_clock_get_time (clock);
+  base_time = gst_element_get_base_time (GST_ELEMENT_CAST (self));
+  gst_object_unref (clock);
+  return now > base_time ? now - base_time : 0;
+}
+
+/* Caps go out before anything that depends on them: every event but
+ * stream-start, and every buffer. */
+static gboolean
+gst_zero_cp_src_ensure_caps (GstZeroCpSrc * self, guint32 generation)
+{
+  if (generation == 0 || (self->have_caps &&
+          generation == self->caps_generation))
+    return TRUE;
+  return gst_zero_cp_src_update_caps (self, generation);
+}
+
+static void
+gst_zero_cp_src_push_stream_start (GstZeroCpSrc * self, GstEvent * event)
+{
+  GstBaseSrc *bsrc = GST_BASE_SRC (self);
+  GstSegment segment;
+
+  gst_pad_push_event (GST_BASE_SRC_PAD (bsrc), event);
+  self->new_stream = FALSE;
+  self->have_segment = FALSE;
+  /* A new stream needs its caps and a segment again; the publisher's
+   * segment comes next in passthrough, ours is the same timeline. */
+  self->have_caps = FALSE;
+  if (self->mode_in_use != GST_ZERO_CP_SRC_TIMESTAMP_PASSTHROUGH) {
+    gst_segment_copy_into (&bsrc->segment, &segment);
+    gst_base_src_new_segment (bsrc, &segment);
+  }
+}
+
+/* A new publisher that sent no stream-start (publishers do, and a joining
+ * subscriber gets it first): ours, then (with the first frame) its caps and
+ * a segment. */
+static void
+gst_zero_cp_src_start_new_stream (GstZeroCpSrc * self)
+{
+  GstBaseSrc *bsrc = GST_BASE_SRC (self);
+  gchar *stream_id;
+  GstEvent *event;
+  guint reconnects;
+
+  GST_OBJECT_LOCK (self);
+  reconnects = self->reconnects;
+  GST_OBJECT_UNLOCK (self);
+
+  stream_id = gst_pad_create_stream_id_printf (GST_BASE_SRC_PAD (bsrc),
+      GST_ELEMENT_CAST (self), "%s/%u", self->channel_in_use, reconnects);
+  event = gst_event_new_stream_start (stream_id);
+  gst_event_set_group_id (event, gst_util_group_id_next ());
+  g_free (stream_id);
+  gst_zero_cp_src_push_stream_start (self, event);
+}
+
+static void
+gst_zero_cp_src_forward_segment (GstZeroCpSrc * self, GstEvent * event)
+{
+  const GstSegment *segment;
+
+  /* Our timeline is our running time: the publisher's segment has been
+   * applied to the timestamps already. */
+  if (self->mode_in_use != GST_ZERO_CP_SRC_TIMESTAMP_PASSTHROUGH)
+    return;
+
+  gst_event_parse_segment (event, &segment);
+  if (segment->format != GST_FORMAT_TIME) {
+    GST_WARNING_OBJECT (self, "the publisher's segment is in %s, not time: "
+        "keeping ours", gst_format_get_name (segment->format));
+    return;
+  }
+  /* The same segment again must not reset the stream downstream. */
+  if (self->have_segment && gst_segment_is_equal (segment, &self->last_segment))
+    return;
+  gst_segment_copy_into (segment, &self->last_segment);
+  self->have_segment = TRUE;
+  self->have_buffer = FALSE;
+  gst_base_src_new_segment (GST_BASE_SRC (self), segment);
+}
+
+static void
+gst_zero_cp_src_push_gap (GstZeroCpSrc * self, GstEvent * event)
+{
+  GstClockTime timestamp, duration;
+  guint64 clock_time = ZCP_TIME_NONE;
+
+  /* Before any buffer the segment is not out yet, and a gap at the start
+   * tells a subscriber nothing. */
+  if (!self->have_buffer) {
+    GST_DEBUG_OBJECT (self, "gap before the first buffer: dropped");
+    return;
+  }
+  gst_event_parse_gap (event, &timestamp, &duration);
+  switch (self->mode_in_use) {
+    case GST_ZERO_CP_SRC_TIMESTAMP_COMPENSATE:
+      gst_structure_get_uint64 (gst_event_get_structure (event),
+          GST_ZERO_CP_GAP_CLOCK_TIME_FIELD, &clock_time);
+      timestamp = gst_zero_cp_time_from_clock (clock_time,
+          gst_zero_cp_src_time_origin (self, clock_time));
+      break;
+    case GST_ZERO_CP_SRC_TIMESTAMP_RESTART:
+      timestamp = gst_zero_cp_src_now (self);
+      break;
+    default:
+      break;
+  }
+  if (GST_CLOCK_TIME_IS_VALID (timestamp))
+    gst_pad_push_event (GST_BASE_SRC_PAD (self),
+        gst_event_new_gap (timestamp, duration));
+}
+
+/* An event from the publisher, in order with its buffers. */
+static GstFlowReturn
+gst_zero_cp_src_handle_event (GstZeroCpSrc * self,
+    const struct zcp_frame *frame)
+{
+  GstEvent *event = gst_zero_cp_event_from_string (frame->event);
+
+  if (!event) {
+    GST_WARNING_OBJECT (self, "unreadable event from the publisher: %.200s",
+        frame->event);
+    return GST_FLOW_OK;
+  }
+  GST_DEBUG_OBJECT (self, "event %" GST_PTR_FORMAT "%s", event,
+      frame->replayed ? " (as the channel had it when we joined)" : "");
+
+  if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START) {
+    gst_zero_cp_src_push_stream_start (self, event);
+    return GST_FLOW_OK;
+  }
+  if (!gst_zero_cp_src_ensure_caps (self, frame->caps_generation)) {
+    gst_event_unref (event);
+    return GST_FLOW_NOT_NEGOTIATED;
+  }
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_SEGMENT:
+      gst_zero_cp_src_forward_segment (self, event);
+      break;
+    case GST_EVENT_GAP:
+      gst_zero_cp_src_push_gap (self, event);
+      break;
+    case GST_EVENT_TAG:
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+    case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY:
+    case GST_EVENT_CUSTOM_BOTH:
+    case GST_EVENT_PROTECTION:
+    case GST_EVENT_SEGMENT_DONE:
+      /* basesrc sends these right before our next buffer, after the
+       * segment it may still owe downstream. */
+      if (!gst_element_send_event (GST_ELEMENT_CAST (self),
+              gst_event_ref (event)))
+        gst_pad_push_event (GST_BASE_SRC_PAD (self), gst_event_ref (event));
+      break;
+    default:
+      GST_DEBUG_OBJECT (self, "not for a subscriber: %" GST_PTR_FORMAT, event);
+      break;
+  }
+  gst_event_unref (event);
+  return GST_FLOW_OK;
+}
+
+/* Takes the next frame from the publisher, following it to the next one
+ * if it goes away (on-publisher-lost=wait). */
+static GstFlowReturn
+gst_zero_cp_src_next (GstZeroCpSrc * self, struct zcp_frame *frame,
+    struct zcp_chunk *chunk)
+{
   int ret;
 
   if (!self->subscriber) {
@@ -654,7 +883,7 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   for (;;) {
     GstFlowReturn flow;
 
-    ret = zcp_subscriber_next (self->subscriber, &frame, &chunk,
+    ret = zcp_subscriber_next (self->subscriber, frame, chunk,
         WAIT_SLICE_NS, &self->unlocking);
     if (ret == -ETIMEDOUT) {
       GST_LOG_OBJECT (self, "no frame yet");
@@ -678,28 +907,133 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       return GST_FLOW_ERROR;
   }
 
-  if (frame.kind == ZCP_FRAME_KIND_EOS) {
-    GST_INFO_OBJECT (self, "end of stream from the publisher");
-    return GST_FLOW_EOS;
-  }
-
-  if (self->new_stream) {
-    gst_zero_cp_src_start_new_stream (self);
-    self->new_stream = FALSE;
-  }
   /* A gap in the publisher's count: frames dropped for our leaky queue. */
-  if (self->have_caps && frame.sequence != self->next_sequence) {
-    GST_DEBUG_OBJECT (self, "frames %" G_GUINT64_FORMAT " to %"
-        G_GUINT64_FORMAT " dropped", self->next_sequence, frame.sequence);
-    self->discont = TRUE;
-  }
-  self->next_sequence = frame.sequence + 1;
-
-  if (!self->have_caps || frame.caps_generation != self->caps_generation) {
-    if (!gst_zero_cp_src_update_caps (self, frame.caps_generation)) {
-      zcp_chunk_release (&chunk);
-      return GST_FLOW_NOT_NEGOTIATED;
+  if (!frame->replayed) {
+    if (self->have_sequence && frame->sequence != self->next_sequence) {
+      GST_DEBUG_OBJECT (self, "frames %" G_GUINT64_FORMAT " to %"
+          G_GUINT64_FORMAT " dropped", self->next_sequence, frame->sequence);
+      self->discont = TRUE;
     }
+    self->next_sequence = frame->sequence + 1;
+    self->have_sequence = TRUE;
+  }
+  return GST_FLOW_OK;
+}
+
+static gboolean gst_zero_cp_src_event (GstBaseSrc * bsrc, GstEvent * event);
+
+/* Joining a stream of keyframes and deltas (H.264, say) between two
+ * keyframes: ask the publisher's encoder for one now, rather than wait for
+ * the next. */
+static void
+gst_zero_cp_src_request_keyframe (GstZeroCpSrc * self, GstBuffer * buffer)
+{
+  GstEvent *event;
+
+  if (!self->joined)
+    return;
+  self->joined = FALSE;
+  if (!GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT))
+    return;
+  GST_INFO_OBJECT (self, "joined between keyframes: asking for one");
+  event = gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+      TRUE, 0);
+  gst_zero_cp_src_event (GST_BASE_SRC (self), event);
+  gst_event_unref (event);
+}
+
+/* Posts a latency message when the publisher's latency changes: ours
+ * includes it. */
+static void
+gst_zero_cp_src_check_latency (GstZeroCpSrc * self)
+{
+  guint64 latency = zcp_subscriber_get_latency (self->subscriber);
+  gboolean changed;
+
+  GST_OBJECT_LOCK (self);
+  changed = latency != self->publisher_latency;
+  self->publisher_latency = latency;
+  GST_OBJECT_UNLOCK (self);
+
+  if (changed) {
+    GST_INFO_OBJECT (self, "publisher latency %" GST_TIME_FORMAT,
+        GST_TIME_ARGS (latency));
+    gst_element_post_message (GST_ELEMENT_CAST (self),
+        gst_message_new_latency (GST_OBJECT_CAST (self)));
+  }
+}
+
+/* Sets @buffer's timestamps as timestamp-mode says.  FALSE, with @problem
+ * set, if the frame's video layout does not fit. */
+static gboolean
+gst_zero_cp_src_apply_frame (GstZeroCpSrc * self, GstBuffer * buffer,
+    struct zcp_frame *frame, gchar ** problem)
+{
+  GstClockTime origin = 0;
+
+  switch (self->mode_in_use) {
+    case GST_ZERO_CP_SRC_TIMESTAMP_PASSTHROUGH:
+      frame->pts = frame->segment_pts;
+      frame->dts = frame->segment_dts;
+      break;
+    default:
+      origin = gst_zero_cp_src_time_origin (self, frame->pts);
+      /* Stamped before our pipeline started: clamped to 0, a jump. */
+      if ((frame->pts != ZCP_TIME_NONE && frame->pts < origin) ||
+          (frame->dts != ZCP_TIME_NONE && frame->dts < origin))
+        self->discont = TRUE;
+      break;
+  }
+
+  if (!gst_zero_cp_buffer_apply_frame (buffer, frame, origin, problem))
+    return FALSE;
+
+  if (self->mode_in_use == GST_ZERO_CP_SRC_TIMESTAMP_RESTART) {
+    GST_BUFFER_PTS (buffer) = gst_zero_cp_src_now (self);
+    GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
+  }
+  /* basesrc stamps buffers without timestamps on arrival. */
+  if (gst_base_src_get_do_timestamp (GST_BASE_SRC (self))) {
+    GST_BUFFER_PTS (buffer) = GST_CLOCK_TIME_NONE;
+    GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
+  }
+  return TRUE;
+}
+
+static GstFlowReturn
+gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
+{
+  GstZeroCpSrc *self = GST_ZERO_CP_SRC (psrc);
+  struct zcp_frame frame;
+  struct zcp_chunk chunk;
+  gchar *problem = NULL;
+  GstBuffer *buffer;
+  GstMemory *mem;
+
+  for (;;) {
+    GstFlowReturn flow = gst_zero_cp_src_next (self, &frame, &chunk);
+
+    if (flow != GST_FLOW_OK)
+      return flow;
+    if (frame.kind == ZCP_FRAME_KIND_BUFFER)
+      break;
+    if (frame.kind == ZCP_FRAME_KIND_EOS) {
+      GST_INFO_OBJECT (self, "end of stream from the publisher");
+      return GST_FLOW_EOS;
+    }
+    flow = gst_zero_cp_src_handle_event (self, &frame);
+    free (frame.event);
+    if (flow != GST_FLOW_OK)
+      return flow;
+  }
+
+  gst_zero_cp_src_check_latency (self);
+  /* A publisher that sent no stream-start of its own. */
+  if (self->new_stream)
+    gst_zero_cp_src_start_new_stream (self);
+  if (!gst_zero_cp_src_ensure_caps (self, frame.caps_generation)) {
+    zcp_chunk_release (&chunk);
+    return GST_FLOW_NOT_NEGOTIATED;
   }
 
   buffer = gst_buffer_new ();
@@ -709,8 +1043,7 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   /* The memory is where the buffer was born, not a later change. */
   GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
 
-  if (!gst_zero_cp_buffer_apply_frame (buffer, &frame,
-          gst_zero_cp_src_time_origin (self, &frame), &problem)) {
+  if (!gst_zero_cp_src_apply_frame (self, buffer, &frame, &problem)) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Channel '%s' is corrupt or of "
             "another version of zerocp.", self->channel_in_use),
         ("frame %" G_GUINT64_FORMAT ": %s", frame.sequence, problem));
@@ -723,11 +1056,78 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
     self->discont = FALSE;
   }
+  self->have_buffer = TRUE;
+  gst_zero_cp_src_request_keyframe (self, buffer);
 
   GST_LOG_OBJECT (self, "frame %" G_GUINT64_FORMAT ": %" GST_PTR_FORMAT,
       frame.sequence, buffer);
   *outbuf = buffer;
   return GST_FLOW_OK;
+}
+
+/* Our latency includes the publisher's: its frames reach us that late. */
+static gboolean
+gst_zero_cp_src_query (GstBaseSrc * bsrc, GstQuery * query)
+{
+  GstZeroCpSrc *self = GST_ZERO_CP_SRC (bsrc);
+  GstClockTime min, max;
+  guint64 publisher_latency;
+  gboolean live;
+
+  if (!GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query))
+    return FALSE;
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY ||
+      self->mode_in_use != GST_ZERO_CP_SRC_TIMESTAMP_COMPENSATE)
+    return TRUE;
+
+  GST_OBJECT_LOCK (self);
+  publisher_latency = self->publisher_latency;
+  GST_OBJECT_UNLOCK (self);
+
+  gst_query_parse_latency (query, &live, &min, &max);
+  min += publisher_latency;
+  if (GST_CLOCK_TIME_IS_VALID (max))
+    max += publisher_latency;
+  GST_DEBUG_OBJECT (self, "latency with the publisher's %" GST_TIME_FORMAT
+      ": min %" GST_TIME_FORMAT, GST_TIME_ARGS (publisher_latency),
+      GST_TIME_ARGS (min));
+  gst_query_set_latency (query, live, min, max);
+  return TRUE;
+}
+
+/* Custom upstream events (force-key-unit among them) go to the publisher's
+ * pipeline. */
+static gboolean
+gst_zero_cp_src_event (GstBaseSrc * bsrc, GstEvent * event)
+{
+  GstZeroCpSrc *self = GST_ZERO_CP_SRC (bsrc);
+  gchar *string;
+  int ret = -ENOTCONN;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_CUSTOM_UPSTREAM:
+    case GST_EVENT_CUSTOM_BOTH:
+    case GST_EVENT_CUSTOM_BOTH_OOB:
+      break;
+    default:
+      return GST_BASE_SRC_CLASS (parent_class)->event (bsrc, event);
+  }
+
+  string = gst_zero_cp_event_to_string (event);
+  if (!string)
+    return FALSE;
+  GST_OBJECT_LOCK (self);
+  if (self->subscriber)
+    ret = zcp_subscriber_send_upstream (self->subscriber, string);
+  GST_OBJECT_UNLOCK (self);
+
+  if (ret < 0)
+    GST_WARNING_OBJECT (self, "upstream event not sent to the publisher: %s: "
+        "%.200s", g_strerror (-ret), string);
+  else
+    GST_DEBUG_OBJECT (self, "sent upstream: %s", string);
+  g_free (string);
+  return ret == 0;
 }
 
 static gboolean
@@ -806,11 +1206,13 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
    *
    * Whether to act as a live source, with timestamps on the clock shared
    * with the publisher.  Turn it off to process a stream as fast as it
-   * comes, with a timeline that starts at 0.
+   * comes: #GstZeroCpSrc:timestamp-mode then defaults to passthrough and
+   * #GstZeroCpSrc:leaky to no.
    */
   properties[PROP_IS_LIVE] = g_param_spec_boolean ("is-live", "Is live",
       "Act as a live source on the clock shared with the publisher (default: "
-      "true); false gives a non-live stream whose timeline starts at 0",
+      "true); false gives a non-live source for processing files, with the "
+      "publisher's timestamps and every frame",
       DEFAULT_IS_LIVE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
       GST_PARAM_MUTABLE_READY);
 
@@ -871,6 +1273,26 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
   /**
+   * GstZeroCpSrc:timestamp-mode:
+   *
+   * What becomes of the publisher's timestamps.  `compensate`: its running
+   * time on the shared monotonic clock turned into ours, so that a sink
+   * that syncs plays at the publisher's pace and streams of one publisher
+   * stay in sync; the publisher's latency is added to ours.  `passthrough`:
+   * its timestamps and segment unchanged, for processing a file.
+   * `restart`: stamped on arrival with our running time, as shmsrc users
+   * get with do-timestamp.  Unless set, compensate for a live source and
+   * passthrough for a non-live one.
+   */
+  properties[PROP_TIMESTAMP_MODE] = g_param_spec_enum ("timestamp-mode",
+      "Timestamp mode", "What becomes of the publisher's timestamps: turned "
+      "into our running time on the shared clock (compensate), kept with its "
+      "segment (passthrough) or replaced by the arrival time (restart) "
+      "(default: compensate if is-live, else passthrough)",
+      GST_TYPE_ZERO_CP_SRC_TIMESTAMP_MODE, DEFAULT_TIMESTAMP_MODE_LIVE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+  /**
    * GstZeroCpSrc:stats:
    *
    * Counters of this subscriber: connected, publisher-pid, delivered,
@@ -884,7 +1306,11 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
+  /* To warn that it throws away the timestamps the publisher sent. */
+  g_object_class_override_property (gobject_class, PROP_DO_TIMESTAMP,
+      "do-timestamp");
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_CP_SRC_LEAKY, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_ZERO_CP_SRC_TIMESTAMP_MODE, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_CP_SRC_ON_LOST, 0);
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
@@ -898,6 +1324,8 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
   basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_zero_cp_src_negotiate);
   basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_zero_cp_src_unlock);
   basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_zero_cp_src_unlock_stop);
+  basesrc_class->query = GST_DEBUG_FUNCPTR (gst_zero_cp_src_query);
+  basesrc_class->event = GST_DEBUG_FUNCPTR (gst_zero_cp_src_event);
   pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_zero_cp_src_create);
 
   GST_DEBUG_CATEGORY_INIT (gst_zero_cp_src_debug, "zerocpsrc", 0,
@@ -912,6 +1340,7 @@ gst_zero_cp_src_init (GstZeroCpSrc * self)
   self->leaky = DEFAULT_LEAKY_LIVE;
   self->publisher_timeout = DEFAULT_PUBLISHER_TIMEOUT;
   self->on_publisher_lost = DEFAULT_ON_PUBLISHER_LOST;
+  self->timestamp_mode = DEFAULT_TIMESTAMP_MODE_LIVE;
   self->wake_fd = -1;
   gst_base_src_set_live (GST_BASE_SRC (self), DEFAULT_IS_LIVE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);

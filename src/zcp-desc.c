@@ -12,6 +12,7 @@ zcp_desc_from_frame (struct zcp_shm_desc *desc, const struct zcp_chunk *chunk,
 {
   memset (desc, 0, sizeof *desc);
   desc->kind = frame->kind == ZCP_FRAME_KIND_EOS ? ZCP_SHM_DESC_KIND_EOS :
+      frame->kind == ZCP_FRAME_KIND_EVENT ? ZCP_SHM_DESC_KIND_EVENT :
       ZCP_SHM_DESC_KIND_BUFFER;
   desc->buffer_flags = frame->buffer_flags;
   if (chunk) {
@@ -24,10 +25,14 @@ zcp_desc_from_frame (struct zcp_shm_desc *desc, const struct zcp_chunk *chunk,
   desc->size = frame->size;
   desc->pts = frame->pts;
   desc->dts = frame->dts;
+  desc->segment_pts = frame->segment_pts;
+  desc->segment_dts = frame->segment_dts;
   desc->duration = frame->duration;
   desc->media_offset = frame->media_offset;
   desc->media_offset_end = frame->media_offset_end;
   desc->sequence = frame->sequence;
+  desc->event_number = frame->event_number;
+  desc->event_sticky = frame->event_sticky;
   desc->has_video = frame->has_video;
   if (frame->has_video) {
     desc->video.format = frame->video.format;
@@ -47,15 +52,20 @@ zcp_desc_to_frame (struct zcp_frame *frame, const struct zcp_shm_desc *desc)
 {
   memset (frame, 0, sizeof *frame);
   frame->kind = desc->kind == ZCP_SHM_DESC_KIND_EOS ? ZCP_FRAME_KIND_EOS :
+      desc->kind == ZCP_SHM_DESC_KIND_EVENT ? ZCP_FRAME_KIND_EVENT :
       ZCP_FRAME_KIND_BUFFER;
   frame->offset = desc->offset;
   frame->size = desc->size;
   frame->pts = desc->pts;
   frame->dts = desc->dts;
+  frame->segment_pts = desc->segment_pts;
+  frame->segment_dts = desc->segment_dts;
   frame->duration = desc->duration;
   frame->media_offset = desc->media_offset;
   frame->media_offset_end = desc->media_offset_end;
   frame->sequence = desc->sequence;
+  frame->event_number = desc->event_number;
+  frame->event_sticky = desc->event_sticky;
   frame->buffer_flags = desc->buffer_flags;
   frame->caps_generation = desc->caps_generation;
   frame->has_video = desc->has_video != 0;

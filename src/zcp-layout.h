@@ -20,7 +20,7 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
     "64-bit atomics must be lock-free: they are shared between processes");
 
 #define ZCP_MAGIC UINT64_C(0x314e41484350435a)  /* "ZCPCHAN1" in memory order */
-#define ZCP_LAYOUT_VERSION 1u
+#define ZCP_LAYOUT_VERSION 2u
 
 #define ZCP_MAX_POOLS 8u
 #define ZCP_MAX_CHUNKS_PER_POOL 256u
@@ -29,6 +29,15 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
 #define ZCP_CAPS_ENTRIES 4u
 #define ZCP_CAPS_ENTRY_SIZE 16384u
 #define ZCP_MAX_PLANES 4u
+/* Serialized events: the last ZCP_EVENT_RECORDS by number, twice what one
+ * ring can queue, so that a queued event's record is still there; and the
+ * latest of each sticky kind, for subscribers that join later. */
+#define ZCP_EVENT_RECORDS 128u
+#define ZCP_STICKY_RECORDS 4u
+#define ZCP_EVENT_RECORD_SIZE 4096u
+/* Upstream events a subscriber may have waiting for the publisher. */
+#define ZCP_UPSTREAM_RECORDS 4u
+#define ZCP_UPSTREAM_RECORD_SIZE 1024u
 
 /* Holder-mask bit of the publisher; bit s (s < 63) is subscriber slot s. */
 #define ZCP_PUBLISHER_BIT 63u
@@ -73,7 +82,11 @@ enum
 {
   ZCP_SHM_DESC_KIND_BUFFER = 1,
   ZCP_SHM_DESC_KIND_EOS = 2,
+  ZCP_SHM_DESC_KIND_EVENT = 3,
 };
+
+/* No sticky kind: an event that only travels in order. */
+#define ZCP_SHM_STICKY_NONE UINT32_MAX
 
 /* A process-shared wake-up: a futex word and a count of sleepers, so that a
  * signal costs no system call when nobody sleeps. */
@@ -116,7 +129,15 @@ struct zcp_shm_header
   /* "a chunk came free / ring space / a subscriber came or went": the
    * publisher sleeps here. */
   struct zcp_shm_event publisher_event;
-  uint8_t reserved[120];
+  /* "a subscriber left an upstream event": the publisher's monitor sleeps
+   * here, so that frames released never wake it. */
+  struct zcp_shm_event upstream_event;
+  /* Latency of the publisher's pipeline up to its sink, in nanoseconds. */
+  _Atomic uint64_t latency;
+  uint64_t events_offset;
+  uint32_t event_records;
+  uint32_t sticky_records;
+  uint8_t reserved[88];
 };
 
 _Static_assert (sizeof (struct zcp_shm_header) == 256, "header size");
@@ -152,7 +173,16 @@ _Static_assert (offsetof (struct zcp_shm_header, frames_copied) == 120,
     "copied");
 _Static_assert (offsetof (struct zcp_shm_header, publisher_event) == 128,
     "pubev");
-_Static_assert (offsetof (struct zcp_shm_header, reserved) == 136, "res");
+_Static_assert (offsetof (struct zcp_shm_header, upstream_event) == 136,
+    "upev");
+_Static_assert (offsetof (struct zcp_shm_header, latency) == 144, "latency");
+_Static_assert (offsetof (struct zcp_shm_header, events_offset) == 152,
+    "eoff");
+_Static_assert (offsetof (struct zcp_shm_header, event_records) == 160,
+    "erecs");
+_Static_assert (offsetof (struct zcp_shm_header, sticky_records) == 164,
+    "srecs");
+_Static_assert (offsetof (struct zcp_shm_header, reserved) == 168, "res");
 
 /* One entry of the pool table.  The pool's chunks live in a segment of their
  * own whose name is derived from the channel, the epoch, the pool's index and
@@ -219,8 +249,41 @@ _Static_assert (offsetof (struct zcp_shm_video, reserved0) == 20, "v.res0");
 _Static_assert (offsetof (struct zcp_shm_video, offset) == 24, "v.offset");
 _Static_assert (offsetof (struct zcp_shm_video, stride) == 56, "v.stride");
 
+/* A serialized event, opaque to the library, written under a seqlock:
+ * record n % ZCP_EVENT_RECORDS of the event ring holds event number n. */
+struct zcp_shm_event_record
+{
+  _Atomic uint32_t seq;
+  _Atomic uint32_t sticky;      /* its sticky kind, or ZCP_SHM_STICKY_NONE */
+  _Atomic uint64_t number;      /* from 1; 0 in a record never written */
+  _Atomic uint32_t length;
+  uint32_t reserved0;
+  char data[ZCP_EVENT_RECORD_SIZE - 24];
+};
+
+_Static_assert (sizeof (struct zcp_shm_event_record) == ZCP_EVENT_RECORD_SIZE,
+    "event record size");
+_Static_assert (offsetof (struct zcp_shm_event_record, seq) == 0, "er.seq");
+_Static_assert (offsetof (struct zcp_shm_event_record, sticky) == 4, "er.st");
+_Static_assert (offsetof (struct zcp_shm_event_record, number) == 8, "er.n");
+_Static_assert (offsetof (struct zcp_shm_event_record, length) == 16, "er.l");
+_Static_assert (offsetof (struct zcp_shm_event_record, data) == 24, "er.d");
+
+/* An event a subscriber sends upstream to the publisher. */
+struct zcp_shm_upstream_record
+{
+  uint32_t length;
+  uint32_t reserved0;
+  char data[ZCP_UPSTREAM_RECORD_SIZE - 8];
+};
+
+_Static_assert (sizeof (struct zcp_shm_upstream_record) ==
+    ZCP_UPSTREAM_RECORD_SIZE, "upstream record size");
+
 /* One entry of a subscriber's ring.  Times are nanoseconds, UINT64_MAX for
- * "none"; pts and dts are absolute CLOCK_MONOTONIC times. */
+ * "none"; pts and dts are absolute CLOCK_MONOTONIC times, segment_pts and
+ * segment_dts the buffer's own, in the publisher's segment.  An event
+ * descriptor names its record by number. */
 struct zcp_shm_desc
 {
   uint32_t kind;
@@ -238,11 +301,14 @@ struct zcp_shm_desc
   uint64_t media_offset_end;
   uint64_t sequence;
   uint32_t has_video;
-  uint32_t reserved0;
+  uint32_t event_sticky;
   struct zcp_shm_video video;
+  uint64_t event_number;
+  uint64_t segment_pts;
+  uint64_t segment_dts;
 };
 
-_Static_assert (sizeof (struct zcp_shm_desc) == 168, "desc size");
+_Static_assert (sizeof (struct zcp_shm_desc) == 192, "desc size");
 _Static_assert (offsetof (struct zcp_shm_desc, kind) == 0, "d.kind");
 _Static_assert (offsetof (struct zcp_shm_desc, buffer_flags) == 4, "d.flags");
 _Static_assert (offsetof (struct zcp_shm_desc, pool_index) == 8, "d.pool");
@@ -259,8 +325,11 @@ _Static_assert (offsetof (struct zcp_shm_desc, media_offset_end) == 72,
     "d.moe");
 _Static_assert (offsetof (struct zcp_shm_desc, sequence) == 80, "d.seq");
 _Static_assert (offsetof (struct zcp_shm_desc, has_video) == 88, "d.hv");
-_Static_assert (offsetof (struct zcp_shm_desc, reserved0) == 92, "d.res0");
+_Static_assert (offsetof (struct zcp_shm_desc, event_sticky) == 92, "d.est");
 _Static_assert (offsetof (struct zcp_shm_desc, video) == 96, "d.video");
+_Static_assert (offsetof (struct zcp_shm_desc, event_number) == 168, "d.en");
+_Static_assert (offsetof (struct zcp_shm_desc, segment_pts) == 176, "d.spts");
+_Static_assert (offsetof (struct zcp_shm_desc, segment_dts) == 184, "d.sdts");
 
 /* A subscriber slot.  The publisher writes write_index and the ring entries;
  * the subscriber writes read_index; each index has a cache line of its own so
@@ -283,10 +352,16 @@ struct zcp_shm_slot
   _Alignas (64) _Atomic uint32_t read_index;
   uint8_t reserved2[60];
   struct zcp_shm_desc ring[ZCP_RING_CAPACITY];
+  /* Upstream events, the other way round: the subscriber writes records
+   * and upstream_write, the publisher upstream_read. */
+  _Alignas (64) _Atomic uint32_t upstream_write;
+  _Atomic uint32_t upstream_read;
+  uint8_t reserved3[56];
+  struct zcp_shm_upstream_record upstream[ZCP_UPSTREAM_RECORDS];
 };
 
-_Static_assert (sizeof (struct zcp_shm_slot) == 192 + 168 * ZCP_RING_CAPACITY,
-    "slot size");
+_Static_assert (sizeof (struct zcp_shm_slot) == 192 + 192 * ZCP_RING_CAPACITY
+    + 64 + ZCP_UPSTREAM_RECORDS * ZCP_UPSTREAM_RECORD_SIZE, "slot size");
 _Static_assert (sizeof (struct zcp_shm_slot) % 64 == 0, "slot alignment");
 _Static_assert (offsetof (struct zcp_shm_slot, state) == 0, "s.state");
 _Static_assert (offsetof (struct zcp_shm_slot, pid) == 4, "s.pid");
@@ -299,10 +374,17 @@ _Static_assert (offsetof (struct zcp_shm_slot, reserved0) == 40, "s.res0");
 _Static_assert (offsetof (struct zcp_shm_slot, write_index) == 64, "s.wi");
 _Static_assert (offsetof (struct zcp_shm_slot, read_index) == 128, "s.ri");
 _Static_assert (offsetof (struct zcp_shm_slot, ring) == 192, "s.ring");
+_Static_assert (offsetof (struct zcp_shm_slot, upstream_write) ==
+    192 + 192 * ZCP_RING_CAPACITY, "s.uw");
+_Static_assert (offsetof (struct zcp_shm_slot, upstream_read) ==
+    196 + 192 * ZCP_RING_CAPACITY, "s.ur");
+_Static_assert (offsetof (struct zcp_shm_slot, upstream) ==
+    256 + 192 * ZCP_RING_CAPACITY, "s.up");
 
 /* The control segment, in order: header, pool table, holder masks
  * (pool-major: mask of chunk c of pool p at p * ZCP_MAX_CHUNKS_PER_POOL + c),
- * caps entries, subscriber slots. */
+ * caps entries, subscriber slots, event records (the ring, then one per
+ * sticky kind). */
 #define ZCP_POOLS_OFFSET ((uint64_t) sizeof (struct zcp_shm_header))
 #define ZCP_MASKS_OFFSET \
   (ZCP_POOLS_OFFSET + (uint64_t) ZCP_MAX_POOLS * sizeof (struct zcp_shm_pool))
@@ -310,8 +392,11 @@ _Static_assert (offsetof (struct zcp_shm_slot, ring) == 192, "s.ring");
   (ZCP_MASKS_OFFSET + (uint64_t) ZCP_MAX_POOLS * ZCP_MAX_CHUNKS_PER_POOL * 8u)
 #define ZCP_SLOTS_OFFSET \
   (ZCP_CAPS_OFFSET + (uint64_t) ZCP_CAPS_ENTRIES * ZCP_CAPS_ENTRY_SIZE)
-#define ZCP_CONTROL_SIZE \
+#define ZCP_EVENTS_OFFSET \
   (ZCP_SLOTS_OFFSET + \
    (uint64_t) ZCP_MAX_SUBSCRIBERS * sizeof (struct zcp_shm_slot))
+#define ZCP_CONTROL_SIZE \
+  (ZCP_EVENTS_OFFSET + (uint64_t) (ZCP_EVENT_RECORDS + ZCP_STICKY_RECORDS) * \
+   ZCP_EVENT_RECORD_SIZE)
 
 _Static_assert (ZCP_SLOTS_OFFSET % 64 == 0, "slots must be cache aligned");

@@ -28,6 +28,9 @@ zcp_control_new (const char *channel, int fd, void *base)
   control->masks = (_Atomic uint64_t *) (control->base + ZCP_MASKS_OFFSET);
   control->caps = (struct zcp_shm_caps *) (control->base + ZCP_CAPS_OFFSET);
   control->slots = (struct zcp_shm_slot *) (control->base + ZCP_SLOTS_OFFSET);
+  control->events = (struct zcp_shm_event_record *) (control->base +
+      ZCP_EVENTS_OFFSET);
+  control->sticky = control->events + ZCP_EVENT_RECORDS;
   control->epoch = control->header->epoch;
   {
     struct stat st;

@@ -29,6 +29,8 @@ struct zcp_control
   _Atomic uint64_t *masks;
   struct zcp_shm_caps *caps;
   struct zcp_shm_slot *slots;
+  struct zcp_shm_event_record *events;  /* the ring of event records */
+  struct zcp_shm_event_record *sticky;  /* one per sticky kind */
   uint32_t epoch;
   uint32_t owner;               /* uid that made the channel */
   char channel[ZCP_CHANNEL_NAME_MAX + 1];

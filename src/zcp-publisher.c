@@ -17,6 +17,7 @@
 #include "zcp-liveness.h"
 #include "zcp-pool.h"
 #include "zcp-private.h"
+#include "zcp-record.h"
 #include "zcp-ring.h"
 
 /* A pool grows by as many chunks as it has, so a handful of extents covers
@@ -46,6 +47,7 @@ struct zcp_publisher
 
   uint32_t mode;
   uint64_t sequence;            /* publishing thread only */
+  uint64_t event_number;        /* publishing thread only */
 };
 
 static uint32_t
@@ -81,6 +83,9 @@ init_header (struct zcp_shm_header *header, uint32_t epoch)
   header->masks_offset = ZCP_MASKS_OFFSET;
   header->caps_offset = ZCP_CAPS_OFFSET;
   header->slots_offset = ZCP_SLOTS_OFFSET;
+  header->events_offset = ZCP_EVENTS_OFFSET;
+  header->event_records = ZCP_EVENT_RECORDS;
+  header->sticky_records = ZCP_STICKY_RECORDS;
   header->epoch = epoch;
   header->publisher_pid = (uint32_t) getpid ();
 }
@@ -690,9 +695,27 @@ queue_limit (struct zcp_shm_slot *slot, const struct zcp_shm_desc *desc)
       ZCP_RING_CAPACITY;
 }
 
+/* Whether @desc must wait (or be dropped) for @slot: the ring is full, or
+ * @limit buffers are queued; queued events do not count against it. */
+static bool
+queue_full (struct zcp_shm_slot *slot, const struct zcp_shm_desc *desc,
+    uint32_t limit)
+{
+  uint32_t fill = zcp_ring_fill (slot);
+
+  if (fill >= ZCP_RING_CAPACITY)
+    return true;
+  if (fill < limit)
+    return false;
+  /* Rarely reached: only a subscriber at its limit costs this scan. */
+  return desc->kind != ZCP_SHM_DESC_KIND_BUFFER ||
+      zcp_ring_count_buffers (slot) >= limit;
+}
+
 struct space_wait
 {
   struct zcp_shm_slot *slot;
+  const struct zcp_shm_desc *desc;
   uint32_t limit;
   const atomic_bool *cancel;
 };
@@ -704,7 +727,8 @@ slot_has_space (void *data)
 
   return cancelled (wait->cancel) ||
       atomic_load_explicit (&wait->slot->state, memory_order_acquire) !=
-      ZCP_SLOT_STATE_ACTIVE || zcp_ring_fill (wait->slot) < wait->limit;
+      ZCP_SLOT_STATE_ACTIVE || !queue_full (wait->slot, wait->desc,
+      wait->limit);
 }
 
 /* leaky=downstream: takes the oldest queued buffer back from subscriber
@@ -749,13 +773,13 @@ push_one_locked (struct zcp_publisher *self, uint32_t s,
 
   /* Room for one more, dropping the oldest queued buffer if the subscriber
    * asked for that; each drop frees a place, so this ends. */
-  while (zcp_ring_fill (slot) >= limit) {
+  while (queue_full (slot, desc, limit)) {
     if (leaky != ZCP_SLOT_LEAKY_DOWNSTREAM || !drop_oldest_locked (self, s))
       break;
     atomic_fetch_add_explicit (&slot->dropped, 1, memory_order_relaxed);
   }
 
-  if (zcp_ring_fill (slot) >= limit) {
+  if (queue_full (slot, desc, limit)) {
     /* The oldest entry is an event, or the policy is not downstream: drop
      * the new frame rather than wait, unless the subscriber is lossless. */
     if (is_buffer && leaky != ZCP_SLOT_LEAKY_NO) {
@@ -792,7 +816,7 @@ push_to_subscribers (struct zcp_publisher *self,
 
   for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
     struct zcp_shm_slot *slot = &control->slots[s];
-    struct space_wait wait = { slot, queue_limit (slot, desc), cancel };
+    struct space_wait wait = { slot, desc, queue_limit (slot, desc), cancel };
 
     for (;;) {
       enum push_result result;
@@ -857,6 +881,142 @@ zcp_publisher_publish (struct zcp_publisher *self,
     atomic_fetch_add_explicit (&header->frames_published, 1,
         memory_order_relaxed);
   return ret;
+}
+
+int
+zcp_publisher_send_event (struct zcp_publisher *self, const char *event,
+    uint32_t sticky, const atomic_bool * cancel)
+{
+  struct zcp_control *control = self->control;
+  struct zcp_frame frame = {.kind = ZCP_FRAME_KIND_EVENT };
+  size_t length = strlen (event);
+  struct zcp_shm_desc desc;
+  uint64_t number;
+
+  if (length >= ZCP_EVENT_MAX)
+    return -E2BIG;
+  if (sticky >= ZCP_STICKY_KINDS)
+    sticky = ZCP_STICKY_NONE;
+
+  number = ++self->event_number;
+  /* The record before the descriptor that names it. */
+  zcp_record_write (&control->events[number % ZCP_EVENT_RECORDS], number,
+      sticky, event, (uint32_t) length);
+  if (sticky != ZCP_STICKY_NONE)
+    zcp_record_write (&control->sticky[sticky], number, sticky, event,
+        (uint32_t) length);
+
+  frame.sequence = self->sequence++;
+  frame.caps_generation =
+      atomic_load_explicit (&control->header->caps_generation,
+      memory_order_relaxed);
+  frame.event_number = number;
+  frame.event_sticky = sticky;
+  zcp_desc_from_frame (&desc, NULL, &frame);
+  return push_to_subscribers (self, &desc, cancel);
+}
+
+void
+zcp_publisher_forget_sticky (struct zcp_publisher *self, uint32_t sticky)
+{
+  if (sticky < ZCP_STICKY_KINDS)
+    zcp_record_clear (&self->control->sticky[sticky]);
+}
+
+void
+zcp_publisher_set_latency (struct zcp_publisher *self, uint64_t latency_ns)
+{
+  atomic_store_explicit (&self->control->header->latency, latency_ns,
+      memory_order_relaxed);
+}
+
+struct upstream_wait
+{
+  struct zcp_control *control;
+  const atomic_bool *cancel;
+};
+
+static bool
+upstream_waiting (void *data)
+{
+  struct upstream_wait *wait = data;
+
+  if (cancelled (wait->cancel))
+    return true;
+  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
+    struct zcp_shm_slot *slot = &wait->control->slots[s];
+
+    if (atomic_load_explicit (&slot->state, memory_order_acquire) ==
+        ZCP_SLOT_STATE_ACTIVE &&
+        atomic_load_explicit (&slot->upstream_write, memory_order_acquire) !=
+        atomic_load_explicit (&slot->upstream_read, memory_order_relaxed))
+      return true;
+  }
+  return false;
+}
+
+/* Takes slot @s's oldest upstream record: 1 with *event set, 0 if none. */
+static int
+take_upstream_from (struct zcp_control *control, uint32_t s, char **event)
+{
+  struct zcp_shm_slot *slot = &control->slots[s];
+  uint32_t read = atomic_load_explicit (&slot->upstream_read,
+      memory_order_relaxed);
+  /* acquire; pairs with the release store in zcp_subscriber_send_upstream:
+   * the record is written before the index says so. */
+  uint32_t write = atomic_load_explicit (&slot->upstream_write,
+      memory_order_acquire);
+  struct zcp_shm_upstream_record *record;
+  uint32_t length;
+  int ret = 1;
+
+  if (read == write ||
+      atomic_load_explicit (&slot->state, memory_order_acquire) !=
+      ZCP_SLOT_STATE_ACTIVE)
+    return 0;
+
+  /* Both indices are the subscriber's to corrupt: never trust the distance
+   * or the length. */
+  record = &slot->upstream[read % ZCP_UPSTREAM_RECORDS];
+  length = record->length;
+  if (write - read > ZCP_UPSTREAM_RECORDS || length >= sizeof record->data) {
+    zcp_log (ZCP_LOG_WARNING, "channel %s: malformed upstream event from "
+        "slot %u", control->channel, s);
+    atomic_store_explicit (&slot->upstream_read, write, memory_order_release);
+    return -EPROTO;
+  }
+  *event = malloc (length + 1);
+  if (*event) {
+    memcpy (*event, record->data, length);
+    (*event)[length] = '\0';
+  } else {
+    ret = -ENOMEM;
+  }
+  /* release: the record is copied before the subscriber may reuse it */
+  atomic_store_explicit (&slot->upstream_read, read + 1, memory_order_release);
+  return ret;
+}
+
+int
+zcp_publisher_take_upstream (struct zcp_publisher *self, char **event,
+    int64_t timeout_ns, const atomic_bool * cancel)
+{
+  struct upstream_wait wait = { self->control, cancel };
+  int64_t deadline = zcp_deadline (timeout_ns);
+
+  for (;;) {
+    for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
+      int ret = take_upstream_from (self->control, s, event);
+
+      if (ret != 0)
+        return ret < 0 ? ret : 0;
+    }
+    if (cancelled (cancel))
+      return -ECANCELED;
+    if (zcp_event_wait_until (&self->control->header->upstream_event,
+            upstream_waiting, &wait, deadline) == -ETIMEDOUT)
+      return -ETIMEDOUT;
+  }
 }
 
 int
@@ -957,8 +1117,9 @@ zcp_publisher_wait_subscriber (struct zcp_publisher *self,
 void
 zcp_publisher_wake (struct zcp_publisher *self)
 {
-  /* Every waiter of the publisher sleeps on this one event. */
+  /* Every waiter of the publisher sleeps on one of these two. */
   zcp_event_signal (&self->control->header->publisher_event);
+  zcp_event_signal (&self->control->header->upstream_event);
 }
 
 void
@@ -1014,7 +1175,7 @@ read_slot_info (struct zcp_control *control, uint32_t s,
     struct zcp_subscriber_info *info)
 {
   struct zcp_shm_slot *slot = &control->slots[s];
-  uint32_t fill = zcp_ring_fill (slot);
+  uint32_t fill = zcp_ring_count_buffers (slot);
 
   info->slot = s;
   info->pid = atomic_load_explicit (&slot->pid, memory_order_relaxed);

@@ -48,6 +48,25 @@ zcp_ring_fill (struct zcp_shm_slot *slot)
   return fill <= ZCP_RING_CAPACITY ? fill : UINT32_MAX;
 }
 
+uint32_t
+zcp_ring_count_buffers (struct zcp_shm_slot *slot)
+{
+  uint32_t write_index =
+      atomic_load_explicit (&slot->write_index, memory_order_acquire);
+  uint32_t read_index =
+      atomic_load_explicit (&slot->read_index, memory_order_acquire);
+  uint32_t fill = write_index - read_index, buffers = 0;
+
+  /* Entries between the indices stay as they are until taken; one taken
+   * meanwhile makes the count high by one, which errs on the safe side. */
+  if (fill > ZCP_RING_CAPACITY)
+    return UINT32_MAX;
+  for (uint32_t i = read_index; i != write_index; i++)
+    if (slot->ring[i % ZCP_RING_CAPACITY].kind == ZCP_SHM_DESC_KIND_BUFFER)
+      buffers++;
+  return buffers;
+}
+
 bool
 zcp_ring_push (struct zcp_shm_slot *slot, const struct zcp_shm_desc *desc)
 {

@@ -17,6 +17,10 @@
  * inconsistent (only a corrupt or hostile segment does that). */
 uint32_t zcp_ring_fill (struct zcp_shm_slot *slot);
 
+/* Buffer descriptors among those entries (events do not count against a
+ * subscriber's max-buffers), or UINT32_MAX like zcp_ring_fill. */
+uint32_t zcp_ring_count_buffers (struct zcp_shm_slot *slot);
+
 /* Producer: false if the ring is full. */
 bool zcp_ring_push (struct zcp_shm_slot *slot, const struct zcp_shm_desc *desc);
 

@@ -208,6 +208,9 @@ zcp_segment_validate_header (const struct zcp_shm_header *header)
   EXPECT_FIELD (masks_offset, ZCP_MASKS_OFFSET);
   EXPECT_FIELD (caps_offset, ZCP_CAPS_OFFSET);
   EXPECT_FIELD (slots_offset, ZCP_SLOTS_OFFSET);
+  EXPECT_FIELD (events_offset, ZCP_EVENTS_OFFSET);
+  EXPECT_FIELD (event_records, ZCP_EVENT_RECORDS);
+  EXPECT_FIELD (sticky_records, ZCP_STICKY_RECORDS);
   return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "zcp-liveness.h"
 #include "zcp-pool.h"
 #include "zcp-private.h"
+#include "zcp-record.h"
 #include "zcp-ring.h"
 
 struct zcp_subscriber
@@ -25,6 +26,11 @@ struct zcp_subscriber
    * keep older mappings alive by their own references.  Only the thread
    * that calls zcp_subscriber_next touches this. */
   struct zcp_pool_map *maps[ZCP_MAX_POOLS];
+  /* The sticky events the channel had when we joined, handed out first, in
+   * kind order; the same events met again in the ring are skipped. */
+  char *replay[ZCP_STICKY_KINDS];
+  uint64_t replay_number[ZCP_STICKY_KINDS];
+  uint32_t replay_next;
 };
 
 static uint32_t
@@ -65,6 +71,8 @@ claim_slot (struct zcp_control *control, uint32_t max_buffers,
       atomic_store_explicit (&slot->leaky, slot_leaky (leaky),
           memory_order_relaxed);
       zcp_event_reset (&slot->event);
+      atomic_store_explicit (&slot->upstream_write, 0, memory_order_relaxed);
+      atomic_store_explicit (&slot->upstream_read, 0, memory_order_relaxed);
       /* release; pairs with the acquire load in push_to_subscribers: the
        * publisher sees the slot reset before it pushes to it. */
       if (atomic_compare_exchange_strong_explicit (&slot->state, &expected,
@@ -142,6 +150,15 @@ zcp_subscriber_open_with_queue (const char *channel, uint32_t max_buffers,
   self->control = control;
   self->slot_index = slot;
   self->slot = &control->slots[slot];
+  /* After the slot is active: a sticky event sent from now on is in our
+   * ring as well, and skipped there if we replay it. */
+  for (uint32_t k = 0; k < ZCP_STICKY_KINDS; k++) {
+    uint32_t sticky;
+
+    if (zcp_record_read (&control->sticky[k], &self->replay_number[k],
+            &sticky, &self->replay[k]) < 0)
+      self->replay_number[k] = 0;
+  }
   /* Tell the publisher a subscriber came. */
   zcp_event_signal (&control->header->publisher_event);
   zcp_log (ZCP_LOG_INFO, "channel %s: subscribed in slot %u", channel, slot);
@@ -172,6 +189,66 @@ pool_map_for (struct zcp_subscriber *self, uint32_t index,
   return 0;
 }
 
+/* An event descriptor: its record, or -EAGAIN to skip it (replayed when we
+ * joined, or its record overwritten, which only a subscriber descheduled
+ * for ZCP_EVENT_RECORDS events sees). */
+static int
+accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
+    struct zcp_frame *frame)
+{
+  const struct zcp_shm_event_record *record =
+      &self->control->events[desc->event_number % ZCP_EVENT_RECORDS];
+  uint64_t number;
+  uint32_t sticky;
+  char *data;
+  int ret;
+
+  if (desc->event_sticky < ZCP_STICKY_KINDS &&
+      desc->event_number <= self->replay_number[desc->event_sticky])
+    return -EAGAIN;
+
+  ret = zcp_record_read (record, &number, &sticky, &data);
+  if (ret == 0 && number != desc->event_number) {
+    free (data);
+    ret = -ESTALE;
+  }
+  if (ret < 0) {
+    zcp_log (ZCP_LOG_WARNING, "channel %s: event %" PRIu64 " lost: %s",
+        self->control->channel, desc->event_number, strerror (-ret));
+    return ret == -ENOMEM ? ret : -EAGAIN;
+  }
+  zcp_desc_to_frame (frame, desc);
+  frame->event_sticky = sticky < ZCP_STICKY_KINDS ? sticky : ZCP_STICKY_NONE;
+  frame->event = data;
+  return 0;
+}
+
+/* The next sticky event of those the channel had when we joined. */
+static bool
+take_replay (struct zcp_subscriber *self, struct zcp_frame *frame)
+{
+  while (self->replay_next < ZCP_STICKY_KINDS) {
+    uint32_t k = self->replay_next++;
+
+    if (!self->replay[k])
+      continue;
+    memset (frame, 0, sizeof *frame);
+    frame->kind = ZCP_FRAME_KIND_EVENT;
+    frame->replayed = true;
+    frame->event_number = self->replay_number[k];
+    frame->event_sticky = k;
+    frame->event = self->replay[k];
+    self->replay[k] = NULL;
+    frame->caps_generation =
+        atomic_load_explicit (&self->control->header->caps_generation,
+        memory_order_acquire);
+    frame->pts = frame->dts = frame->duration = ZCP_TIME_NONE;
+    frame->segment_pts = frame->segment_dts = ZCP_TIME_NONE;
+    return true;
+  }
+  return false;
+}
+
 /* Checks a popped descriptor and takes the chunk it hands us.  The
  * descriptor came from shared memory: every field is checked before use. */
 static int
@@ -186,6 +263,8 @@ accept_desc (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
     zcp_desc_to_frame (frame, desc);
     return 0;
   }
+  if (desc->kind == ZCP_SHM_DESC_KIND_EVENT)
+    return accept_event (self, desc, frame);
   if (desc->kind != ZCP_SHM_DESC_KIND_BUFFER) {
     zcp_log (ZCP_LOG_WARNING, "channel %s: descriptor of unknown kind %u",
         channel, desc->kind);
@@ -255,6 +334,9 @@ zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
   struct next_wait wait = { self, cancel };
 
   memset (chunk, 0, sizeof *chunk);
+  if (take_replay (self, frame))
+    return 0;
+
   for (;;) {
     struct zcp_shm_desc desc;
     int ret = zcp_ring_pop (self->slot, &desc);
@@ -268,7 +350,9 @@ zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
       /* Room in the ring: a lossless publisher may be waiting for it. */
       zcp_event_signal (&control->header->publisher_event);
       ret = accept_desc (self, &desc, frame, chunk);
-      if (ret == 0)
+      if (ret == -EAGAIN)
+        continue;
+      if (ret == 0 && frame->kind == ZCP_FRAME_KIND_BUFFER)
         atomic_fetch_add_explicit (&self->slot->delivered, 1,
             memory_order_relaxed);
       return ret;
@@ -347,6 +431,41 @@ zcp_subscriber_wake (struct zcp_subscriber *self)
   zcp_event_signal (&self->slot->event);
 }
 
+int
+zcp_subscriber_send_upstream (struct zcp_subscriber *self, const char *event)
+{
+  struct zcp_shm_slot *slot = self->slot;
+  size_t length = strlen (event);
+  uint32_t write = atomic_load_explicit (&slot->upstream_write,
+      memory_order_relaxed);
+  /* acquire; pairs with the release store in take_upstream_from: the
+   * publisher is done with the record we are about to reuse. */
+  uint32_t read = atomic_load_explicit (&slot->upstream_read,
+      memory_order_acquire);
+  struct zcp_shm_upstream_record *record;
+
+  if (length >= ZCP_UPSTREAM_EVENT_MAX)
+    return -E2BIG;
+  if (write - read >= ZCP_UPSTREAM_RECORDS)
+    return -EAGAIN;
+
+  record = &slot->upstream[write % ZCP_UPSTREAM_RECORDS];
+  memcpy (record->data, event, length);
+  record->length = (uint32_t) length;
+  /* release; pairs with the acquire load in take_upstream_from */
+  atomic_store_explicit (&slot->upstream_write, write + 1,
+      memory_order_release);
+  zcp_event_signal (&self->control->header->upstream_event);
+  return 0;
+}
+
+uint64_t
+zcp_subscriber_get_latency (struct zcp_subscriber *self)
+{
+  return atomic_load_explicit (&self->control->header->latency,
+      memory_order_relaxed);
+}
+
 void
 zcp_subscriber_set_queue (struct zcp_subscriber *self, uint32_t max_buffers,
     enum zcp_leaky leaky)
@@ -365,7 +484,7 @@ void
 zcp_subscriber_get_stats (struct zcp_subscriber *self,
     struct zcp_subscriber_stats *stats)
 {
-  uint32_t fill = zcp_ring_fill (self->slot);
+  uint32_t fill = zcp_ring_count_buffers (self->slot);
 
   stats->delivered = atomic_load_explicit (&self->slot->delivered,
       memory_order_relaxed);
@@ -401,6 +520,8 @@ zcp_subscriber_close (struct zcp_subscriber *self)
   for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
     if (self->maps[p])
       zcp_pool_map_unref (self->maps[p]);
+  for (uint32_t k = 0; k < ZCP_STICKY_KINDS; k++)
+    free (self->replay[k]);
   zcp_event_signal (&control->header->publisher_event);
   zcp_log (ZCP_LOG_INFO, "channel %s: left slot %u", control->channel,
       self->slot_index);

@@ -85,7 +85,17 @@ enum zcp_frame_kind
 {
   ZCP_FRAME_KIND_BUFFER = 1,
   ZCP_FRAME_KIND_EOS = 2,
+  ZCP_FRAME_KIND_EVENT = 3,     /* a serialized event, in order with frames */
 };
+
+/* Sticky kinds: the publisher keeps the latest event of each, and a
+ * subscriber that joins gets them first.  What a kind means is the caller's
+ * business. */
+#define ZCP_STICKY_KINDS 4u
+#define ZCP_STICKY_NONE UINT32_MAX
+/* Longest event payload, terminating NUL included, either way. */
+#define ZCP_EVENT_MAX 4072u
+#define ZCP_UPSTREAM_EVENT_MAX 1016u
 
 /* What travels with a chunk.  Times in nanoseconds, ZCP_TIME_NONE if unset. */
 struct zcp_frame
@@ -93,8 +103,10 @@ struct zcp_frame
   enum zcp_frame_kind kind;
   uint64_t offset;              /* of the data within the chunk */
   uint64_t size;
-  uint64_t pts;
+  uint64_t pts;                 /* absolute: the clock's time */
   uint64_t dts;
+  uint64_t segment_pts;         /* the buffer's own, in its segment */
+  uint64_t segment_dts;
   uint64_t duration;
   uint64_t media_offset;
   uint64_t media_offset_end;
@@ -103,6 +115,15 @@ struct zcp_frame
   uint32_t caps_generation;     /* set on publish from the current caps */
   bool has_video;
   struct zcp_video_layout video;
+  /* An event: its number (from 1, set on send), its sticky kind or
+   * ZCP_STICKY_NONE, whether it is a replay of a sticky event for a
+   * subscriber that joined (it then has no sequence), and from
+   * zcp_subscriber_next() its NUL-terminated payload, which the caller frees
+   * with free(). */
+  uint64_t event_number;
+  uint32_t event_sticky;
+  bool replayed;
+  char *event;
 };
 
 /* ---- publisher ---------------------------------------------------------- */
@@ -137,7 +158,7 @@ struct zcp_subscriber_info
   uint32_t pid;
   uint64_t delivered;
   uint64_t dropped;
-  uint32_t queued;
+  uint32_t queued;              /* buffers; events do not count */
   uint32_t max_buffers;
   enum zcp_leaky leaky;
 };
@@ -207,6 +228,32 @@ int zcp_publisher_publish (struct zcp_publisher *self,
     const struct zcp_chunk *chunk, struct zcp_frame *frame,
     const atomic_bool *cancel) ZCP_WARN_UNUSED;
 
+/* Sends @event, an opaque NUL-terminated payload, to every subscriber in
+ * order with the frames; like a buffer it waits for room in a lossless
+ * subscriber's ring, but no leaky policy ever drops it.  With @sticky below
+ * ZCP_STICKY_KINDS it also becomes the latest of that kind, which every
+ * subscriber that joins from now gets before anything else.  -E2BIG if
+ * longer than ZCP_EVENT_MAX.  Call from the publishing thread. */
+int zcp_publisher_send_event (struct zcp_publisher *self, const char *event,
+    uint32_t sticky, const atomic_bool *cancel) ZCP_WARN_UNUSED;
+
+/* Forgets the latest event of sticky kind @sticky: subscribers that join
+ * from now do not get one. */
+void zcp_publisher_forget_sticky (struct zcp_publisher *self,
+    uint32_t sticky);
+
+/* Tells subscribers the latency of the publishing pipeline. */
+void zcp_publisher_set_latency (struct zcp_publisher *self,
+    uint64_t latency_ns);
+
+/* Waits up to @timeout_ns (-ETIMEDOUT) until a subscriber has sent an
+ * upstream event, then copies the oldest one of the lowest slot that has
+ * one into a new NUL-terminated string that the caller frees with free()
+ * (0).  -EPROTO, and the event is dropped, if it is malformed.
+ * Thread-safe against the publishing thread; one caller at a time. */
+int zcp_publisher_take_upstream (struct zcp_publisher *self, char **event,
+    int64_t timeout_ns, const atomic_bool *cancel) ZCP_WARN_UNUSED;
+
 /* Sends end-of-stream to every subscriber, in order with the frames. */
 int zcp_publisher_send_eos (struct zcp_publisher *self,
     const atomic_bool *cancel) ZCP_WARN_UNUSED;
@@ -257,7 +304,7 @@ struct zcp_subscriber_stats
   uint64_t delivered;
   uint64_t dropped;             /* by the publisher, for a leaky queue */
   uint32_t slot;
-  uint32_t queued;
+  uint32_t queued;              /* buffers; events do not count */
   uint32_t publisher_pid;
 };
 
@@ -298,6 +345,16 @@ int zcp_subscriber_get_caps (struct zcp_subscriber *self, uint32_t generation,
     char **caps) ZCP_WARN_UNUSED;
 
 void zcp_subscriber_wake (struct zcp_subscriber *self);
+
+/* Sends @event, an opaque NUL-terminated payload, to the publisher
+ * (zcp_publisher_take_upstream).  -EAGAIN if ZCP_UPSTREAM_RECORDS of ours
+ * are still waiting there, -E2BIG if longer than ZCP_UPSTREAM_EVENT_MAX.
+ * Never blocks; one caller at a time. */
+int zcp_subscriber_send_upstream (struct zcp_subscriber *self,
+    const char *event) ZCP_WARN_UNUSED;
+
+/* Latency of the publishing pipeline, in nanoseconds. */
+uint64_t zcp_subscriber_get_latency (struct zcp_subscriber *self);
 
 /* Asks the publisher to queue at most @max_buffers frames for us (1 to
  * ZCP_QUEUE_MAX; 0 means ZCP_QUEUE_MAX) and what to do when that many are

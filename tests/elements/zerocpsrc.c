@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* zerocpsrc: what it hands downstream, and what it does with bad input. */
 #include <fcntl.h>
+#include <string.h>
 #include <sys/mman.h>
+
+#include <gst/base/gstbasesrc.h>
 
 #include "zcp-check.h"
 #include "zcp-layout.h"
@@ -684,6 +687,300 @@ GST_START_TEST (test_next_publisher_is_a_new_stream)
 
 GST_END_TEST;
 
+/* Pulls events from @h until one of @type comes; NULL if none within 5 s. */
+static GstEvent *
+pull_event_of_type (GstHarness * h, GstEventType type)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline) {
+    GstEvent *event = gst_harness_try_pull_event (h);
+
+    if (!event) {
+      g_usleep (1000);
+      continue;
+    }
+    if (GST_EVENT_TYPE (event) == type)
+      return event;
+    gst_event_unref (event);
+  }
+  return NULL;
+}
+
+static const gchar *timestamp_modes[] = { "compensate", "passthrough",
+  "restart"
+};
+
+/* A buffer at 11 s in a segment that starts at 10 s (running time 1 s), as
+ * each timestamp-mode turns it. */
+GST_START_TEST (test_timestamp_modes)
+{
+  const gchar *mode = timestamp_modes[__i__];
+  gchar *channel = unique_channel ("tsmode");
+  gchar *src_description = g_strdup_printf ("zerocpsrc timestamp-mode=%s",
+      mode);
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = harness_for (src_description, channel);
+  GstElement *sink = element_of (pub), *src = element_of (sub);
+  GstBuffer *buffer, *received;
+  GstSegment segment;
+  GstClockTime expected;
+  GstClock *clock;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  segment.start = segment.time = segment.position = 10 * GST_SECOND;
+  fail_unless (gst_harness_push_event (pub, gst_event_new_segment (&segment)));
+  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+  GST_BUFFER_PTS (buffer) = 11 * GST_SECOND;
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  received = gst_harness_pull (sub);
+
+  clock = gst_element_get_clock (src);
+  if (g_str_equal (mode, "compensate"))
+    expected = GST_SECOND + gst_element_get_base_time (sink) -
+        gst_element_get_base_time (src);
+  else if (g_str_equal (mode, "passthrough"))
+    expected = 11 * GST_SECOND;
+  else
+    /* The harness's test clock stands still: arrival is now. */
+    expected = gst_clock_get_time (clock) - gst_element_get_base_time (src);
+  fail_unless_equals_clocktime (GST_BUFFER_PTS (received), expected);
+
+  if (g_str_equal (mode, "passthrough")) {
+    /* The publisher's segment, once: its copy in the subscriber's pad. */
+    GstEvent *event = gst_pad_get_sticky_event (sub->sinkpad,
+        GST_EVENT_SEGMENT, 0);
+    const GstSegment *forwarded;
+
+    fail_unless (event != NULL);
+    gst_event_parse_segment (event, &forwarded);
+    fail_unless_equals_uint64 (forwarded->start, 10 * GST_SECOND);
+    gst_event_unref (event);
+  }
+
+  gst_object_unref (clock);
+  gst_buffer_unref (received);
+  gst_object_unref (sink);
+  gst_object_unref (src);
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (src_description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+static gint do_timestamp_warnings;
+
+static void
+count_do_timestamp_warning (GstDebugCategory * category, GstDebugLevel level,
+    const gchar * file, const gchar * function, gint line, GObject * object,
+    GstDebugMessage * message, gpointer user_data)
+{
+  if (level == GST_LEVEL_WARNING &&
+      g_str_equal (gst_debug_category_get_name (category), "zerocpsrc") &&
+      strstr (gst_debug_message_get (message), "do-timestamp"))
+    g_atomic_int_inc (&do_timestamp_warnings);
+}
+
+/* do-timestamp=true throws the carried timestamps away: it says so. */
+GST_START_TEST (test_do_timestamp_warns)
+{
+  GstElement *src = gst_element_factory_make ("zerocpsrc", NULL);
+  GstDebugLevel level = gst_debug_get_default_threshold ();
+  gboolean value;
+
+  gst_debug_set_threshold_for_name ("zerocpsrc", GST_LEVEL_WARNING);
+  /* Left in place: removing a log function leaks the list it replaces. */
+  gst_debug_add_log_function (count_do_timestamp_warning, NULL, NULL);
+  g_object_set (src, "do-timestamp", TRUE, NULL);
+  gst_debug_set_default_threshold (level);
+
+  fail_unless_equals_int (g_atomic_int_get (&do_timestamp_warnings), 1);
+  g_object_get (src, "do-timestamp", &value, NULL);
+  fail_unless (value);
+  fail_unless (gst_base_src_get_do_timestamp (GST_BASE_SRC (src)));
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
+/* The subscriber's latency includes the publisher's. */
+GST_START_TEST (test_latency_includes_publisher)
+{
+  gchar *channel = unique_channel ("latency");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstElement *sink = element_of (pub);
+  GstClockTime min, max;
+  GstQuery *query;
+  gboolean live;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless (gst_element_send_event (sink,
+          gst_event_new_latency (40 * GST_MSECOND)));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+
+  query = gst_query_new_latency ();
+  fail_unless (gst_pad_peer_query (sub->sinkpad, query));
+  gst_query_parse_latency (query, &live, &min, &max);
+  fail_unless (live);
+  fail_unless_equals_clocktime (min, 40 * GST_MSECOND);
+  gst_query_unref (query);
+
+  gst_object_unref (sink);
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* A GAP crosses with its timestamp on our timeline, after a buffer. */
+GST_START_TEST (test_gap_crosses)
+{
+  gchar *channel = unique_channel ("gap");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstElement *sink = element_of (pub), *src = element_of (sub);
+  GstClockTime timestamp, duration;
+  GstBuffer *buffer;
+  GstEvent *gap;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+  GST_BUFFER_PTS (buffer) = 0;
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (pub, gst_event_new_gap (GST_SECOND,
+              GST_SECOND / 2)));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+  gst_buffer_unref (gst_harness_pull (sub));
+
+  gap = pull_event_of_type (sub, GST_EVENT_GAP);
+  fail_unless (gap != NULL, "no gap reached the subscriber");
+  gst_event_parse_gap (gap, &timestamp, &duration);
+  fail_unless_equals_clocktime (timestamp, GST_SECOND +
+      gst_element_get_base_time (sink) - gst_element_get_base_time (src));
+  fail_unless_equals_clocktime (duration, GST_SECOND / 2);
+  gst_event_unref (gap);
+
+  gst_object_unref (sink);
+  gst_object_unref (src);
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+static guint
+uint_property (GstElement * element, const gchar * name)
+{
+  guint value;
+
+  g_object_get (element, name, &value, NULL);
+  return value;
+}
+
+/* Custom upstream events of several subscribers at once, force-key-unit
+ * among them, reach the publisher's pipeline. */
+GST_START_TEST (test_upstream_events_reach_publisher)
+{
+  gchar *channel = unique_channel ("upstream");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstElement *sink = element_of (pub);
+  GstHarness *subs[3];
+  guint force_key_units = 0, customs = 0;
+  gint64 deadline;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  for (guint s = 0; s < G_N_ELEMENTS (subs); s++)
+    subs[s] = harness_for ("zerocpsrc", channel);
+  /* Every one attached before the frame that each must get. */
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (uint_property (sink, "num-subscribers") < G_N_ELEMENTS (subs) &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  for (guint s = 0; s < G_N_ELEMENTS (subs); s++) {
+    gst_buffer_unref (gst_harness_pull (subs[s]));
+    fail_unless (gst_harness_push_upstream_event (subs[s],
+            gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
+                TRUE, s)));
+    fail_unless (gst_harness_push_upstream_event (subs[s],
+            gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+                gst_structure_new ("zerocp-test", "from", G_TYPE_UINT, s,
+                    NULL))));
+  }
+
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while ((force_key_units < 3 || customs < 3) &&
+      g_get_monotonic_time () < deadline) {
+    GstEvent *event = gst_harness_try_pull_upstream_event (pub);
+
+    if (!event) {
+      g_usleep (1000);
+      continue;
+    }
+    if (gst_video_event_is_force_key_unit (event))
+      force_key_units++;
+    else if (gst_event_has_name (event, "zerocp-test"))
+      customs++;
+    gst_event_unref (event);
+  }
+  fail_unless_equals_int (force_key_units, 3);
+  fail_unless_equals_int (customs, 3);
+
+  for (guint s = 0; s < G_N_ELEMENTS (subs); s++)
+    gst_harness_teardown (subs[s]);
+  gst_object_unref (sink);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* An opaque stream crosses as it is: caps, bytes, no video meta. */
+GST_START_TEST (test_opaque_stream_crosses)
+{
+  gchar *channel = unique_channel ("opaque");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  static const gchar payload[] = "not a video frame";
+  GstBuffer *received;
+  GstCaps *caps;
+
+  gst_harness_set_src_caps_str (pub, "application/x-zerocp-test");
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_buffer_new_memdup (payload, sizeof payload)), GST_FLOW_OK);
+  received = gst_harness_pull (sub);
+  fail_unless (gst_buffer_memcmp (received, 0, payload, sizeof payload) == 0);
+  fail_unless_equals_uint64 (gst_buffer_get_size (received), sizeof payload);
+  fail_unless (gst_buffer_get_video_meta (received) == NULL);
+  caps = gst_pad_get_current_caps (sub->sinkpad);
+  fail_unless (gst_structure_has_name (gst_caps_get_structure (caps, 0),
+          "application/x-zerocp-test"));
+  gst_caps_unref (caps);
+  gst_buffer_unref (received);
+
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerocpsrc_suite (void)
 {
@@ -702,6 +999,13 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_publisher_timeout);
   tcase_add_test (tc, test_peers_are_announced);
   tcase_add_test (tc, test_next_publisher_is_a_new_stream);
+  tcase_add_loop_test (tc, test_timestamp_modes, 0,
+      G_N_ELEMENTS (timestamp_modes));
+  tcase_add_test (tc, test_do_timestamp_warns);
+  tcase_add_test (tc, test_latency_includes_publisher);
+  tcase_add_test (tc, test_gap_crosses);
+  tcase_add_test (tc, test_upstream_events_reach_publisher);
+  tcase_add_test (tc, test_opaque_stream_crosses);
   return s;
 }
 

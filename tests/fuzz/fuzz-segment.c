@@ -88,6 +88,11 @@ region_base (unsigned region, uint32_t slot, uint32_t * length)
     case 1:
       *length = 64;
       return ZCP_CAPS_OFFSET + ZCP_CAPS_ENTRY_SIZE;
+    case 4:
+      /* the sticky record a joining subscriber reads first */
+      *length = 64;
+      return ZCP_EVENTS_OFFSET + (uint64_t) (ZCP_EVENT_RECORDS + 1) *
+          ZCP_EVENT_RECORD_SIZE;
     default:
       *length = offsetof (struct zcp_shm_slot, ring) +
           4 * sizeof (struct zcp_shm_desc);
@@ -115,7 +120,8 @@ apply (const uint8_t * data, size_t size, int phase, uint32_t slot)
       (void) ftruncate (pool_fd, (off_t) (pages % 64) * 4096);
     } else if (where != 3 && (where == 2) == (phase == 1)) {
       uint32_t region_length;
-      uint64_t base = region_base (where, slot, &region_length);
+      uint64_t base = region_base (where == 1 && (data[-4] & 4) ? 4 : where,
+          slot, &region_length);
       uint32_t at = offset % region_length;
       size_t n = length < region_length - at ? length : region_length - at;
 
@@ -134,6 +140,9 @@ publish_one (void)
   };
   struct zcp_chunk chunk;
 
+  /* An event ahead of the frame, sticky so that its record is read twice. */
+  if (zcp_publisher_send_event (publisher, "fuzz-event", 1, NULL) < 0)
+    frame.size = 0;
   if (zcp_publisher_claim (publisher, &chunk, 0, NULL) == 0) {
     memset (chunk.data, 0x5a, POOL_CHUNK_SIZE);
     /* A tampered header may make this fail; the reader is what we test. */
@@ -180,6 +189,9 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
         if (zcp_subscriber_get_caps (subscriber, frame.caps_generation,
                 &caps) == 0)
           free (caps);
+      } else if (frame.kind == ZCP_FRAME_KIND_EVENT) {
+        sum += (uint8_t) frame.event[0];
+        free (frame.event);
       }
       zcp_chunk_release (&chunk);
     }

@@ -7,9 +7,10 @@
  *                                    exists, a source is subscribing)
  *   base-time NS                    (once the pipeline reaches PLAYING)
  *   event stream-start | segment    (reaching the element named "probe")
+ *   event tag TAGLIST | custom STRUCTURE | gap pts=NS
  *   caps CAPS                       (likewise)
  *   frame N pts=NS dur=NS crc=HEX mem=TYPE ro=0|1 discont=0|1
- *         shm=FILE+OFFSET           (one line)
+ *         shm=FILE+OFFSET delta=0|1 size=BYTES (one line)
  *   overwritten N                   (a held frame changed under us)
  *   message STRUCTURE               (element messages named zerocp-*)
  *   warning DOMAIN CODE MESSAGE
@@ -21,7 +22,12 @@
  * --eos-on-sigint ends the stream with EOS on SIGINT, as gst-launch-1.0 -e;
  * --idle-stats waits (10 s at most) after EOS until the probe's stats say no
  * chunk is in use, then prints them; --wait-subscribers N holds the pipeline
- * in PAUSED until the probe (a zerocpsink) has N subscribers (60 s at most).
+ * in PAUSED until the probe (a zerocpsink) has N subscribers (60 s at most);
+ * --custom-every N sends a custom downstream event "zerocp-test,
+ * before=(guint64)K" into the probe before every Nth buffer K but the first
+ * (which a sink renders in preroll, perhaps before a subscriber is there);
+ * --flip-every N swaps the width and height of the caps of the capsfilter
+ * named "flip" between their values and half of them every N buffers.
  * Exit status: 0 after EOS or SIGINT, 1 after an error, 2 if a held frame
  * was overwritten.
  */
@@ -43,6 +49,8 @@ static GQueue held = G_QUEUE_INIT;
 static guint hold_count, delay_ms;
 static gboolean eos_on_sigint, idle_stats;
 static guint wait_subscribers;
+static guint custom_every;
+static guint flip_every;
 static guint64 frame_count;
 static gboolean overwritten;
 static int exit_status;
@@ -107,6 +115,49 @@ release_oldest (void)
   g_free (frame);
 }
 
+/* A resolution change upstream of the probe: the capsfilter's caps
+ * alternate between their size and half of it. */
+static void
+flip_caps (void)
+{
+  GstElement *flip = gst_bin_get_by_name (GST_BIN (pipeline), "flip");
+  static gboolean halved;
+  GstStructure *structure;
+  GstCaps *caps;
+  gint width, height;
+
+  if (!flip)
+    return;
+  g_object_get (flip, "caps", &caps, NULL);
+  caps = gst_caps_make_writable (caps);
+  structure = gst_caps_get_structure (caps, 0);
+  gst_structure_get_int (structure, "width", &width);
+  gst_structure_get_int (structure, "height", &height);
+  halved = !halved;
+  gst_structure_set (structure, "width", G_TYPE_INT, halved ? width / 2 :
+      width * 2, "height", G_TYPE_INT, halved ? height / 2 : height * 2, NULL);
+  g_object_set (flip, "caps", caps, NULL);
+  gst_caps_unref (caps);
+  gst_object_unref (flip);
+}
+
+/* Element messages are printed from the thread that posts them, so that
+ * a source's "publisher lost" comes out in order with the probe's lines. */
+static GstBusSyncReply
+sync_message_cb (GstBus * bus, GstMessage * message, gpointer user_data)
+{
+  const GstStructure *structure = gst_message_get_structure (message);
+
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ELEMENT &&
+      g_str_has_prefix (gst_structure_get_name (structure), "zerocp-")) {
+    gchar *string = gst_structure_to_string (structure);
+
+    printf ("message %s\n", string);
+    g_free (string);
+  }
+  return GST_BUS_PASS;
+}
+
 static GstPadProbeReturn
 probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 {
@@ -116,6 +167,24 @@ probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START ||
         GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT) {
       printf ("event %s\n", GST_EVENT_TYPE_NAME (event));
+    } else if (GST_EVENT_TYPE (event) == GST_EVENT_TAG) {
+      GstTagList *tags;
+      gchar *string;
+
+      gst_event_parse_tag (event, &tags);
+      string = gst_tag_list_to_string (tags);
+      printf ("event tag %s\n", string);
+      g_free (string);
+    } else if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM) {
+      gchar *string = gst_structure_to_string (gst_event_get_structure (event));
+
+      printf ("event custom %s\n", string);
+      g_free (string);
+    } else if (GST_EVENT_TYPE (event) == GST_EVENT_GAP) {
+      GstClockTime timestamp;
+
+      gst_event_parse_gap (event, &timestamp, NULL);
+      printf ("event gap pts=%" G_GUINT64_FORMAT "\n", timestamp);
     } else if (GST_EVENT_TYPE (event) == GST_EVENT_CAPS) {
       GstCaps *caps;
       gchar *string;
@@ -131,12 +200,22 @@ probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     guint64 crc = checksum (buffer);
     gchar *backing = backing_of (buffer);
 
+    if (custom_every && frame_count && frame_count % custom_every == 0)
+      gst_pad_send_event (pad, gst_event_new_custom
+          (GST_EVENT_CUSTOM_DOWNSTREAM, gst_structure_new ("zerocp-test",
+                  "before", G_TYPE_UINT64, frame_count, NULL)));
+
     printf ("frame %" G_GUINT64_FORMAT " pts=%" G_GUINT64_FORMAT " dur=%"
         G_GUINT64_FORMAT " crc=%016" G_GINT64_MODIFIER "x mem=%s ro=%d "
-        "discont=%d shm=%s\n", frame_count, GST_BUFFER_PTS (buffer),
+        "discont=%d shm=%s delta=%d size=%" G_GSIZE_FORMAT "\n", frame_count,
+        GST_BUFFER_PTS (buffer),
         GST_BUFFER_DURATION (buffer), crc, mem->allocator ?
         mem->allocator->mem_type : "?", GST_MEMORY_IS_READONLY (mem),
-        GST_BUFFER_IS_DISCONT (buffer), backing);
+        GST_BUFFER_IS_DISCONT (buffer), backing,
+        GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT),
+        gst_buffer_get_size (buffer));
+    if (flip_every && frame_count && frame_count % flip_every == 0)
+      flip_caps ();
     g_free (backing);
 
     if (hold_count) {
@@ -219,17 +298,6 @@ bus_cb (GstBus * bus, GstMessage * message, gpointer user_data)
       g_error_free (error);
       break;
     }
-    case GST_MESSAGE_ELEMENT:{
-      const GstStructure *structure = gst_message_get_structure (message);
-
-      if (g_str_has_prefix (gst_structure_get_name (structure), "zerocp-")) {
-        gchar *string = gst_structure_to_string (structure);
-
-        printf ("message %s\n", string);
-        g_free (string);
-      }
-      break;
-    }
     case GST_MESSAGE_STATE_CHANGED:{
       GstState new_state;
 
@@ -297,6 +365,10 @@ main (int argc, char **argv)
         "After EOS, print stats once no chunk is in use", NULL},
     {"wait-subscribers", 0, 0, G_OPTION_ARG_INT, &wait_subscribers,
         "Stay in PAUSED until the probe has N subscribers", "N"},
+    {"custom-every", 0, 0, G_OPTION_ARG_INT, &custom_every,
+        "Send a custom event into the probe before every Nth buffer", "N"},
+    {"flip-every", 0, 0, G_OPTION_ARG_INT, &flip_every,
+        "Halve or restore the size in capsfilter 'flip' every N buffers", "N"},
     {NULL}
   };
   GOptionContext *context = g_option_context_new ("PIPELINE-DESCRIPTION");
@@ -331,6 +403,7 @@ main (int argc, char **argv)
 
   loop = g_main_loop_new (NULL, FALSE);
   bus = gst_element_get_bus (pipeline);
+  gst_bus_set_sync_handler (bus, sync_message_cb, NULL, NULL);
   gst_bus_add_watch (bus, bus_cb, NULL);
   g_unix_signal_add (SIGINT, sigint_cb, NULL);
 

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/* The sticky kinds of a channel, in the order a joining subscriber must get
+ * them (libzerocp replays them in kind order). */
+enum
+{
+  GST_ZERO_CP_STICKY_STREAM_START = 0,
+  GST_ZERO_CP_STICKY_SEGMENT = 1,
+  GST_ZERO_CP_STICKY_GLOBAL_TAGS = 2,
+  GST_ZERO_CP_STICKY_STREAM_TAGS = 3,
+};
+
+/* The field a GAP event travels with: its timestamp as an absolute clock
+ * time, as buffers' PTS travel. */
+#define GST_ZERO_CP_GAP_CLOCK_TIME_FIELD "zerocp-clock-time"
+
+/* "<event type number> <structure>", or NULL for an event without a
+ * structure (they carry nothing we could send). */
+gchar *gst_zero_cp_event_to_string (GstEvent * event);
+
+/* The event back, or NULL (with a reason in the debug log) if @string is not
+ * one of ours. */
+GstEvent *gst_zero_cp_event_from_string (const gchar * string);
+
+/* libzerocp's sticky kind for @event: the kinds above, or ZCP_STICKY_NONE. */
+guint32 gst_zero_cp_event_sticky_kind (GstEvent * event);
+
+G_END_DECLS
