@@ -1204,7 +1204,9 @@ zcp_publisher_list_subscribers (struct zcp_publisher *self,
   struct zcp_control *control = self->control;
   uint32_t count = 0;
 
-  check_subscribers (self, true);
+  /* Never list one that is already dead: a caller that reports arrivals
+   * would report the arrival of a subscriber that is gone. */
+  check_subscribers (self, false);
   for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS && count < max_infos; s++) {
     if (atomic_load_explicit (&control->slots[s].state,
             memory_order_acquire) == ZCP_SLOT_STATE_ACTIVE)

@@ -287,7 +287,7 @@ void zcp_publisher_get_stats (struct zcp_publisher *self,
 
 /* Fills up to @max_infos entries with the attached subscribers, in slot
  * order, and returns how many it filled.  Reclaims dead subscribers' slots
- * if the liveness period is due.  Thread-safe; never blocks on another
+ * first, so none of them is listed.  Thread-safe; never blocks on another
  * process. */
 uint32_t zcp_publisher_list_subscribers (struct zcp_publisher *self,
     struct zcp_subscriber_info *infos, uint32_t max_infos);

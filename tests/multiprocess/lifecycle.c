@@ -390,10 +390,10 @@ GST_START_TEST (test_join_leave_loop)
     g_strdup_printf ("zerocpsrc channel=%s ! fakesink name=probe", channel),
   };
   GPtrArray *messages = g_ptr_array_new_with_free_func (g_free);
+  gchar *sentinel_pid;
   GstStructure *stats;
   const gchar *line;
-  gint64 deadline;
-  Child *pub;
+  Child *pub, *sentinel;
 
   pub = child_start ("--eos-on-sigint --idle-stats", pub_line);
   child_expect (pub, "state started", DEADLINE_S);
@@ -414,12 +414,25 @@ GST_START_TEST (test_join_leave_loop)
         g_ptr_array_add (messages, g_strdup (line));
   }
 
-  /* The publisher looks at its subscribers every 100 ms: let it see the
-   * last one go before it stops looking. */
-  deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
+  /* The publisher looks at its subscribers every 100 ms, and a killed one
+   * is in its list until it looks: a last subscriber, which it sees come,
+   * proves it has looked since all the others were gone. Once it has seen
+   * that one go too, it has reported every departure. */
+  sentinel = child_start (NULL, lines[1]);
+  sentinel_pid = g_strdup_printf (", pid=(uint)%s,", child_pid (sentinel));
+  while ((line = child_next_line (pub, DEADLINE_S)) &&
+      !(g_str_has_prefix (line, "message zerocp-subscriber-connected") &&
+          strstr (line, sentinel_pid)))
+    if (g_str_has_prefix (line, "message "))
+      g_ptr_array_add (messages, g_strdup (line));
+  fail_unless (line != NULL, "the publisher ended before it saw %s",
+      sentinel_pid);
+  g_ptr_array_add (messages, g_strdup (line));
+  child_signal (sentinel, SIGINT);
+  fail_unless_equals_int (child_finish (sentinel, DEADLINE_S), 0);
+  child_free (sentinel);
   while (count_lines (messages, "message zerocp-subscriber-left") <
-      count_lines (messages, "message zerocp-subscriber-connected") &&
-      g_get_monotonic_time () < deadline)
+      count_lines (messages, "message zerocp-subscriber-connected"))
     if ((line = child_next_line (pub, DEADLINE_S)) &&
         g_str_has_prefix (line, "message "))
       g_ptr_array_add (messages, g_strdup (line));
@@ -450,10 +463,12 @@ GST_START_TEST (test_join_leave_loop)
   assert_channel_gone (channel);
   g_print ("join/leave: %u subscribers came and went; the publisher saw %u "
       "of them; every chunk free at the end; nothing left in /dev/shm\n",
-      rounds, count_lines (messages, "message zerocp-subscriber-connected"));
+      rounds + 1, count_lines (messages,
+          "message zerocp-subscriber-connected"));
 
   child_free (pub);
   g_ptr_array_unref (messages);
+  g_free (sentinel_pid);
   g_free (lines[0]);
   g_free (lines[1]);
   g_free (pub_line);
