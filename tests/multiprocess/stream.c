@@ -273,7 +273,8 @@ GST_START_TEST (test_mp4_round_trip)
 GST_END_TEST;
 
 /* The resolution flips every 10 frames, 30 times: each frame reaches the
- * subscriber after the caps of its size, and nothing stays in /dev/shm. */
+ * subscriber after the caps of its size, each size gets a pool of its own
+ * while the last one is retired, and nothing stays in /dev/shm. */
 GST_START_TEST (test_caps_flip)
 {
   gchar *channel = unique_channel ("flip");
@@ -283,12 +284,23 @@ GST_START_TEST (test_caps_flip)
   gchar *sub_line = subscriber_line (channel, "");
   Child *pub, *sub;
   GPtrArray *lines;
+  GstStructure *stats;
   guint64 frame_size = 0;
-  guint frames = 0, caps_changes = 0;
+  guint frames = 0, caps_changes = 0, pools = 0;
 
-  pub = child_start ("--wait-subscribers 1 --flip-every 10", pub_line);
+  pub = child_start ("--wait-subscribers 1 --flip-every 10 --idle-stats",
+      pub_line);
   sub = child_start (NULL, sub_line);
   lines = all_lines (sub);
+  child_expect (pub, "stats ", DEADLINE_S);
+  stats = gst_structure_from_string (pub->last_line + 6, NULL);
+  fail_unless (stats != NULL, "%s", pub->last_line);
+  /* Thirty pools were made one after the other; each was unlinked once the
+   * subscriber let go of its last chunk, and only the last one is left. */
+  fail_unless (gst_structure_get_uint (stats, "pools", &pools), "%"
+      GST_PTR_FORMAT, stats);
+  fail_unless_equals_int (pools, 1);
+  gst_structure_free (stats);
   fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
 
   for (guint i = 0; i < lines->len; i++) {
