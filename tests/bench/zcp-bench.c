@@ -22,6 +22,7 @@
  */
 #include <gio/gio.h>
 #include <gst/gst.h>
+#include <glib/gstdio.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,16 +40,19 @@ typedef struct
   const gchar *name;
   const gchar *caps;
   gsize size;
+  /* Throughput runs send this many times the base frame count: 600 small
+   * buffers go by in a few milliseconds, too short to measure a rate. */
+  guint frames_scale;
 } Case;
 
 static const Case cases[] = {
-  {"1KiB", "video/x-raw,format=GRAY8,width=32,height=32", 32 * 32},
+  {"1KiB", "video/x-raw,format=GRAY8,width=32,height=32", 32 * 32, 50},
   {"1080p", "video/x-raw,format=NV12,width=1920,height=1080",
-      1920 * 1080 * 3 / 2},
+      1920 * 1080 * 3 / 2, 1},
   {"2160p", "video/x-raw,format=NV12,width=3840,height=2160",
-      3840 * 2160 * 3 / 2},
+      3840 * 2160 * 3 / 2, 1},
   {"4320p", "video/x-raw,format=NV12,width=7680,height=4320",
-      7680 * 4320 * 3 / 2},
+      7680 * 4320 * 3 / 2, 1},
 };
 
 #define LATENCY_FRAMES 300
@@ -386,6 +390,103 @@ typedef struct
 static gchar *self_path;
 static gboolean shm_available;
 
+/* A role gives up after 60 s, but a pipeline stuck in a blocking call
+ * never gets there: shmsink and shmsrc can each block in send() on the
+ * other's full socket for good.  The watchdog kills the case's processes
+ * past this, so one stuck case costs a row, not the run. */
+#define CASE_DEADLINE_S 90
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  GPtrArray *processes;
+  gchar *first_pid;             /* a GSubprocess forgets it once reaped */
+  gboolean done, fired;
+  GThread *thread;
+} Watchdog;
+
+static gpointer
+watchdog_run (gpointer data)
+{
+  Watchdog *watchdog = data;
+  gint64 deadline = g_get_monotonic_time () +
+      CASE_DEADLINE_S * G_TIME_SPAN_SECOND;
+
+  g_mutex_lock (&watchdog->lock);
+  while (!watchdog->done && !watchdog->fired)
+    if (!g_cond_wait_until (&watchdog->cond, &watchdog->lock, deadline)) {
+      for (guint i = 0; i < watchdog->processes->len; i++)
+        g_subprocess_force_exit (g_ptr_array_index (watchdog->processes, i));
+      watchdog->fired = TRUE;
+    }
+  g_mutex_unlock (&watchdog->lock);
+  return NULL;
+}
+
+static void
+watchdog_start (Watchdog * watchdog)
+{
+  g_mutex_init (&watchdog->lock);
+  g_cond_init (&watchdog->cond);
+  watchdog->processes = g_ptr_array_new_with_free_func (g_object_unref);
+  watchdog->first_pid = NULL;
+  watchdog->done = watchdog->fired = FALSE;
+  watchdog->thread = g_thread_new ("watchdog", watchdog_run, watchdog);
+}
+
+static GSubprocess *
+watchdog_watch (Watchdog * watchdog, GSubprocess * process)
+{
+  g_mutex_lock (&watchdog->lock);
+  if (!watchdog->first_pid)
+    watchdog->first_pid = g_strdup (g_subprocess_get_identifier (process));
+  g_ptr_array_add (watchdog->processes, g_object_ref (process));
+  if (watchdog->fired)
+    g_subprocess_force_exit (process);
+  g_mutex_unlock (&watchdog->lock);
+  return process;
+}
+
+/* Whether it had to kill.  A killed shmsink leaves its segments and its
+ * socket behind, and the next shmsink could not bind that path. */
+static gboolean
+watchdog_stop (Watchdog * watchdog, const gchar * transport)
+{
+  gboolean fired;
+
+  g_mutex_lock (&watchdog->lock);
+  watchdog->done = TRUE;
+  g_cond_signal (&watchdog->cond);
+  g_mutex_unlock (&watchdog->lock);
+  g_thread_join (watchdog->thread);
+  fired = watchdog->fired;
+  if (g_str_equal (transport, "shm") && watchdog->first_pid) {
+    gchar *prefix = g_strdup_printf ("shmpipe.%s.", watchdog->first_pid);
+    GDir *dir = g_dir_open ("/dev/shm", 0, NULL);
+    const gchar *name;
+
+    while (dir && (name = g_dir_read_name (dir)))
+      if (g_str_has_prefix (name, prefix)) {
+        gchar *path = g_build_filename ("/dev/shm", name, NULL);
+
+        g_unlink (path);
+        g_free (path);
+      }
+    if (dir)
+      g_dir_close (dir);
+    g_free (prefix);
+    prefix = g_strdup_printf ("/tmp/zcp-bench-%d.sock", (int) getpid ());
+    g_unlink (prefix);
+    g_free (prefix);
+  }
+  g_ptr_array_unref (watchdog->processes);
+  g_free (watchdog->first_pid);
+  g_mutex_clear (&watchdog->lock);
+  g_cond_clear (&watchdog->cond);
+  return fired;
+}
+
 static gboolean
 have_element (const gchar * name)
 {
@@ -503,6 +604,7 @@ run_case (const gchar * transport, guint case_index, guint frames,
   Result result = { 0 };
   GSubprocess *pub, *subs[8];
   GDataInputStream *sub_streams[8] = { NULL };
+  Watchdog watchdog;
   gchar *line;
 
   if (g_str_equal (transport, "shm") && !shm_available)
@@ -520,19 +622,26 @@ run_case (const gchar * transport, guint case_index, guint frames,
     return result;
   }
 
-  pub = spawn_role ("pub", transport, case_index, frames, live, subscribers,
-      pub_cpu);
+  watchdog_start (&watchdog);
+  pub = watchdog_watch (&watchdog, spawn_role ("pub", transport, case_index,
+          frames, live, subscribers, pub_cpu));
   line = read_line (pub, &pub_stream);  /* "ready" */
   g_free (line);
   for (guint s = 0; s < subscribers; s++)
-    subs[s] = spawn_role ("sub", transport, case_index, frames, live, 0,
-        sub_cpu);
+    subs[s] = watchdog_watch (&watchdog, spawn_role ("sub", transport,
+            case_index, frames, live, 0, sub_cpu));
   for (guint s = 0; s < subscribers; s++) {
     collect (subs[s], &sub_streams[s], &result, FALSE, size);
     g_object_unref (subs[s]);
   }
   collect (pub, &pub_stream, &result, TRUE, size);
   g_object_unref (pub);
+  if (watchdog_stop (&watchdog, transport)) {
+    g_printerr ("  (%s, %s, %u subscribers, %u frames: stuck after %d s, "
+        "killed)\n", transport, cases[case_index].name, subscribers, frames,
+        CASE_DEADLINE_S);
+    memset (&result, 0, sizeof result);
+  }
   return result;
 }
 
@@ -581,9 +690,10 @@ main (int argc, char **argv)
   }
   shm_available = have_element ("shmsink");
 
-  printf ("zcp-bench: %s; %ld CPUs; throughput over %u frames, latency over "
-      "%u frames at 60 fps\n", quick ? "quick" : "full",
-      sysconf (_SC_NPROCESSORS_ONLN), throughput_frames, LATENCY_FRAMES);
+  printf ("zcp-bench: %s; %ld CPUs; throughput over %u frames (%u of 1 KiB), "
+      "latency over %u frames at 60 fps\n", quick ? "quick" : "full",
+      sysconf (_SC_NPROCESSORS_ONLN), throughput_frames,
+      throughput_frames * cases[0].frames_scale, LATENCY_FRAMES);
 
   if (!shm_available)
     printf ("no shmsink (gstreamer1.0-plugins-bad): shm rows left out\n");
@@ -600,16 +710,16 @@ main (int argc, char **argv)
       "maxus", "pubms/f", "subms/f", "pubMB", "subMB", "lost",
       "vs-shm vs-local");
   for (guint c = 0; c < n_cases; c++) {
-    Result local = run_case ("local", c, throughput_frames, FALSE, 0, -1, -1);
+    guint frames = throughput_frames * cases[c].frames_scale;
+    Result local = run_case ("local", c, frames, FALSE, 0, -1, -1);
     Result local_lat = run_case ("local", c, LATENCY_FRAMES, TRUE, 0, -1, -1);
 
     for (guint subscribers = 1; subscribers <= 4; subscribers += 3) {
-      Result shm = run_case ("shm", c, throughput_frames, FALSE, subscribers,
-          -1, -1);
+      Result shm = run_case ("shm", c, frames, FALSE, subscribers, -1, -1);
       Result shm_lat = run_case ("shm", c, LATENCY_FRAMES, TRUE, subscribers,
           -1, -1);
-      Result zcp = run_case ("zerocp", c, throughput_frames, FALSE,
-          subscribers, -1, -1);
+      Result zcp = run_case ("zerocp", c, frames, FALSE, subscribers, -1,
+          -1);
       Result zcp_lat = run_case ("zerocp", c, LATENCY_FRAMES, TRUE,
           subscribers, -1, -1);
 
