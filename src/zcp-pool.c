@@ -253,3 +253,48 @@ zcp_pool_is_idle (struct zcp_control *control, uint32_t index)
       return false;
   return true;
 }
+
+int
+zcp_control_read_caps (struct zcp_control *control, uint32_t generation,
+    char **caps_out)
+{
+  struct zcp_shm_caps *entry = &control->caps[generation % ZCP_CAPS_ENTRIES];
+  char *caps = malloc (sizeof entry->data);
+
+  if (!caps)
+    return -ENOMEM;
+
+  /* seqlock reader; a writer rewrites an entry only every ZCP_CAPS_ENTRIES
+   * renegotiations, so a few tries always suffice unless the publisher is
+   * hostile. */
+  for (int attempt = 0; attempt < 1000; attempt++) {
+    /* acquire; pairs with the final release store of seq in
+     * zcp_publisher_set_caps */
+    uint32_t seq = atomic_load_explicit (&entry->seq, memory_order_acquire);
+    uint32_t length, stored_generation;
+
+    if (seq & 1)
+      continue;
+    stored_generation = atomic_load_explicit (&entry->generation,
+        memory_order_relaxed);
+    length = atomic_load_explicit (&entry->length, memory_order_relaxed);
+    if (length >= sizeof entry->data)
+      length = sizeof entry->data - 1;
+    memcpy (caps, entry->data, length);
+    /* acquire fence; pairs with the release fence in zcp_publisher_set_caps:
+     * if the copy overlapped a write, seq has moved. */
+    atomic_thread_fence (memory_order_acquire);
+    if (atomic_load_explicit (&entry->seq, memory_order_relaxed) != seq)
+      continue;
+
+    if (stored_generation != generation) {
+      free (caps);
+      return -ESTALE;
+    }
+    caps[length] = '\0';
+    *caps_out = caps;
+    return 0;
+  }
+  free (caps);
+  return -EAGAIN;
+}

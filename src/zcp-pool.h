@@ -18,6 +18,7 @@ _Static_assert (ZCP_POOL_MAX_CHUNKS == ZCP_MAX_CHUNKS_PER_POOL, "pool size");
 _Static_assert (ZCP_VIDEO_MAX_PLANES == ZCP_MAX_PLANES, "planes");
 _Static_assert (ZCP_QUEUE_MAX == ZCP_RING_CAPACITY, "queue depth");
 _Static_assert (ZCP_SUBSCRIBERS_MAX == ZCP_MAX_SUBSCRIBERS, "subscribers");
+_Static_assert (ZCP_POOLS_MAX == ZCP_MAX_POOLS, "pools");
 
 struct zcp_control
 {
@@ -53,6 +54,17 @@ struct zcp_pool_map
 struct zcp_control *zcp_control_new (const char *channel, int fd, void *base);
 struct zcp_control *zcp_control_ref (struct zcp_control *control);
 void zcp_control_unref (struct zcp_control *control);
+
+/* The caps of @generation, as a string the caller frees; -ESTALE if the
+ * publisher has since written a newer generation in its entry, -EAGAIN if
+ * a hostile publisher never lets the seqlock settle.  Only reads. */
+int zcp_control_read_caps (struct zcp_control *control, uint32_t generation,
+    char **caps) ZCP_WARN_UNUSED;
+
+/* What slot @s says of its subscriber (numbers it writes itself: fine to
+ * report, not to trust).  Only reads. */
+void zcp_control_read_slot_info (struct zcp_control *control, uint32_t s,
+    struct zcp_subscriber_info *info);
 
 static inline _Atomic uint64_t *
 zcp_control_mask (struct zcp_control *control, uint32_t pool, uint32_t chunk)

@@ -1170,8 +1170,8 @@ zcp_publisher_get_stats (struct zcp_publisher *self,
 
 /* What slot @s says of its subscriber: numbers a subscriber wrote, reported,
  * never trusted. */
-static void
-read_slot_info (struct zcp_control *control, uint32_t s,
+void
+zcp_control_read_slot_info (struct zcp_control *control, uint32_t s,
     struct zcp_subscriber_info *info)
 {
   struct zcp_shm_slot *slot = &control->slots[s];
@@ -1210,7 +1210,7 @@ zcp_publisher_list_subscribers (struct zcp_publisher *self,
   for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS && count < max_infos; s++) {
     if (atomic_load_explicit (&control->slots[s].state,
             memory_order_acquire) == ZCP_SLOT_STATE_ACTIVE)
-      read_slot_info (control, s, &infos[count++]);
+      zcp_control_read_slot_info (control, s, &infos[count++]);
   }
   return count;
 }
@@ -1226,7 +1226,7 @@ zcp_publisher_get_departed (struct zcp_publisher *self,
     return -EINVAL;
   /* A subscriber leaves its counters in the slot; the next one to claim it
    * writes its own pid before it resets them. */
-  read_slot_info (self->control, info->slot, &last);
+  zcp_control_read_slot_info (self->control, info->slot, &last);
   if (last.pid != pid)
     return -ESRCH;
   *info = last;

@@ -30,6 +30,8 @@
 #define ZCP_QUEUE_MAX 64u
 /* Subscribers a channel has room for at once. */
 #define ZCP_SUBSCRIBERS_MAX 63u
+/* Pool segments a channel has at once (active and retired). */
+#define ZCP_POOLS_MAX 8u
 
 struct zcp_publisher;
 struct zcp_subscriber;
@@ -365,3 +367,59 @@ void zcp_subscriber_set_queue (struct zcp_subscriber *self,
 
 void zcp_subscriber_get_stats (struct zcp_subscriber *self,
     struct zcp_subscriber_stats *stats);
+
+/* ---- inspection --------------------------------------------------------- */
+
+/* A look at a channel from outside: read-only, validated as a subscriber
+ * validates, and taking no slot.  The numbers come from segments that the
+ * publisher and subscribers write: a snapshot, not a promise. */
+
+struct zcp_pool_snapshot
+{
+  uint32_t index;
+  bool retired;                 /* no new claims; unlinked once all free */
+  uint64_t chunk_size;
+  uint32_t chunk_count;
+  uint32_t chunks_in_use;
+};
+
+struct zcp_subscriber_snapshot
+{
+  struct zcp_subscriber_info info;
+  bool alive;                   /* holds its liveness token */
+  bool leaving;
+};
+
+struct zcp_channel_snapshot
+{
+  char channel[ZCP_CHANNEL_NAME_MAX + 1];
+  uint32_t publisher_pid;
+  bool publisher_alive;
+  bool closed;                  /* the publisher left in an orderly way */
+  char *caps;                   /* NULL before the first caps */
+  uint64_t frames_published;
+  uint64_t frames_copied;
+  uint64_t latency_ns;
+  uint32_t n_pools;
+  struct zcp_pool_snapshot pools[ZCP_POOLS_MAX];
+  uint32_t n_subscribers;
+  struct zcp_subscriber_snapshot subscribers[ZCP_SUBSCRIBERS_MAX];
+};
+
+/* Fills @snapshot for @channel.  -ENOENT if it does not exist, -EAGAIN
+ * while its publisher sets it up, -EACCES without permission, -EPROTO for
+ * a corrupt or foreign segment.  Free with zcp_channel_snapshot_clear(). */
+int zcp_channel_inspect (const char *channel,
+    struct zcp_channel_snapshot *snapshot) ZCP_WARN_UNUSED;
+void zcp_channel_snapshot_clear (struct zcp_channel_snapshot *snapshot);
+
+/* The names of the channels in /dev/shm, sorted, as a NULL-terminated array
+ * that the caller frees with zcp_channel_list_free(); NULL without memory. */
+char **zcp_channel_list (void);
+void zcp_channel_list_free (char **channels);
+
+/* Removes the segments of @channel if its publisher is dead: -EBUSY if it
+ * lives (or if the channel was replaced while we looked), -ENOENT if there
+ * is no such channel.  A corrupt control segment is removed too: nothing
+ * could use it. */
+int zcp_channel_clean (const char *channel) ZCP_WARN_UNUSED;

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "zcp-liveness.h"
+#include "zcp-pool.h"
+#include "zcp-private.h"
+
+/* Maps @channel's control segment read-only and checks it as a subscriber
+ * would; the caller unrefs the result. */
+static int
+open_control (const char *channel, struct zcp_control **out)
+{
+  char name[ZCP_SHM_NAME_SIZE];
+  struct zcp_control *control;
+  void *base;
+  int fd, ret;
+
+  ret = zcp_segment_control_name (channel, name, sizeof name);
+  if (ret < 0)
+    return ret;
+  ret = zcp_segment_open (name, false, ZCP_CONTROL_SIZE, &fd, &base);
+  if (ret < 0)
+    return ret;
+  ret = zcp_segment_validate_header (base);
+  if (ret < 0) {
+    munmap (base, ZCP_CONTROL_SIZE);
+    close (fd);
+    return ret;
+  }
+  control = zcp_control_new (channel, fd, base);
+  if (!control) {
+    munmap (base, ZCP_CONTROL_SIZE);
+    close (fd);
+    return -ENOMEM;
+  }
+  *out = control;
+  return 0;
+}
+
+int
+zcp_channel_inspect (const char *channel, struct zcp_channel_snapshot *snapshot)
+{
+  struct zcp_control *control;
+  struct zcp_shm_header *header;
+  uint32_t generation;
+  int ret;
+
+  memset (snapshot, 0, sizeof *snapshot);
+  ret = open_control (channel, &control);
+  if (ret < 0)
+    return ret;
+  header = control->header;
+
+  snprintf (snapshot->channel, sizeof snapshot->channel, "%s", channel);
+  snapshot->publisher_pid = header->publisher_pid;
+  snapshot->publisher_alive =
+      zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_PUBLISHER) == 1;
+  snapshot->closed = atomic_load_explicit (&header->state,
+      memory_order_acquire) == ZCP_SEGMENT_STATE_CLOSED;
+  snapshot->frames_published = atomic_load_explicit (&header->frames_published,
+      memory_order_relaxed);
+  snapshot->frames_copied = atomic_load_explicit (&header->frames_copied,
+      memory_order_relaxed);
+  snapshot->latency_ns = atomic_load_explicit (&header->latency,
+      memory_order_relaxed);
+  generation = atomic_load_explicit (&header->caps_generation,
+      memory_order_acquire);
+  if (generation == 0 ||
+      zcp_control_read_caps (control, generation, &snapshot->caps) < 0)
+    snapshot->caps = NULL;
+
+  for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++) {
+    struct zcp_shm_pool *pool = &control->pools[p];
+    uint32_t state = atomic_load_explicit (&pool->state, memory_order_acquire);
+    struct zcp_pool_snapshot *entry;
+    uint32_t chunk_count = pool->chunk_count;
+
+    if (state != ZCP_POOL_STATE_ACTIVE && state != ZCP_POOL_STATE_RETIRED)
+      continue;
+    /* A hostile count must not send us past the mask table. */
+    if (chunk_count > ZCP_MAX_CHUNKS_PER_POOL)
+      chunk_count = ZCP_MAX_CHUNKS_PER_POOL;
+    entry = &snapshot->pools[snapshot->n_pools++];
+    entry->index = p;
+    entry->retired = state == ZCP_POOL_STATE_RETIRED;
+    entry->chunk_size = pool->chunk_size;
+    entry->chunk_count = chunk_count;
+    for (uint32_t c = 0; c < chunk_count; c++)
+      if (atomic_load_explicit (zcp_control_mask (control, p, c),
+              memory_order_relaxed) != 0)
+        entry->chunks_in_use++;
+  }
+
+  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
+    uint32_t state = atomic_load_explicit (&control->slots[s].state,
+        memory_order_acquire);
+    struct zcp_subscriber_snapshot *entry;
+
+    if (state != ZCP_SLOT_STATE_ACTIVE && state != ZCP_SLOT_STATE_LEAVING)
+      continue;
+    entry = &snapshot->subscribers[snapshot->n_subscribers++];
+    zcp_control_read_slot_info (control, s, &entry->info);
+    entry->alive = zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_SLOT (s))
+        == 1;
+    entry->leaving = state == ZCP_SLOT_STATE_LEAVING;
+  }
+
+  zcp_control_unref (control);
+  return 0;
+}
+
+void
+zcp_channel_snapshot_clear (struct zcp_channel_snapshot *snapshot)
+{
+  free (snapshot->caps);
+  snapshot->caps = NULL;
+}
+
+static int
+compare_names (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+char **
+zcp_channel_list (void)
+{
+  static const char prefix[] = "zerocp.";
+  size_t count = 0, allocated = 16;
+  char **channels = calloc (allocated + 1, sizeof *channels);
+  struct dirent *entry;
+  DIR *dir;
+
+  if (!channels)
+    return NULL;
+  dir = opendir (ZCP_SHM_DIR);
+  if (!dir)
+    return channels;
+  while ((entry = readdir (dir))) {
+    const char *channel = entry->d_name + strlen (prefix);
+
+    /* Pool segments carry '@', which no channel name may. */
+    if (strncmp (entry->d_name, prefix, strlen (prefix)) != 0 ||
+        zcp_channel_name_validate (channel) < 0)
+      continue;
+    if (count == allocated) {
+      char **more = realloc (channels, (2 * allocated + 1) * sizeof *more);
+
+      if (!more)
+        break;
+      channels = more;
+      allocated *= 2;
+    }
+    if (!(channels[count] = strdup (channel)))
+      break;
+    channels[++count] = NULL;
+  }
+  closedir (dir);
+  qsort (channels, count, sizeof *channels, compare_names);
+  return channels;
+}
+
+void
+zcp_channel_list_free (char **channels)
+{
+  if (!channels)
+    return;
+  for (char **channel = channels; *channel; channel++)
+    free (*channel);
+  free (channels);
+}
+
+int
+zcp_channel_clean (const char *channel)
+{
+  char name[ZCP_SHM_NAME_SIZE];
+  struct stat before, now;
+  int fd, ret;
+
+  ret = zcp_segment_control_name (channel, name, sizeof name);
+  if (ret < 0)
+    return ret;
+  fd = shm_open (name, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return -errno;
+  /* Whatever the segment holds, a live publisher holds its token. */
+  ret = zcp_liveness_probe (fd, ZCP_LOCK_BYTE_PUBLISHER);
+  if (ret == 0 && fstat (fd, &before) < 0)
+    ret = -errno;
+  close (fd);
+  if (ret == 1)
+    return -EBUSY;
+  if (ret < 0)
+    return ret;
+
+  /* A new publisher replaces a dead one's segment under the same name:
+   * leave it be if that happened while we looked.  (One that does it
+   * between this check and the unlink loses its name; it is a moment.) */
+  fd = shm_open (name, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : -errno;
+  ret = fstat (fd, &now) < 0 ? -errno : 0;
+  close (fd);
+  if (ret < 0)
+    return ret;
+  if (now.st_ino != before.st_ino || now.st_dev != before.st_dev)
+    return -EBUSY;
+  if (shm_unlink (name) < 0 && errno != ENOENT)
+    return -errno;
+  zcp_segment_unlink_pools (channel);
+  return 0;
+}

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""zerocp-inspect against real processes (TAP).
+
+A publisher and two subscribers (one lossless, one leaky and slow) run as
+the test helper, an instrumented program, so this runs under the sanitizers
+too.  zerocp-inspect must list the channel, show both subscribers, refuse to
+clean a live channel, see the publisher die when it is SIGKILLed, and then
+remove every segment of the channel with --clean."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+INSPECT = sys.argv[1]
+HELPER = os.environ["ZCP_TEST_HELPER"]
+CHANNEL = "inspect-%d" % os.getpid()
+DEADLINE_S = 30
+
+results = []
+
+
+def check(name, condition, detail=""):
+    results.append(condition)
+    print("%s %d - %s" % ("ok" if condition else "not ok", len(results), name))
+    if not condition and detail:
+        for line in str(detail).splitlines():
+            print("# " + line)
+
+
+def inspect(*args):
+    process = subprocess.run([INSPECT] + list(args), capture_output=True,
+                             text=True, timeout=DEADLINE_S)
+    return process.returncode, process.stdout, process.stderr
+
+
+def start(description, *options):
+    return subprocess.Popen([HELPER] + list(options) + [description],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+
+
+def wait_for_line(process, prefix):
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            return False
+        if line.startswith(prefix):
+            return True
+    return False
+
+
+def shm_files():
+    return sorted(name for name in os.listdir("/dev/shm")
+                  if name == "zerocp." + CHANNEL
+                  or name.startswith("zerocp.%s@" % CHANNEL))
+
+
+def until(condition):
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.05)
+    return None
+
+
+publisher = start("videotestsrc is-live=true ! video/x-raw,format=NV12,"
+                  "width=320,height=240,framerate=30/1 ! zerocpsink name=probe "
+                  "channel=%s" % CHANNEL)
+subscribers = []
+try:
+    check("the publisher starts", wait_for_line(publisher, "state started"))
+    subscribers = [
+        start("zerocpsrc channel=%s leaky=no ! fakesink name=probe" % CHANNEL),
+        start("zerocpsrc channel=%s max-buffers=2 ! identity sleep-time=100000 "
+              "! fakesink name=probe" % CHANNEL),
+    ]
+    for sub in subscribers:
+        wait_for_line(sub, "frame ")
+
+    def both_subscribed():
+        code, out, _ = inspect("--json", CHANNEL)
+        if code != 0:
+            return None
+        channel = json.loads(out)
+        return channel if len(channel["subscribers"]) == 2 else None
+
+    channel = until(both_subscribed)
+    check("the channel shows two subscribers", channel is not None)
+    if channel:
+        pids = sorted(s["pid"] for s in channel["subscribers"])
+        check("with their pids", pids == sorted(s.pid for s in subscribers),
+              "%s vs %s" % (pids, [s.pid for s in subscribers]))
+        check("the publisher is alive, with its pid",
+              channel["publisher_alive"]
+              and channel["publisher_pid"] == publisher.pid, channel)
+        check("caps are the publisher's",
+              (channel["caps"] or "").startswith("video/x-raw")
+              and "width=(int)320" in channel["caps"], channel["caps"])
+        check("one pool with chunks in use",
+              len(channel["pools"]) == 1
+              and channel["pools"][0]["chunks_in_use"] >= 1, channel["pools"])
+        queues = {s["leaky"]: s["max_buffers"] for s in channel["subscribers"]}
+        check("each subscriber's queue policy", queues == {"no": 4,
+                                                           "downstream": 2},
+              queues)
+
+    code, out, err = inspect("--json")
+    listed = [c["channel"] for c in json.loads(out)] if code == 0 else []
+    check("the listing has the channel", CHANNEL in listed, out + err)
+
+    code, out, _ = inspect()
+    check("the table has the channel as alive",
+          code == 0 and any(line.split()[:3] == [CHANNEL, str(publisher.pid),
+                                                 "alive"]
+                            for line in out.splitlines()), out)
+
+    watcher = subprocess.Popen([INSPECT, "--watch", "--json", CHANNEL],
+                               stdout=subprocess.PIPE, text=True)
+    first = watcher.stdout.readline()
+    second = watcher.stdout.readline()
+    watcher.send_signal(signal.SIGINT)
+    watcher.wait(timeout=DEADLINE_S)
+    rate = json.loads(second).get("frames_per_second", -1) if second else -1
+    check("--watch gives a frame rate from its second look on",
+          "frames_per_second" not in json.loads(first) and rate > 0,
+          "%s%s" % (first, second))
+    check("--watch ends on SIGINT with status 0", watcher.returncode == 0,
+          watcher.returncode)
+
+    code, _, err = inspect("--clean", CHANNEL)
+    check("--clean refuses a live channel", code == 1 and "live" in err, err)
+    check("and leaves its segments", "zerocp." + CHANNEL in shm_files())
+
+    publisher.send_signal(signal.SIGKILL)
+    publisher.wait(timeout=DEADLINE_S)
+
+    code, out, _ = inspect("--json", CHANNEL)
+    channel = json.loads(out) if code == 0 else {}
+    check("a SIGKILLed publisher shows as dead",
+          channel.get("publisher_alive") is False
+          and channel.get("closed") is False, out)
+
+    code, out, err = inspect("--clean")
+    check("--clean removes the dead channel and says so",
+          code == 0 and "removed channel '%s'" % CHANNEL in out, out + err)
+    check("nothing of it is left in /dev/shm", shm_files() == [],
+          shm_files())
+
+    code, _, err = inspect(CHANNEL)
+    check("a missing channel is an error", code == 1
+          and "no such channel" in err, err)
+    code, _, err = inspect("not/a channel")
+    check("a bad name is a usage error", code == 2, err)
+finally:
+    for process in [publisher] + subscribers:
+        if process.poll() is None:
+            process.kill()
+        process.wait()
+    # Whatever a failure left behind.
+    for name in shm_files():
+        os.unlink(os.path.join("/dev/shm", name))
+
+print("1..%d" % len(results))
+sys.exit(0 if all(results) else 1)
