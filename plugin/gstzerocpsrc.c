@@ -283,6 +283,7 @@ gst_zero_cp_src_make_stats (GstZeroCpSrc * self)
       "max-buffers", G_TYPE_UINT, max_buffers,
       "leaky", G_TYPE_STRING, leaky->value_nick,
       "slot", G_TYPE_UINT, stats.slot,
+      "subscribers", G_TYPE_UINT, stats.subscribers,
       "reconnects", G_TYPE_UINT, reconnects, NULL);
 }
 
@@ -1297,8 +1298,8 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
    *
    * Counters of this subscriber: connected, publisher-pid, delivered,
    * dropped (by the publisher for a leaky queue), queued, max-buffers,
-   * leaky, slot in the channel and reconnects (publishers lost and
-   * replaced).
+   * leaky, slot in the channel, subscribers (of the channel, this one
+   * included) and reconnects (publishers lost and replaced).
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Counters of this subscriber: frames delivered, dropped and queued, "

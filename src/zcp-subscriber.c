@@ -454,6 +454,11 @@ zcp_subscriber_get_stats (struct zcp_subscriber *self,
   stats->slot = self->slot_index;
   stats->queued = fill == UINT32_MAX ? 0 : fill;
   stats->publisher_pid = self->control->header->publisher_pid;
+  stats->subscribers = 0;
+  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++)
+    if (atomic_load_explicit (&self->control->slots[s].state,
+            memory_order_relaxed) == ZCP_SLOT_STATE_ACTIVE)
+      stats->subscribers++;
 }
 
 void

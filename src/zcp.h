@@ -308,6 +308,7 @@ struct zcp_subscriber_stats
   uint32_t slot;
   uint32_t queued;              /* buffers; events do not count */
   uint32_t publisher_pid;
+  uint32_t subscribers;         /* of the channel, this one included */
 };
 
 /* Attaches to channel @channel as a new subscriber.  -ENOENT if the channel

@@ -913,7 +913,15 @@ GST_START_TEST (test_upstream_events_reach_publisher)
   fail_unless_equals_int (gst_harness_push (pub,
           gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
   for (guint s = 0; s < G_N_ELEMENTS (subs); s++) {
+    GstElement *src = element_of (subs[s]);
+    GstStructure *stats;
+
     gst_buffer_unref (gst_harness_pull (subs[s]));
+    /* Each knows how many read the channel. */
+    g_object_get (src, "stats", &stats, NULL);
+    fail_unless_equals_int (structure_uint (stats, "subscribers"), 3);
+    gst_structure_free (stats);
+    gst_object_unref (src);
     fail_unless (gst_harness_push_upstream_event (subs[s],
             gst_video_event_new_upstream_force_key_unit (GST_CLOCK_TIME_NONE,
                 TRUE, s)));
