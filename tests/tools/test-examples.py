@@ -1,0 +1,60 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The C examples of docs/examples against each other (TAP): the appsink
+subscriber, started first, must get every frame the appsrc publisher draws
+into zerocpsink's pool, none of them copied."""
+
+import os
+import re
+import subprocess
+import sys
+
+PUBLISHER, SUBSCRIBER = sys.argv[1], sys.argv[2]
+CHANNEL = "examples-%d" % os.getpid()
+FRAMES = 60
+DEADLINE_S = 60
+
+results = []
+
+
+def check(name, condition, detail=""):
+    results.append(condition)
+    print("%s %d - %s" % ("ok" if condition else "not ok", len(results), name))
+    if not condition:
+        for line in str(detail).splitlines():
+            print("# " + line)
+
+
+subscriber = subprocess.Popen([SUBSCRIBER, CHANNEL], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+try:
+    publisher = subprocess.run([PUBLISHER, CHANNEL, str(FRAMES)],
+                               capture_output=True, text=True,
+                               timeout=DEADLINE_S)
+    sub_out, _ = subscriber.communicate(timeout=DEADLINE_S)
+finally:
+    if subscriber.poll() is None:
+        subscriber.kill()
+        subscriber.wait()
+
+pub_out = publisher.stdout + publisher.stderr
+check("the publisher exits 0", publisher.returncode == 0, pub_out)
+check("it drew every frame into the sink's pool",
+      "published %d frames, 0 of them copied" % FRAMES in pub_out, pub_out)
+check("the subscriber exits 0", subscriber.returncode == 0, sub_out)
+received = re.search(r"^received (\d+) frames", sub_out, re.M)
+check("it received every frame",
+      received and int(received.group(1)) == FRAMES, sub_out)
+check("with the publisher's caps",
+      re.search(r"^caps: video/x-raw, format=\(string\)NV12, "
+                r"width=\(int\)640, height=\(int\)360", sub_out, re.M),
+      sub_out)
+check("and a status line with one subscriber",
+      re.search(r"frames \d+ \| [\d.]+ frames/s \| latency .* \| "
+                r"subscribers 1", sub_out), sub_out)
+leftovers = [name for name in os.listdir("/dev/shm")
+             if name.startswith("zerocp." + CHANNEL)]
+check("nothing left in /dev/shm", not leftovers, leftovers)
+
+print("1..%d" % len(results))
+sys.exit(0 if all(results) else 1)
