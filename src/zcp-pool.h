@@ -62,7 +62,8 @@ int zcp_control_read_caps (struct zcp_control *control, uint32_t generation,
     char **caps) ZCP_WARN_UNUSED;
 
 /* What slot @s says of its subscriber (numbers it writes itself: fine to
- * report, not to trust).  Only reads. */
+ * report, not to trust).  Only reads.  Defined in zcp-publisher.c, beside
+ * the readers of the queue policy it uses. */
 void zcp_control_read_slot_info (struct zcp_control *control, uint32_t s,
     struct zcp_subscriber_info *info);
 
