@@ -45,6 +45,33 @@ open_control (const char *channel, struct zcp_control **out)
   return 0;
 }
 
+/* Over the chunks of the pools in @snapshot that slot @s has its bit on. */
+static uint64_t
+oldest_held_age (struct zcp_control *control,
+    const struct zcp_channel_snapshot *snapshot, uint32_t s)
+{
+  uint64_t oldest = UINT64_MAX, now = zcp_now_ns ();
+
+  for (uint32_t i = 0; i < snapshot->n_pools; i++) {
+    const struct zcp_pool_snapshot *pool = &snapshot->pools[i];
+
+    for (uint32_t c = 0; c < pool->chunk_count; c++) {
+      uint64_t published;
+
+      if (!(atomic_load_explicit (zcp_control_mask (control, pool->index, c),
+                  memory_order_relaxed) & (UINT64_C (1) << s)))
+        continue;
+      published = atomic_load_explicit (&control->published[(uint64_t)
+              pool->index * ZCP_MAX_CHUNKS_PER_POOL + c], memory_order_relaxed);
+      if (published < oldest)
+        oldest = published;
+    }
+  }
+  if (oldest == UINT64_MAX)
+    return ZCP_TIME_NONE;
+  return now > oldest ? now - oldest : 0;
+}
+
 int
 zcp_channel_inspect (const char *channel, struct zcp_channel_snapshot *snapshot)
 {
@@ -111,6 +138,7 @@ zcp_channel_inspect (const char *channel, struct zcp_channel_snapshot *snapshot)
     entry->alive = zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_SLOT (s))
         == 1;
     entry->leaving = state == ZCP_SLOT_STATE_LEAVING;
+    entry->oldest_held_age_ns = oldest_held_age (control, snapshot, s);
   }
 
   zcp_control_unref (control);

@@ -383,13 +383,19 @@ _Static_assert (offsetof (struct zcp_shm_slot, upstream) ==
 
 /* The control segment, in order: header, pool table, holder masks
  * (pool-major: mask of chunk c of pool p at p * ZCP_MAX_CHUNKS_PER_POOL + c),
- * caps entries, subscriber slots, event records (the ring, then one per
- * sticky kind). */
+ * publish times, caps entries, subscriber slots, event records (the ring,
+ * then one per sticky kind). */
 #define ZCP_POOLS_OFFSET ((uint64_t) sizeof (struct zcp_shm_header))
 #define ZCP_MASKS_OFFSET \
   (ZCP_POOLS_OFFSET + (uint64_t) ZCP_MAX_POOLS * sizeof (struct zcp_shm_pool))
-#define ZCP_CAPS_OFFSET \
+/* When each chunk was last published (CLOCK_MONOTONIC ns, one uint64_t per
+ * chunk, pool-major as the masks): only for reports of how long subscribers
+ * hold frames; nothing is decided on it. */
+#define ZCP_PUBLISHED_OFFSET \
   (ZCP_MASKS_OFFSET + (uint64_t) ZCP_MAX_POOLS * ZCP_MAX_CHUNKS_PER_POOL * 8u)
+#define ZCP_CAPS_OFFSET \
+  (ZCP_PUBLISHED_OFFSET + (uint64_t) ZCP_MAX_POOLS * ZCP_MAX_CHUNKS_PER_POOL * \
+   8u)
 #define ZCP_SLOTS_OFFSET \
   (ZCP_CAPS_OFFSET + (uint64_t) ZCP_CAPS_ENTRIES * ZCP_CAPS_ENTRY_SIZE)
 #define ZCP_EVENTS_OFFSET \

@@ -26,6 +26,8 @@ zcp_control_new (const char *channel, int fd, void *base)
   control->header = base;
   control->pools = (struct zcp_shm_pool *) (control->base + ZCP_POOLS_OFFSET);
   control->masks = (_Atomic uint64_t *) (control->base + ZCP_MASKS_OFFSET);
+  control->published = (_Atomic uint64_t *) (control->base +
+      ZCP_PUBLISHED_OFFSET);
   control->caps = (struct zcp_shm_caps *) (control->base + ZCP_CAPS_OFFSET);
   control->slots = (struct zcp_shm_slot *) (control->base + ZCP_SLOTS_OFFSET);
   control->events = (struct zcp_shm_event_record *) (control->base +

@@ -28,6 +28,7 @@ struct zcp_control
   struct zcp_shm_header *header;
   struct zcp_shm_pool *pools;
   _Atomic uint64_t *masks;
+  _Atomic uint64_t *published;  /* when each chunk was last published */
   struct zcp_shm_caps *caps;
   struct zcp_shm_slot *slots;
   struct zcp_shm_event_record *events;  /* the ring of event records */

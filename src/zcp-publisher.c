@@ -875,6 +875,10 @@ zcp_publisher_publish (struct zcp_publisher *self,
   frame->caps_generation = atomic_load_explicit (&header->caps_generation,
       memory_order_relaxed);
   zcp_desc_from_frame (&desc, chunk, frame);
+  /* Before the push: no subscriber can hold the chunk before this time. */
+  atomic_store_explicit (&self->control->published[(uint64_t)
+          chunk->pool_index * ZCP_MAX_CHUNKS_PER_POOL + chunk->chunk_index],
+      zcp_now_ns (), memory_order_relaxed);
 
   ret = push_to_subscribers (self, &desc, cancel);
   if (ret == 0)

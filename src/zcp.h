@@ -389,6 +389,9 @@ struct zcp_subscriber_snapshot
   struct zcp_subscriber_info info;
   bool alive;                   /* holds its liveness token */
   bool leaving;
+  /* How long ago the oldest chunk it holds or has queued was published;
+   * ZCP_TIME_NONE if it holds none. */
+  uint64_t oldest_held_age_ns;
 };
 
 struct zcp_channel_snapshot

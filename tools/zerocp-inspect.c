@@ -155,10 +155,15 @@ print_json (const struct zcp_channel_snapshot *snapshot, double frames_per_s,
     printf ("%s{\"slot\": %" PRIu32 ", \"pid\": %" PRIu32 ", \"alive\": %s, "
         "\"leaving\": %s, \"queued\": %" PRIu32 ", \"max_buffers\": %" PRIu32
         ", \"leaky\": \"%s\", \"delivered\": %" PRIu64 ", \"dropped\": %"
-        PRIu64 "}", s ? ", " : "", sub->info.slot, sub->info.pid,
-        sub->alive ? "true" : "false", sub->leaving ? "true" : "false",
-        sub->info.queued, sub->info.max_buffers, leaky_nick (sub->info.leaky),
+        PRIu64 ", \"oldest_held_age_ms\": ", s ? ", " : "", sub->info.slot,
+        sub->info.pid, sub->alive ? "true" : "false",
+        sub->leaving ? "true" : "false", sub->info.queued,
+        sub->info.max_buffers, leaky_nick (sub->info.leaky),
         sub->info.delivered, sub->info.dropped);
+    if (sub->oldest_held_age_ns == ZCP_TIME_NONE)
+      printf ("null}");
+    else
+      printf ("%.3f}", sub->oldest_held_age_ns / 1e6);
   }
   printf ("]}");
 }
@@ -220,10 +225,13 @@ print_detail (const struct zcp_channel_snapshot *snapshot,
 
     printf ("  slot %-3" PRIu32 "   pid %" PRIu32 " (%s%s), queued %" PRIu32
         "/%" PRIu32 ", leaky %s, %" PRIu64 " delivered, %" PRIu64
-        " dropped\n", sub->info.slot, sub->info.pid, sub->alive ? "alive" :
+        " dropped", sub->info.slot, sub->info.pid, sub->alive ? "alive" :
         "dead", sub->leaving ? ", leaving" : "", sub->info.queued,
         sub->info.max_buffers, leaky_nick (sub->info.leaky),
         sub->info.delivered, sub->info.dropped);
+    if (sub->oldest_held_age_ns != ZCP_TIME_NONE)
+      printf (", oldest held %.1f ms", sub->oldest_held_age_ns / 1e6);
+    printf ("\n");
   }
 }
 

@@ -134,6 +134,24 @@ try:
     check("--watch ends on SIGINT with status 0", watcher.returncode == 0,
           watcher.returncode)
 
+    # A stopped subscriber cannot release what it holds: the age of its
+    # oldest chunk is at least the time it has been stopped.
+    slow = subscribers[1]
+    slow.send_signal(signal.SIGSTOP)
+    stopped_at = time.monotonic()
+    time.sleep(1)
+    code, out, _ = inspect("--json", CHANNEL)
+    stopped_for_ms = (time.monotonic() - stopped_at) * 1000
+    slow.send_signal(signal.SIGCONT)
+    entry = [s for s in json.loads(out)["subscribers"]
+             if s["pid"] == slow.pid] if code == 0 else []
+    age = entry[0]["oldest_held_age_ms"] if entry else None
+    # It was published shortly before the stop; the bound is loose, only
+    # there to catch an age counted from no publish time at all.
+    check("a stopped subscriber's oldest chunk is as old as its stop",
+          age is not None and 1000 <= age <= stopped_for_ms + 10000,
+          "%s ms after %.0f ms stopped" % (age, stopped_for_ms))
+
     code, _, err = inspect("--clean", CHANNEL)
     check("--clean refuses a live channel", code == 1 and "live" in err, err)
     check("and leaves its segments", "zerocp." + CHANNEL in shm_files())
