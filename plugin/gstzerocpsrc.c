@@ -1303,8 +1303,8 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Counters of this subscriber: frames delivered, dropped and queued, "
-      "publisher pid, reconnects", GST_TYPE_STRUCTURE,
-      G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+      "publisher pid, subscribers of the channel, reconnects",
+      GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
   /* To warn that it throws away the timestamps the publisher sent. */
