@@ -107,7 +107,8 @@ struct _GstZeroCpSink
   gchar *channel_in_use;
   gboolean is_video;
   GstVideoInfo info;
-  gboolean latency_configured;  /* a LATENCY event came */
+  /* A LATENCY event came; set from the application's thread. */
+  atomic_bool latency_configured;
 
   atomic_bool unlocking;
 
@@ -126,19 +127,6 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
 G_DEFINE_TYPE (GstZeroCpSink, gst_zero_cp_sink, GST_TYPE_BASE_SINK);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (zerocpsink, "zerocpsink",
     GST_RANK_NONE, GST_TYPE_ZERO_CP_SINK, zero_cp_element_init (plugin));
-
-static const gchar *
-leaky_nick (enum zcp_leaky leaky)
-{
-  switch (leaky) {
-    case ZCP_LEAKY_UPSTREAM:
-      return "upstream";
-    case ZCP_LEAKY_DOWNSTREAM:
-      return "downstream";
-    default:
-      return "no";
-  }
-}
 
 static struct zcp_publisher *
 gst_zero_cp_sink_ref_publisher (GstZeroCpSink * self)
@@ -181,7 +169,7 @@ gst_zero_cp_sink_make_stats (GstZeroCpSink * self)
             "dropped", G_TYPE_UINT64, infos[i].dropped,
             "queued", G_TYPE_UINT, infos[i].queued,
             "max-buffers", G_TYPE_UINT, infos[i].max_buffers,
-            "leaky", G_TYPE_STRING, leaky_nick (infos[i].leaky), NULL));
+            "leaky", G_TYPE_STRING, zcp_leaky_nick (infos[i].leaky), NULL));
     gst_value_array_append_and_take_value (&list, &item);
   }
 
@@ -292,7 +280,7 @@ gst_zero_cp_sink_post_subscriber (GstZeroCpSink * self, const gchar * name,
   if (strcmp (name, "zerocp-subscriber-connected") == 0)
     gst_structure_set (structure,
         "max-buffers", G_TYPE_UINT, info->max_buffers,
-        "leaky", G_TYPE_STRING, leaky_nick (info->leaky), NULL);
+        "leaky", G_TYPE_STRING, zcp_leaky_nick (info->leaky), NULL);
   else
     gst_structure_set (structure,
         "delivered", G_TYPE_UINT64, info->delivered,
@@ -314,10 +302,6 @@ gst_zero_cp_sink_post_departed (GstZeroCpSink * self,
   gst_zero_cp_sink_post_subscriber (self, "zerocp-subscriber-left", info);
 }
 
-/* Watches the channel's subscribers while the sink runs, streaming or not:
- * posts a message for each that came or went (and so reclaims the chunks of
- * dead ones without waiting for the next frame), and warns when the pool
- * has hit its limit. */
 /* Until @until (monotonic time), sends what subscribers send upstream up
  * our pipeline, as it comes. */
 static void
@@ -355,6 +339,11 @@ gst_zero_cp_sink_relay_upstream (GstZeroCpSink * self,
   }
 }
 
+/* Watches the channel's subscribers while the sink runs, streaming or not:
+ * posts a message for each that came or went (and so reclaims the chunks of
+ * dead ones without waiting for the next frame), and warns when the pool
+ * has hit its limit; between two looks, relays what subscribers send
+ * upstream. */
 static gpointer
 gst_zero_cp_sink_monitor (gpointer data)
 {
@@ -448,7 +437,7 @@ gst_zero_cp_sink_start (GstBaseSink * bsink)
   self->allocator = gst_zero_cp_allocator_new ();
   self->channel_in_use = channel;
   self->is_video = FALSE;
-  self->latency_configured = FALSE;
+  atomic_store (&self->latency_configured, false);
   atomic_store (&self->unlocking, false);
 
   GST_OBJECT_LOCK (self);
@@ -517,7 +506,7 @@ gst_zero_cp_sink_send_element_event (GstElement * element, GstEvent * event)
     GstClockTime latency;
 
     gst_event_parse_latency (event, &latency);
-    self->latency_configured = TRUE;
+    atomic_store (&self->latency_configured, true);
     gst_zero_cp_sink_publish_latency (self, latency);
   }
   return GST_ELEMENT_CLASS (parent_class)->send_event (element, event);
@@ -530,7 +519,7 @@ gst_zero_cp_sink_query_latency (GstZeroCpSink * self)
   gboolean live, upstream_live;
   GstClockTime min;
 
-  if (self->latency_configured)
+  if (atomic_load (&self->latency_configured))
     return;
   if (gst_base_sink_query_latency (GST_BASE_SINK (self), &live,
           &upstream_live, &min, NULL) && upstream_live)

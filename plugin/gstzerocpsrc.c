@@ -178,7 +178,8 @@ struct _GstZeroCpSrc
   GstZeroCpSrcOnLost on_publisher_lost; /* protected by OBJECT_LOCK */
   GstZeroCpSrcTimestampMode timestamp_mode;     /* protected by OBJECT_LOCK */
   gboolean timestamp_mode_set;  /* protected by OBJECT_LOCK */
-  guint64 publisher_latency;    /* protected by OBJECT_LOCK */
+  /* Written by the streaming thread (and start) under OBJECT_LOCK. */
+  guint64 publisher_latency;
   struct zcp_subscriber *subscriber;    /* protected by OBJECT_LOCK */
   guint reconnects;             /* protected by OBJECT_LOCK */
 
@@ -949,19 +950,18 @@ static void
 gst_zero_cp_src_check_latency (GstZeroCpSrc * self)
 {
   guint64 latency = zcp_subscriber_get_latency (self->subscriber);
-  gboolean changed;
 
+  /* Once a frame: no lock to read what only this thread writes. */
+  if (latency == self->publisher_latency)
+    return;
   GST_OBJECT_LOCK (self);
-  changed = latency != self->publisher_latency;
   self->publisher_latency = latency;
   GST_OBJECT_UNLOCK (self);
 
-  if (changed) {
-    GST_INFO_OBJECT (self, "publisher latency %" GST_TIME_FORMAT,
-        GST_TIME_ARGS (latency));
-    gst_element_post_message (GST_ELEMENT_CAST (self),
-        gst_message_new_latency (GST_OBJECT_CAST (self)));
-  }
+  GST_INFO_OBJECT (self, "publisher latency %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (latency));
+  gst_element_post_message (GST_ELEMENT_CAST (self),
+      gst_message_new_latency (GST_OBJECT_CAST (self)));
 }
 
 /* Sets @buffer's timestamps as timestamp-mode says.  FALSE, with @problem

@@ -13,36 +13,17 @@
 #include "zcp-pool.h"
 #include "zcp-private.h"
 
-/* Maps @channel's control segment read-only and checks it as a subscriber
- * would; the caller unrefs the result. */
-static int
-open_control (const char *channel, struct zcp_control **out)
+const char *
+zcp_leaky_nick (enum zcp_leaky leaky)
 {
-  char name[ZCP_SHM_NAME_SIZE];
-  struct zcp_control *control;
-  void *base;
-  int fd, ret;
-
-  ret = zcp_segment_control_name (channel, name, sizeof name);
-  if (ret < 0)
-    return ret;
-  ret = zcp_segment_open (name, false, ZCP_CONTROL_SIZE, &fd, &base);
-  if (ret < 0)
-    return ret;
-  ret = zcp_segment_validate_header (base);
-  if (ret < 0) {
-    munmap (base, ZCP_CONTROL_SIZE);
-    close (fd);
-    return ret;
+  switch (leaky) {
+    case ZCP_LEAKY_UPSTREAM:
+      return "upstream";
+    case ZCP_LEAKY_DOWNSTREAM:
+      return "downstream";
+    default:
+      return "no";
   }
-  control = zcp_control_new (channel, fd, base);
-  if (!control) {
-    munmap (base, ZCP_CONTROL_SIZE);
-    close (fd);
-    return -ENOMEM;
-  }
-  *out = control;
-  return 0;
 }
 
 /* Over the chunks of the pools in @snapshot that slot @s has its bit on. */
@@ -81,7 +62,8 @@ zcp_channel_inspect (const char *channel, struct zcp_channel_snapshot *snapshot)
   int ret;
 
   memset (snapshot, 0, sizeof *snapshot);
-  ret = open_control (channel, &control);
+  /* Read-only: looking changes nothing. */
+  ret = zcp_control_open (channel, false, &control);
   if (ret < 0)
     return ret;
   header = control->header;

@@ -42,6 +42,31 @@ zcp_control_new (const char *channel, int fd, void *base)
   return control;
 }
 
+int
+zcp_control_open (const char *channel, bool writable, struct zcp_control **out)
+{
+  char name[ZCP_SHM_NAME_SIZE];
+  struct zcp_control *control;
+  void *base;
+  int fd, ret;
+
+  ret = zcp_segment_control_name (channel, name, sizeof name);
+  if (ret < 0)
+    return ret;
+  ret = zcp_segment_open (name, writable, ZCP_CONTROL_SIZE, &fd, &base);
+  if (ret < 0)
+    return ret;
+  ret = zcp_segment_validate_header (base);
+  control = ret == 0 ? zcp_control_new (channel, fd, base) : NULL;
+  if (!control) {
+    munmap (base, ZCP_CONTROL_SIZE);
+    close (fd);
+    return ret < 0 ? ret : -ENOMEM;
+  }
+  *out = control;
+  return 0;
+}
+
 struct zcp_control *
 zcp_control_ref (struct zcp_control *control)
 {

@@ -53,6 +53,11 @@ struct zcp_pool_map
 
 /* Wraps a mapped control segment; takes ownership of @fd and the mapping. */
 struct zcp_control *zcp_control_new (const char *channel, int fd, void *base);
+/* Maps @channel's control segment (read-only unless @writable) and checks
+ * its header against this build's layout: the errors of zcp_segment_open()
+ * and zcp_segment_validate_header(). */
+int zcp_control_open (const char *channel, bool writable,
+    struct zcp_control **out) ZCP_WARN_UNUSED;
 struct zcp_control *zcp_control_ref (struct zcp_control *control);
 void zcp_control_unref (struct zcp_control *control);
 

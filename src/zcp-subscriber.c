@@ -99,26 +99,19 @@ zcp_subscriber_open_with_queue (const char *channel, uint32_t max_buffers,
 {
   struct zcp_subscriber *self;
   struct zcp_control *control;
-  char name[ZCP_SHM_NAME_SIZE];
   uint32_t slot;
-  void *base;
-  int fd, ret;
+  int ret;
 
-  ret = zcp_segment_control_name (channel, name, sizeof name);
+  /* Read-write: a subscriber clears its holder bits and moves its read
+   * index. */
+  ret = zcp_control_open (channel, true, &control);
   if (ret < 0)
     return ret;
-
-  ret = zcp_segment_open (name, true, ZCP_CONTROL_SIZE, &fd, &base);
-  if (ret < 0)
-    return ret;
-
-  ret = zcp_segment_validate_header (base);
-  if (ret == 0
-      && atomic_load_explicit (&((struct zcp_shm_header *) base)->state,
+  if (atomic_load_explicit (&control->header->state,
           memory_order_acquire) == ZCP_SEGMENT_STATE_CLOSED)
     ret = -ENOTCONN;
   if (ret == 0) {
-    ret = zcp_liveness_probe (fd, ZCP_LOCK_BYTE_PUBLISHER);
+    ret = zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_PUBLISHER);
     /* The segment of a dead publisher, waiting to be replaced. */
     if (ret == 0)
       ret = -ENOTCONN;
@@ -126,16 +119,8 @@ zcp_subscriber_open_with_queue (const char *channel, uint32_t max_buffers,
       ret = 0;
   }
   if (ret < 0) {
-    munmap (base, ZCP_CONTROL_SIZE);
-    close (fd);
+    zcp_control_unref (control);
     return ret;
-  }
-
-  control = zcp_control_new (channel, fd, base);
-  if (!control) {
-    munmap (base, ZCP_CONTROL_SIZE);
-    close (fd);
-    return -ENOMEM;
   }
 
   if (max_buffers > ZCP_RING_CAPACITY)

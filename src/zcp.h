@@ -138,6 +138,9 @@ enum zcp_leaky
   ZCP_LEAKY_DOWNSTREAM,         /* drop its oldest queued frame */
 };
 
+/* "no", "upstream" or "downstream": the nicks of GStreamer's queue. */
+const char *zcp_leaky_nick (enum zcp_leaky leaky);
+
 struct zcp_publisher_stats
 {
   uint64_t frames_published;

@@ -34,7 +34,10 @@ struct previous
   uint64_t dropped;
 };
 
-static struct previous previous[256];
+/* Channels whose rates --watch follows; any beyond get none. */
+#define WATCHED_MAX 256
+
+static struct previous previous[WATCHED_MAX];
 static size_t n_previous;
 static double interval_s;       /* since the previous look; 0 before it */
 static double previous_look_s;
@@ -77,16 +80,19 @@ rates (const struct zcp_channel_snapshot *snapshot, struct previous *next,
   }
 }
 
-static const char *
-leaky_nick (enum zcp_leaky leaky)
+/* Chunks in use and in all, over every pool; the chunk size of the pool
+ * that claims draw from (a retired one keeps the old size). */
+static void
+chunk_totals (const struct zcp_channel_snapshot *snapshot, uint32_t * in_use,
+    uint32_t * total, uint64_t * chunk_size)
 {
-  switch (leaky) {
-    case ZCP_LEAKY_UPSTREAM:
-      return "upstream";
-    case ZCP_LEAKY_DOWNSTREAM:
-      return "downstream";
-    default:
-      return "no";
+  *in_use = *total = 0;
+  *chunk_size = 0;
+  for (uint32_t p = 0; p < snapshot->n_pools; p++) {
+    *in_use += snapshot->pools[p].chunks_in_use;
+    *total += snapshot->pools[p].chunk_count;
+    if (!snapshot->pools[p].retired)
+      *chunk_size = snapshot->pools[p].chunk_size;
   }
 }
 
@@ -116,12 +122,10 @@ static void
 print_json (const struct zcp_channel_snapshot *snapshot, double frames_per_s,
     double drops_per_s)
 {
-  uint32_t in_use = 0, total = 0;
+  uint32_t in_use, total;
+  uint64_t chunk_size;
 
-  for (uint32_t p = 0; p < snapshot->n_pools; p++) {
-    in_use += snapshot->pools[p].chunks_in_use;
-    total += snapshot->pools[p].chunk_count;
-  }
+  chunk_totals (snapshot, &in_use, &total, &chunk_size);
   printf ("{\"channel\": ");
   print_json_string (snapshot->channel);
   printf (", \"publisher_pid\": %" PRIu32 ", \"publisher_alive\": %s, "
@@ -134,8 +138,9 @@ print_json (const struct zcp_channel_snapshot *snapshot, double frames_per_s,
     printf ("null");
   printf (", \"frames_published\": %" PRIu64 ", \"frames_copied\": %" PRIu64
       ", \"latency_ns\": %" PRIu64 ", \"chunks_in_use\": %" PRIu32
-      ", \"chunks_total\": %" PRIu32, snapshot->frames_published,
-      snapshot->frames_copied, snapshot->latency_ns, in_use, total);
+      ", \"chunks_total\": %" PRIu32 ", \"chunk_size\": %" PRIu64,
+      snapshot->frames_published, snapshot->frames_copied,
+      snapshot->latency_ns, in_use, total, chunk_size);
   print_json_rate ("frames_per_second", frames_per_s);
   print_json_rate ("drops_per_second", drops_per_s);
 
@@ -158,7 +163,7 @@ print_json (const struct zcp_channel_snapshot *snapshot, double frames_per_s,
         PRIu64 ", \"oldest_held_age_ms\": ", s ? ", " : "", sub->info.slot,
         sub->info.pid, sub->alive ? "true" : "false",
         sub->leaving ? "true" : "false", sub->info.queued,
-        sub->info.max_buffers, leaky_nick (sub->info.leaky),
+        sub->info.max_buffers, zcp_leaky_nick (sub->info.leaky),
         sub->info.delivered, sub->info.dropped);
     if (sub->oldest_held_age_ns == ZCP_TIME_NONE)
       printf ("null}");
@@ -179,15 +184,10 @@ publisher_state (const struct zcp_channel_snapshot *snapshot)
 static void
 print_line (const struct zcp_channel_snapshot *snapshot, double frames_per_s)
 {
-  uint32_t in_use = 0, total = 0;
-  uint64_t chunk_size = 0;
+  uint32_t in_use, total;
+  uint64_t chunk_size;
 
-  for (uint32_t p = 0; p < snapshot->n_pools; p++) {
-    in_use += snapshot->pools[p].chunks_in_use;
-    total += snapshot->pools[p].chunk_count;
-    if (!snapshot->pools[p].retired)
-      chunk_size = snapshot->pools[p].chunk_size;
-  }
+  chunk_totals (snapshot, &in_use, &total, &chunk_size);
   printf ("%-20s %7" PRIu32 " %-5s %4" PRIu32 " %3" PRIu32 "/%-3" PRIu32
       " %10" PRIu64 " %12" PRIu64, snapshot->channel,
       snapshot->publisher_pid, publisher_state (snapshot),
@@ -227,7 +227,7 @@ print_detail (const struct zcp_channel_snapshot *snapshot,
         "/%" PRIu32 ", leaky %s, %" PRIu64 " delivered, %" PRIu64
         " dropped", sub->info.slot, sub->info.pid, sub->alive ? "alive" :
         "dead", sub->leaving ? ", leaving" : "", sub->info.queued,
-        sub->info.max_buffers, leaky_nick (sub->info.leaky),
+        sub->info.max_buffers, zcp_leaky_nick (sub->info.leaky),
         sub->info.delivered, sub->info.dropped);
     if (sub->oldest_held_age_ns != ZCP_TIME_NONE)
       printf (", oldest held %.1f ms", sub->oldest_held_age_ns / 1e6);
@@ -258,7 +258,7 @@ describe (int error)
 static int
 show (const char *channel)
 {
-  struct previous next[256];
+  struct previous next[WATCHED_MAX];
   size_t n_next = 0;
   char **channels = NULL;
   char *one[2] = { (char *) channel, NULL };
@@ -298,9 +298,8 @@ show (const char *channel)
         status = 1;
       continue;
     }
-    rates (&snapshot, n_next < 256 ? &next[n_next] : &next[255],
-        &frames_per_s, &drops_per_s);
-    if (n_next < 256)
+    rates (&snapshot, &next[n_next], &frames_per_s, &drops_per_s);
+    if (n_next < WATCHED_MAX - 1)
       n_next++;
     if (json) {
       if (!channel && !first)
