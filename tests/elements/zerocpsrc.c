@@ -56,6 +56,7 @@ GST_START_TEST (test_buffers_cross_with_caps_and_timestamps)
   GST_BUFFER_OFFSET (buffer) = 7;
   GST_BUFFER_OFFSET_END (buffer) = 8;
   GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT);
+  GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_HEADER);
   fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
 
   received = gst_harness_pull (sub);
@@ -79,6 +80,7 @@ GST_START_TEST (test_buffers_cross_with_caps_and_timestamps)
   fail_unless_equals_uint64 (GST_BUFFER_OFFSET (received), 7);
   fail_unless_equals_uint64 (GST_BUFFER_OFFSET_END (received), 8);
   fail_unless (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DELTA_UNIT));
+  fail_unless (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_HEADER));
 
   fail_unless_equals_int (gst_buffer_n_memory (received), 1);
   fail_unless (is_zero_cp_memory (gst_buffer_peek_memory (received, 0)));
@@ -816,8 +818,10 @@ GST_START_TEST (test_latency_includes_publisher)
   GstHarness *sub = harness_for ("zerocpsrc", channel);
   GstElement *sink = element_of (pub);
   GstClockTime min, max;
+  GstMessage *message;
   GstQuery *query;
   gboolean live;
+  GstBus *bus;
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
   fail_unless (gst_element_send_event (sink,
@@ -833,9 +837,237 @@ GST_START_TEST (test_latency_includes_publisher)
   fail_unless_equals_clocktime (min, 40 * GST_MSECOND);
   gst_query_unref (query);
 
+  /* A change on the publisher's side reaches us with its next frame, and
+   * our pipeline is told to query again. */
+  bus = gst_bus_new ();
+  gst_element_set_bus (sub->element, bus);
+  fail_unless (gst_element_send_event (sink,
+          gst_event_new_latency (80 * GST_MSECOND)));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+  message = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND,
+      GST_MESSAGE_LATENCY);
+  fail_unless (message != NULL, "no latency message for the change");
+  gst_message_unref (message);
+  query = gst_query_new_latency ();
+  fail_unless (gst_pad_peer_query (sub->sinkpad, query));
+  gst_query_parse_latency (query, &live, &min, &max);
+  fail_unless_equals_clocktime (min, 80 * GST_MSECOND);
+  gst_query_unref (query);
+  gst_element_set_bus (sub->element, NULL);
+  gst_object_unref (bus);
+
   gst_object_unref (sink);
   gst_harness_teardown (sub);
   gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+static GstBuffer *
+push_and_pull_at (GstHarness * pub, GstHarness * sub, GstClockTime pts)
+{
+  GstBuffer *buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+
+  GST_BUFFER_PTS (buffer) = pts;
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  buffer = gst_harness_pull (sub);
+  fail_unless (buffer != NULL);
+  return buffer;
+}
+
+/* In compensate mode, a frame stamped before our pipeline started cannot be
+ * put on our timeline: it goes at 0, flagged as a jump, and the frames
+ * after it are placed as before. */
+GST_START_TEST (test_frame_before_our_start_is_clamped)
+{
+  gchar *channel = unique_channel ("clamp");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = harness_for ("zerocpsrc timestamp-mode=compensate",
+      channel);
+  GstElement *sink = element_of (pub), *src = element_of (sub);
+  GstBuffer *received;
+
+  /* Our pipeline started 5 s after the publisher's. */
+  gst_element_set_base_time (src, gst_element_get_base_time (sink) +
+      5 * GST_SECOND);
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+
+  gst_buffer_unref (push_and_pull_at (pub, sub, 6 * GST_SECOND));
+
+  received = push_and_pull_at (pub, sub, 7 * GST_SECOND);
+  fail_unless_equals_clocktime (GST_BUFFER_PTS (received), 2 * GST_SECOND);
+  fail_if (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref (received);
+
+  received = push_and_pull_at (pub, sub, 1 * GST_SECOND);
+  fail_unless_equals_clocktime (GST_BUFFER_PTS (received), 0);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref (received);
+
+  received = push_and_pull_at (pub, sub, 8 * GST_SECOND);
+  fail_unless_equals_clocktime (GST_BUFFER_PTS (received), 3 * GST_SECOND);
+  fail_if (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref (received);
+
+  gst_object_unref (sink);
+  gst_object_unref (src);
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+static guint
+count_segments_starting_at (GstHarness * h, GstClockTime start)
+{
+  guint count = 0;
+  GstEvent *event;
+
+  while ((event = gst_harness_try_pull_event (h))) {
+    if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT) {
+      const GstSegment *segment;
+
+      gst_event_parse_segment (event, &segment);
+      count += segment->start == start;
+    }
+    gst_event_unref (event);
+  }
+  return count;
+}
+
+/* In passthrough, the publisher's segments go downstream, but the same one
+ * again does not: it would reset every element's stream after us. */
+GST_START_TEST (test_repeated_segment_not_forwarded)
+{
+  gchar *channel = unique_channel ("resegment");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = harness_for ("zerocpsrc timestamp-mode=passthrough",
+      channel);
+  GstSegment earlier, later;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  gst_segment_init (&earlier, GST_FORMAT_TIME);
+  earlier.start = earlier.time = earlier.position = 10 * GST_SECOND;
+  gst_segment_init (&later, GST_FORMAT_TIME);
+  later.start = later.time = later.position = 20 * GST_SECOND;
+
+  fail_unless (gst_harness_push_event (pub, gst_event_new_segment (&earlier)));
+  gst_buffer_unref (push_and_pull_at (pub, sub, 10 * GST_SECOND));
+  fail_unless (gst_harness_push_event (pub, gst_event_new_segment (&earlier)));
+  gst_buffer_unref (push_and_pull_at (pub, sub, 11 * GST_SECOND));
+  fail_unless_equals_int (count_segments_starting_at (sub, 10 * GST_SECOND), 1);
+
+  fail_unless (gst_harness_push_event (pub, gst_event_new_segment (&later)));
+  gst_buffer_unref (push_and_pull_at (pub, sub, 20 * GST_SECOND));
+  fail_unless_equals_int (count_segments_starting_at (sub, 20 * GST_SECOND), 1);
+
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+#define PADDED_STRIDE 384
+#define PADDED_UV_OFFSET (PADDED_STRIDE * 240 + 512)
+
+static GstPadProbeReturn
+keep_video_meta (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
+{
+  GstVideoMeta *meta = gst_buffer_get_video_meta (GST_PAD_PROBE_INFO_BUFFER
+      (info));
+
+  if (meta)
+    *(GstVideoMeta *) user_data = *meta;
+  return GST_PAD_PROBE_OK;
+}
+
+/* A frame whose rows are padded and whose chroma plane starts after a gap
+ * crosses with its layout, and a converter after us reads it by that
+ * layout. */
+GST_START_TEST (test_padded_layout_crosses)
+{
+  gchar *channel = unique_channel ("padded");
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s name=element "
+      "! videoconvert ! capsfilter caps=video/x-raw,format=I420", channel);
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = gst_harness_new_parse (description);
+  gsize offsets[GST_VIDEO_MAX_PLANES] = { 0, PADDED_UV_OFFSET };
+  gint strides[GST_VIDEO_MAX_PLANES] = { PADDED_STRIDE, PADDED_STRIDE };
+  GstVideoMeta seen = { 0 };
+  GstElement *src;
+  GstPad *src_pad;
+  GstBuffer *buffer, *converted;
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  GstMapInfo map;
+
+  src = element_of (sub);
+  src_pad = gst_element_get_static_pad (src, "src");
+  gst_pad_add_probe (src_pad, GST_PAD_PROBE_TYPE_BUFFER, keep_video_meta,
+      &seen, NULL);
+  gst_harness_play (sub);
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+
+  buffer = gst_buffer_new_allocate (NULL, PADDED_UV_OFFSET +
+      PADDED_STRIDE * 120, NULL);
+  gst_buffer_map (buffer, &map, GST_MAP_WRITE);
+  memset (map.data, 0xee, map.size);
+  for (gsize y = 0; y < 240; y++)
+    for (gsize x = 0; x < 320; x++)
+      map.data[y * PADDED_STRIDE + x] = (guint8) (y * 3 + x);
+  for (gsize y = 0; y < 120; y++)
+    for (gsize x = 0; x < 320; x += 2) {
+      map.data[PADDED_UV_OFFSET + y * PADDED_STRIDE + x] = 100;
+      map.data[PADDED_UV_OFFSET + y * PADDED_STRIDE + x + 1] = 200;
+    }
+  gst_buffer_unmap (buffer, &map);
+  gst_buffer_add_video_meta_full (buffer, GST_VIDEO_FRAME_FLAG_NONE,
+      GST_VIDEO_FORMAT_NV12, 320, 240, 2, offsets, strides);
+  GST_BUFFER_PTS (buffer) = 0;
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+
+  converted = gst_harness_pull (sub);
+  fail_unless (converted != NULL);
+  fail_unless_equals_int (seen.n_planes, 2);
+  fail_unless_equals_int (seen.stride[0], PADDED_STRIDE);
+  fail_unless_equals_int (seen.stride[1], PADDED_STRIDE);
+  fail_unless_equals_uint64 (seen.offset[0], 0);
+  fail_unless_equals_uint64 (seen.offset[1], PADDED_UV_OFFSET);
+
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_I420, 320, 240);
+  fail_unless (gst_video_frame_map (&frame, &info, converted, GST_MAP_READ));
+  for (gint y = 0; y < 240; y++) {
+    const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame,
+        0) + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+    for (gint x = 0; x < 320; x++)
+      if (row[x] != (guint8) (y * 3 + x))
+        fail ("luma at %d,%d is %u", x, y, row[x]);
+  }
+  for (gint y = 0; y < 120; y++) {
+    const guint8 *u = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame,
+        1) + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 1);
+    const guint8 *v = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame,
+        2) + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 2);
+    for (gint x = 0; x < 160; x++)
+      if (u[x] != 100 || v[x] != 200)
+        fail ("chroma at %d,%d is %u,%u", x, y, u[x], v[x]);
+  }
+  gst_video_frame_unmap (&frame);
+
+  gst_buffer_unref (converted);
+  gst_object_unref (src_pad);
+  gst_object_unref (src);
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (description);
   g_free (channel);
 }
 
@@ -1011,6 +1243,9 @@ zerocpsrc_suite (void)
       G_N_ELEMENTS (timestamp_modes));
   tcase_add_test (tc, test_do_timestamp_warns);
   tcase_add_test (tc, test_latency_includes_publisher);
+  tcase_add_test (tc, test_frame_before_our_start_is_clamped);
+  tcase_add_test (tc, test_repeated_segment_not_forwarded);
+  tcase_add_test (tc, test_padded_layout_crosses);
   tcase_add_test (tc, test_gap_crosses);
   tcase_add_test (tc, test_upstream_events_reach_publisher);
   tcase_add_test (tc, test_opaque_stream_crosses);

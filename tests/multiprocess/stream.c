@@ -156,8 +156,10 @@ GST_START_TEST (test_late_joiner_gets_sticky_events)
 
 GST_END_TEST;
 
-/* An H.264 stream with a keyframe every 1000 frames: a subscriber that
- * joins at frame 15 asks for one and decodes from its first frames on. */
+/* An H.264 stream with a keyframe every 1000 frames: subscribers that join
+ * at frame 15 ask for one and decode from their first frames on (one
+ * watches the frames before its decoder, the other after it, with
+ * undecodable frames dropped). */
 GST_START_TEST (test_h264_joiner_gets_a_keyframe)
 {
   gchar *channel = unique_channel ("h264join");
@@ -167,14 +169,19 @@ GST_START_TEST (test_h264_joiner_gets_a_keyframe)
       "zerocpsink name=probe channel=%s", channel);
   gchar *sub_line = g_strdup_printf ("zerocpsrc channel=%s num-buffers=20 ! "
       "h264parse ! identity name=probe ! avdec_h264 ! fakesink", channel);
-  Child *pub, *sub;
-  GPtrArray *lines;
-  guint keyframe_at = G_MAXUINT, frames = 0;
+  gchar *decoding_line = g_strdup_printf ("zerocpsrc channel=%s "
+      "num-buffers=20 ! h264parse ! avdec_h264 output-corrupt=false ! "
+      "fakesink name=probe", channel);
+  Child *pub, *sub, *decoding;
+  GPtrArray *lines, *decoded_lines;
+  guint keyframe_at = G_MAXUINT, frames = 0, decoded;
 
   pub = child_start (NULL, pub_line);
   child_wait_frames (pub, 15, DEADLINE_S);
   sub = child_start (NULL, sub_line);
+  decoding = child_start (NULL, decoding_line);
   lines = all_lines (sub);
+  decoded_lines = all_lines (decoding);
 
   for (guint i = 0; i < lines->len; i++) {
     const gchar *line = g_ptr_array_index (lines, i);
@@ -190,11 +197,19 @@ GST_START_TEST (test_h264_joiner_gets_a_keyframe)
   fail_unless (keyframe_at < 10, "no keyframe in the first 10 frames");
   fail_unless_equals_int (frames, 20);
 
+  decoded = count_of (decoded_lines, "frame ");
+  GST_INFO ("decoded %u of 20 frames", decoded);
+  fail_unless (index_of (decoded_lines, "caps video/x-raw", 0) != G_MAXUINT);
+  fail_unless (decoded >= 11 && decoded <= 20, "decoded %u of 20", decoded);
+
   fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
   assert_channel_gone (channel);
+  g_ptr_array_unref (decoded_lines);
   g_ptr_array_unref (lines);
+  child_free (decoding);
   child_free (sub);
   child_free (pub);
+  g_free (decoding_line);
   g_free (sub_line);
   g_free (pub_line);
   g_free (channel);
