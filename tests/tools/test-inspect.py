@@ -6,7 +6,8 @@ A publisher and two subscribers (one lossless, one leaky and slow) run as
 the test helper, an instrumented program, so this runs under the sanitizers
 too.  zerocp-inspect must list the channel, show both subscribers, refuse to
 clean a live channel, see the publisher die when it is SIGKILLed, and then
-remove every segment of the channel with --clean."""
+remove every segment of the channel with --clean; then it must call garbage
+under the channel's name corrupt, and clean it."""
 
 import json
 import os
@@ -176,6 +177,17 @@ try:
           and "no such channel" in err, err)
     code, _, err = inspect("not/a channel")
     check("a bad name is a usage error", code == 2, err)
+
+    # Garbage under a channel's name, shorter and as long as a real one.
+    for size in (4096, 1 << 21):
+        with open("/dev/shm/zerocp." + CHANNEL, "wb") as garbage:
+            garbage.write(os.urandom(size))
+        code, _, err = inspect(CHANNEL)
+        check("a corrupt channel of %d bytes is an error that says so" % size,
+              code == 1 and "corrupt" in err, err)
+        code, out, err = inspect("--clean", CHANNEL)
+        check("--clean removes a corrupt channel of %d bytes" % size,
+              code == 0 and shm_files() == [], out + err)
 finally:
     for process in [publisher] + subscribers:
         if process.poll() is None:
