@@ -71,7 +71,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_src_debug);
 
 #define DEFAULT_CHANNEL NULL
 #define DEFAULT_IS_LIVE TRUE
-#define DEFAULT_MAX_BUFFERS 4
+#define DEFAULT_MAX_BUFFERS_LIVE 4
+/* Slack for the publisher's wake-up: with 4, a fast stream of small frames
+ * ran at a third of its rate with 8; deeper gained nothing and cost large
+ * frames cache misses (docs/benchmarks.md). */
+#define DEFAULT_MAX_BUFFERS_NOT_LIVE 8
 #define DEFAULT_LEAKY_LIVE GST_ZERO_CP_SRC_LEAKY_DOWNSTREAM
 #define DEFAULT_LEAKY_NOT_LIVE GST_ZERO_CP_SRC_LEAKY_NO
 #define DEFAULT_PUBLISHER_TIMEOUT 0
@@ -172,6 +176,7 @@ struct _GstZeroCpSrc
 
   gchar *channel;               /* protected by OBJECT_LOCK */
   guint max_buffers;            /* protected by OBJECT_LOCK */
+  gboolean max_buffers_set;     /* protected by OBJECT_LOCK */
   GstZeroCpSrcLeaky leaky;      /* protected by OBJECT_LOCK */
   gboolean leaky_set;           /* protected by OBJECT_LOCK */
   guint64 publisher_timeout;    /* protected by OBJECT_LOCK */
@@ -225,6 +230,16 @@ gst_zero_cp_src_effective_leaky (GstZeroCpSrc * self)
       DEFAULT_LEAKY_NOT_LIVE;
 }
 
+/* The same for max-buffers.  Call with the OBJECT_LOCK. */
+static guint
+gst_zero_cp_src_effective_max_buffers (GstZeroCpSrc * self)
+{
+  if (self->max_buffers_set)
+    return self->max_buffers;
+  return GST_BASE_SRC (self)->is_live ? DEFAULT_MAX_BUFFERS_LIVE :
+      DEFAULT_MAX_BUFFERS_NOT_LIVE;
+}
+
 /* The same for timestamp-mode.  Call with the OBJECT_LOCK. */
 static GstZeroCpSrcTimestampMode
 gst_zero_cp_src_effective_timestamp_mode (GstZeroCpSrc * self)
@@ -253,7 +268,8 @@ static void
 gst_zero_cp_src_update_queue (GstZeroCpSrc * self)
 {
   if (self->subscriber)
-    zcp_subscriber_set_queue (self->subscriber, self->max_buffers,
+    zcp_subscriber_set_queue (self->subscriber,
+        gst_zero_cp_src_effective_max_buffers (self),
         zcp_leaky_of (gst_zero_cp_src_effective_leaky (self)));
 }
 
@@ -270,7 +286,7 @@ gst_zero_cp_src_make_stats (GstZeroCpSrc * self)
   if (connected)
     zcp_subscriber_get_stats (self->subscriber, &stats);
   reconnects = self->reconnects;
-  max_buffers = self->max_buffers;
+  max_buffers = gst_zero_cp_src_effective_max_buffers (self);
   leaky = g_enum_get_value (g_type_class_peek (GST_TYPE_ZERO_CP_SRC_LEAKY),
       gst_zero_cp_src_effective_leaky (self));
   GST_OBJECT_UNLOCK (self);
@@ -312,6 +328,7 @@ gst_zero_cp_src_set_property (GObject * object, guint prop_id,
     case PROP_MAX_BUFFERS:
       GST_OBJECT_LOCK (self);
       self->max_buffers = g_value_get_uint (value);
+      self->max_buffers_set = TRUE;
       gst_zero_cp_src_update_queue (self);
       GST_OBJECT_UNLOCK (self);
       break;
@@ -369,7 +386,7 @@ gst_zero_cp_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_MAX_BUFFERS:
       GST_OBJECT_LOCK (self);
-      g_value_set_uint (value, self->max_buffers);
+      g_value_set_uint (value, gst_zero_cp_src_effective_max_buffers (self));
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_LEAKY:
@@ -528,7 +545,7 @@ gst_zero_cp_src_attach (GstZeroCpSrc * self)
       return GST_FLOW_FLUSHING;
 
     GST_OBJECT_LOCK (self);
-    max_buffers = self->max_buffers;
+    max_buffers = gst_zero_cp_src_effective_max_buffers (self);
     leaky = zcp_leaky_of (gst_zero_cp_src_effective_leaky (self));
     GST_OBJECT_UNLOCK (self);
 
@@ -1222,11 +1239,14 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
    *
    * Frames the publisher may queue for this subscriber; what happens beyond
    * is #GstZeroCpSrc:leaky's choice.  A deeper queue rides out longer
-   * hiccups downstream, at the cost of latency and of chunks held.
+   * hiccups downstream, at the cost of latency and of chunks held.  Unless
+   * set, it is 4 for a live source (at most 4 frames stale) and 8 for a
+   * non-live one (room for the publisher to run ahead while it wakes).
    */
   properties[PROP_MAX_BUFFERS] = g_param_spec_uint ("max-buffers",
       "Max buffers", "Frames the publisher may queue for this subscriber "
-      "(1 to 64)", 1, ZCP_QUEUE_MAX, DEFAULT_MAX_BUFFERS,
+      "(1 to 64; default: 4 if is-live, else 8)", 1, ZCP_QUEUE_MAX,
+      DEFAULT_MAX_BUFFERS_LIVE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
   /**
@@ -1337,7 +1357,7 @@ static void
 gst_zero_cp_src_init (GstZeroCpSrc * self)
 {
   self->channel = g_strdup (DEFAULT_CHANNEL);
-  self->max_buffers = DEFAULT_MAX_BUFFERS;
+  self->max_buffers = DEFAULT_MAX_BUFFERS_LIVE;
   self->leaky = DEFAULT_LEAKY_LIVE;
   self->publisher_timeout = DEFAULT_PUBLISHER_TIMEOUT;
   self->on_publisher_lost = DEFAULT_ON_PUBLISHER_LOST;

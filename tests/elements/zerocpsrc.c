@@ -464,16 +464,19 @@ GST_START_TEST (test_queue_defaults_follow_is_live)
   fail_unless_equals_int (leaky, 2);
   fail_unless_equals_int (max_buffers, 4);
 
-  /* Not live: file processing, where every frame counts. */
+  /* Not live: file processing, where every frame counts, with room for
+   * the publisher to run ahead. */
   g_object_set (src, "is-live", FALSE, NULL);
-  g_object_get (src, "leaky", &leaky, NULL);
+  g_object_get (src, "leaky", &leaky, "max-buffers", &max_buffers, NULL);
   fail_unless_equals_int (leaky, 0);
+  fail_unless_equals_int (max_buffers, 8);
 
   /* What the user set stays, whatever is-live says. */
   gst_util_set_object_arg (G_OBJECT (src), "leaky", "upstream");
-  g_object_set (src, "is-live", TRUE, NULL);
-  g_object_get (src, "leaky", &leaky, NULL);
+  g_object_set (src, "max-buffers", 7, "is-live", TRUE, NULL);
+  g_object_get (src, "leaky", &leaky, "max-buffers", &max_buffers, NULL);
   fail_unless_equals_int (leaky, 1);
+  fail_unless_equals_int (max_buffers, 7);
 
   gst_object_unref (src);
 }
