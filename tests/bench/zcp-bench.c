@@ -67,15 +67,21 @@ now_ns (void)
   return (guint64) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* The CPUs this program may use, as it started. */
+static cpu_set_t all_cpus;
+
+/* To @cpu alone, or (-1) back to every CPU we started with. */
 static void
 pin_to (gint cpu)
 {
   cpu_set_t set;
 
-  if (cpu < 0)
-    return;
-  CPU_ZERO (&set);
-  CPU_SET (cpu, &set);
+  if (cpu < 0) {
+    set = all_cpus;
+  } else {
+    CPU_ZERO (&set);
+    CPU_SET (cpu, &set);
+  }
   sched_setaffinity (0, sizeof set, &set);
 }
 
@@ -680,6 +686,7 @@ main (int argc, char **argv)
   guint64 p50, p99;
 
   gst_init (&argc, &argv);
+  sched_getaffinity (0, sizeof all_cpus, &all_cpus);
   self_path = g_file_read_link ("/proc/self/exe", NULL);
   if (argc > 1 && g_str_equal (argv[1], "role"))
     return run_role (argv + 2);
