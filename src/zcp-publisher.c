@@ -292,11 +292,10 @@ check_subscribers_locked (struct zcp_publisher *self)
 }
 
 static void
-check_subscribers (struct zcp_publisher *self, bool only_if_due)
+check_subscribers (struct zcp_publisher *self)
 {
   pthread_mutex_lock (&self->lock);
-  if (!only_if_due || zcp_now_ns () >= self->next_liveness_check)
-    check_subscribers_locked (self);
+  check_subscribers_locked (self);
   pthread_mutex_unlock (&self->lock);
 }
 
@@ -628,7 +627,7 @@ zcp_publisher_claim (struct zcp_publisher *self, struct zcp_chunk *chunk,
       zcp_log (ZCP_LOG_DEBUG, "channel %s: every chunk is held, waiting",
           self->control->channel);
       /* A dead subscriber may be holding what we wait for. */
-      check_subscribers (self, false);
+      check_subscribers (self);
     }
   }
 }
@@ -805,30 +804,49 @@ push_one_locked (struct zcp_publisher *self, uint32_t s,
   return PUSHED;
 }
 
-/* Pushes @desc to every active subscriber; see zcp_publisher_publish. */
+/* Wakes the subscribers in @pending, and forgets them. */
+static void
+signal_pushed (struct zcp_control *control, uint64_t * pending)
+{
+  while (*pending) {
+    uint32_t s = (uint32_t) __builtin_ctzll (*pending);
+
+    zcp_event_signal (&control->slots[s].event);
+    *pending &= *pending - 1;
+  }
+}
+
+/* Pushes @desc to every active subscriber; see zcp_publisher_publish.  One
+ * pass under the lock, let go only to wait for a lossless subscriber; the
+ * wake-ups come after, outside it. */
 static int
 push_to_subscribers (struct zcp_publisher *self,
     const struct zcp_shm_desc *desc, const atomic_bool * cancel)
 {
   struct zcp_control *control = self->control;
+  uint64_t pending = 0;
+  int ret = 0;
 
-  check_subscribers (self, true);
+  pthread_mutex_lock (&self->lock);
+  if (zcp_now_ns () >= self->next_liveness_check)
+    check_subscribers_locked (self);
 
-  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
+  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS && ret == 0; s++) {
     struct zcp_shm_slot *slot = &control->slots[s];
-    struct space_wait wait = { slot, desc, queue_limit (slot, desc), cancel };
+    struct space_wait wait = { slot, desc, 0, cancel };
+    enum push_result result;
 
-    for (;;) {
-      enum push_result result;
+    /* Most slots are empty: the cheapest look first (push_one_locked
+     * looks again, as the state may change while it waits). */
+    if (atomic_load_explicit (&slot->state, memory_order_relaxed) !=
+        ZCP_SLOT_STATE_ACTIVE)
+      continue;
+    wait.limit = queue_limit (slot, desc);
 
-      pthread_mutex_lock (&self->lock);
-      result = push_one_locked (self, s, desc, wait.limit);
+    while ((result = push_one_locked (self, s, desc, wait.limit)) == FULL) {
       pthread_mutex_unlock (&self->lock);
-
-      if (result == PUSHED)
-        zcp_event_signal (&slot->event);
-      if (result != FULL)
-        break;
+      /* Those already served must not wait with us. */
+      signal_pushed (control, &pending);
 
       /* Lossless: wait for this subscriber, and for as long as it lives. */
       if (zcp_event_wait_until (&control->header->publisher_event,
@@ -836,15 +854,22 @@ push_to_subscribers (struct zcp_publisher *self,
           == -ETIMEDOUT) {
         zcp_log (ZCP_LOG_DEBUG, "channel %s: subscriber %u is full, waiting",
             control->channel, s);
-        check_subscribers (self, false);
+        check_subscribers (self);
       }
-      if (cancelled (cancel))
-        return -ECANCELED;
+      pthread_mutex_lock (&self->lock);
+      if (cancelled (cancel)) {
+        ret = -ECANCELED;
+        break;
+      }
       /* The subscriber may have changed its policy meanwhile. */
       wait.limit = queue_limit (slot, desc);
     }
+    if (result == PUSHED)
+      pending |= UINT64_C (1) << s;
   }
-  return 0;
+  pthread_mutex_unlock (&self->lock);
+  signal_pushed (control, &pending);
+  return ret;
 }
 
 int
@@ -1074,7 +1099,7 @@ zcp_publisher_drain (struct zcp_publisher *self, int64_t timeout_ns,
       return cancelled (cancel) ? -ECANCELED : 0;
     if (zcp_now_ns () >= deadline)
       return -ETIMEDOUT;
-    check_subscribers (self, false);
+    check_subscribers (self);
   }
 }
 
@@ -1140,7 +1165,7 @@ zcp_publisher_get_stats (struct zcp_publisher *self,
   struct zcp_control *control = self->control;
 
   /* Count what live processes hold: give back what dead ones held. */
-  check_subscribers (self, false);
+  check_subscribers (self);
   memset (stats, 0, sizeof *stats);
   stats->frames_published =
       atomic_load_explicit (&control->header->frames_published,
@@ -1210,7 +1235,7 @@ zcp_publisher_list_subscribers (struct zcp_publisher *self,
 
   /* Never list one that is already dead: a caller that reports arrivals
    * would report the arrival of a subscriber that is gone. */
-  check_subscribers (self, false);
+  check_subscribers (self);
   for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS && count < max_infos; s++) {
     if (atomic_load_explicit (&control->slots[s].state,
             memory_order_acquire) == ZCP_SLOT_STATE_ACTIVE)
