@@ -63,10 +63,13 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 /* Frames upstream has in flight: the minimum of the pool we propose. */
 #define POOL_MIN_BUFFERS 2u
 /* What the first pool allows each subscriber to hold downstream of its
- * queue, the queue depth assumed before any subscriber is there (zerocpsrc's
- * default), and the most chunks the first pool has: growth does the rest. */
+ * queue, the queue depth assumed before any subscriber is there and the most
+ * any one queue counts for (zerocpsrc's deeper default, a source that is not
+ * live: a pool sized for the live default of 4 had to double as soon as such
+ * a subscriber fell behind), and the most chunks the first pool has: growth
+ * does the rest. */
 #define POOL_HELD_PER_SUBSCRIBER 2u
-#define POOL_DEFAULT_QUEUE 4u
+#define POOL_DEFAULT_QUEUE 8u
 #define POOL_MAX_INITIAL_CHUNKS 32u
 
 /* How often the sink looks for subscribers that came or went. */
@@ -566,7 +569,7 @@ gst_zero_cp_sink_initial_chunks (struct zcp_publisher *publisher, gsize size)
 
   for (guint i = 0; i < count; i++)
     depth = MAX (depth, infos[i].max_buffers);
-  chunks = POOL_MIN_BUFFERS + MIN (depth, 2 * POOL_DEFAULT_QUEUE) +
+  chunks = POOL_MIN_BUFFERS + MIN (depth, POOL_DEFAULT_QUEUE) +
       POOL_HELD_PER_SUBSCRIBER * MAX (count, 1);
   chunks = MIN (chunks, POOL_MAX_INITIAL_CHUNKS);
 

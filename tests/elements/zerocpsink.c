@@ -54,14 +54,34 @@ proposed_pool (GstHarness * h, guint * max_buffers)
   return pool;
 }
 
+/* What a zerocpsrc that is not live queues by default. */
+static guint
+non_live_queue_depth (void)
+{
+  GstElement *src = gst_element_factory_make ("zerocpsrc", NULL);
+  guint depth;
+
+  g_object_set (src, "is-live", FALSE, NULL);
+  g_object_get (src, "max-buffers", &depth, NULL);
+  gst_object_unref (src);
+  return depth;
+}
+
 GST_START_TEST (test_proposed_pool_is_used)
 {
   gchar *channel = unique_channel ("pool");
   GstHarness *h = sink_harness (channel);
   GstElement *sink = sink_of (h);
-  GstBufferPool *pool = proposed_pool (h, NULL);
+  guint max_buffers = 0;
+  GstBufferPool *pool = proposed_pool (h, &max_buffers);
   GstBuffer *buffer = NULL;
   GstVideoMeta *meta;
+
+  /* Proposed before any subscriber is there: room for upstream's two, a
+   * default non-live subscriber's full queue and what it holds downstream,
+   * so that the first subscriber to fall behind does not double the pool. */
+  fail_unless (max_buffers >= 2 + non_live_queue_depth () + 2,
+      "a pool of %u chunks", max_buffers);
 
   fail_unless (gst_buffer_pool_set_active (pool, TRUE));
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
