@@ -9,7 +9,9 @@
  * the bit is cleared, so the cross-process reference count follows the
  * lifetime of the buffers that use the chunk.  Only the root memory holds the
  * reference; memories shared from it keep the root alive instead, as
- * gstfdmemory does with its file descriptor.
+ * gstfdmemory does with its file descriptor.  zerocpsrc's pool keeps a memory
+ * past its buffer's use, bare: it drops the chunk first and takes the next
+ * one on reuse.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -157,6 +159,48 @@ gst_zero_cp_allocator_wrap (GstAllocator * allocator, struct zcp_chunk *chunk,
       " bytes at %" G_GSIZE_FORMAT, mem, mem->chunk.pool_index,
       mem->chunk.chunk_index, size, offset);
   return GST_MEMORY_CAST (mem);
+}
+
+gboolean
+gst_zero_cp_memory_drop_chunk (GstMemory * gmem)
+{
+  GstZeroCpMemory *mem = (GstZeroCpMemory *) gmem;
+
+  if (!gst_is_zero_cp_memory (gmem) || gmem->parent ||
+      GST_MINI_OBJECT_REFCOUNT_VALUE (gmem) != 1)
+    return FALSE;
+
+  GST_LOG_OBJECT (gmem->allocator, "memory %p: drops pool %u chunk %u", mem,
+      mem->chunk.pool_index, mem->chunk.chunk_index);
+  zcp_chunk_release (&mem->chunk);
+  mem->data = NULL;
+  gmem->offset = 0;
+  gmem->size = 0;
+  return TRUE;
+}
+
+void
+gst_zero_cp_memory_rebind (GstMemory * gmem, struct zcp_chunk *chunk,
+    gsize offset, gsize size)
+{
+  GstZeroCpMemory *mem = (GstZeroCpMemory *) gmem;
+
+  g_return_if_fail (gst_is_zero_cp_memory (gmem) && gmem->parent == NULL);
+  g_return_if_fail (mem->chunk.map == NULL && chunk->map != NULL);
+  g_return_if_fail (offset <= chunk->capacity &&
+      size <= chunk->capacity - offset);
+
+  /* Chunks of a later pool may be larger. */
+  gmem->maxsize = chunk->capacity;
+  gmem->offset = offset;
+  gmem->size = size;
+  mem->chunk = *chunk;
+  mem->data = chunk->data;
+  memset (chunk, 0, sizeof *chunk);
+
+  GST_LOG_OBJECT (gmem->allocator, "memory %p: pool %u chunk %u, %"
+      G_GSIZE_FORMAT " bytes at %" G_GSIZE_FORMAT, mem, mem->chunk.pool_index,
+      mem->chunk.chunk_index, size, offset);
 }
 
 gboolean

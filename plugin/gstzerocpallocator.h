@@ -21,6 +21,17 @@ GstAllocator *gst_zero_cp_allocator_new (void);
 GstMemory *gst_zero_cp_allocator_wrap (GstAllocator * allocator,
     struct zcp_chunk *chunk, gsize offset, gsize size, gboolean readonly);
 
+/* Gives up @mem's hold on its chunk but keeps the memory, bare, for the
+ * next frame: only for a root memory nothing else references (a share or
+ * another buffer keeps the chunk in use).  FALSE, and nothing done, if @mem
+ * is not such a memory. */
+gboolean gst_zero_cp_memory_drop_chunk (GstMemory * mem);
+
+/* Makes a bare memory (see gst_zero_cp_memory_drop_chunk()) hold @chunk, as
+ * gst_zero_cp_allocator_wrap() would, without an allocation. */
+void gst_zero_cp_memory_rebind (GstMemory * mem, struct zcp_chunk *chunk,
+    gsize offset, gsize size);
+
 gboolean gst_is_zero_cp_memory (GstMemory * mem);
 
 /* The chunk behind @mem, or NULL if @mem is not zerocp memory. */

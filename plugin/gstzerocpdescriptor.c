@@ -3,6 +3,8 @@
 #include "config.h"
 #endif
 
+#include <string.h>
+
 #include "gstzerocpdescriptor.h"
 
 /* Flags that mean something only inside one process. */
@@ -107,6 +109,7 @@ add_video_meta (GstBuffer * buffer, const struct zcp_frame *frame,
 {
   const struct zcp_video_layout *video = &frame->video;
   const GstVideoFormatInfo *finfo;
+  GstVideoMeta *meta;
   gsize offset[GST_VIDEO_MAX_PLANES] = { 0 };
   gint stride[GST_VIDEO_MAX_PLANES] = { 0 };
   gsize plane_size[GST_VIDEO_MAX_PLANES] = { 0 };
@@ -157,9 +160,35 @@ add_video_meta (GstBuffer * buffer, const struct zcp_frame *frame,
       return FALSE;
     }
   }
-  gst_buffer_add_video_meta_full (buffer, video->flags, video->format,
-      video->width, video->height, video->n_planes, offset, stride);
+
+  /* A buffer of zerocpsrc's pool keeps its meta from the last frame: filling
+   * it in costs less than a new one and its removal. */
+  meta = gst_buffer_get_video_meta (buffer);
+  if (meta && GST_META_FLAG_IS_SET (meta, GST_META_FLAG_POOLED)) {
+    meta->flags = video->flags;
+    meta->format = video->format;
+    meta->width = video->width;
+    meta->height = video->height;
+    meta->n_planes = video->n_planes;
+    memcpy (meta->offset, offset, sizeof offset);
+    memcpy (meta->stride, stride, sizeof stride);
+    gst_video_alignment_reset (&meta->alignment);
+  } else {
+    meta = gst_buffer_add_video_meta_full (buffer, video->flags,
+        video->format, video->width, video->height, video->n_planes, offset,
+        stride);
+    GST_META_FLAG_SET (meta, GST_META_FLAG_POOLED);
+  }
   return TRUE;
+}
+
+static void
+remove_pooled_video_meta (GstBuffer * buffer)
+{
+  GstVideoMeta *meta = gst_buffer_get_video_meta (buffer);
+
+  if (meta && GST_META_FLAG_IS_SET (meta, GST_META_FLAG_POOLED))
+    gst_buffer_remove_meta (buffer, (GstMeta *) meta);
 }
 
 gboolean
@@ -175,5 +204,6 @@ gst_zero_cp_buffer_apply_frame (GstBuffer * buffer,
 
   if (frame->has_video)
     return add_video_meta (buffer, frame, problem);
+  remove_pooled_video_meta (buffer);
   return TRUE;
 }

@@ -32,8 +32,9 @@ void gst_zero_cp_frame_from_buffer (struct zcp_frame * frame,
     const GstVideoInfo * info);
 
 /* Sets @buffer's times, flags and GstVideoMeta from @frame, turning absolute
- * times back into running time by subtracting @base_time.  Returns FALSE,
- * with @problem set, if the frame's video layout does not fit the buffer. */
+ * times back into running time by subtracting @base_time.  The meta is
+ * flagged POOLED, and one so flagged is reused.  Returns FALSE, with
+ * @problem set, if the frame's video layout does not fit the buffer. */
 gboolean gst_zero_cp_buffer_apply_frame (GstBuffer * buffer,
     const struct zcp_frame * frame, GstClockTime base_time,
     gchar ** problem);

@@ -63,6 +63,7 @@
 #include "gstzerocpdescriptor.h"
 #include "gstzerocpelements.h"
 #include "gstzerocpevents.h"
+#include "gstzerocpframepool.h"
 #include "gstzerocpsrc.h"
 #include "zcp.h"
 
@@ -190,7 +191,7 @@ struct _GstZeroCpSrc
 
   /* set in start, used by the streaming thread */
   gchar *channel_in_use;
-  GstAllocator *allocator;
+  GstBufferPool *frame_pool;
   gboolean have_caps;
   guint32 caps_generation;
   GstZeroCpSrcTimestampMode mode_in_use;
@@ -426,6 +427,7 @@ static gboolean
 gst_zero_cp_src_start (GstBaseSrc * bsrc)
 {
   GstZeroCpSrc *self = GST_ZERO_CP_SRC (bsrc);
+  GstAllocator *allocator;
   gchar *channel;
   int ret;
 
@@ -453,7 +455,9 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
     return FALSE;
   }
 
-  self->allocator = gst_zero_cp_allocator_new ();
+  allocator = gst_zero_cp_allocator_new ();
+  self->frame_pool = gst_zero_cp_frame_pool_new (allocator);
+  gst_object_unref (allocator);
   self->have_caps = FALSE;
   self->first_pts = ZCP_TIME_NONE;
   self->new_stream = FALSE;
@@ -486,10 +490,12 @@ gst_zero_cp_src_stop (GstBaseSrc * bsrc)
   self->channel_in_use = NULL;
   GST_OBJECT_UNLOCK (self);
 
-  /* Buffers still downstream keep their chunks until they are freed. */
+  /* Buffers still downstream keep their chunks, and the pool, until they
+   * are freed. */
   zcp_subscriber_close (subscriber);
   g_free (channel);
-  gst_clear_object (&self->allocator);
+  gst_buffer_pool_set_active (self->frame_pool, FALSE);
+  gst_clear_object (&self->frame_pool);
   if (self->wake_fd >= 0)
     close (self->wake_fd);
   self->wake_fd = -1;
@@ -1026,7 +1032,6 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   struct zcp_chunk chunk;
   gchar *problem = NULL;
   GstBuffer *buffer;
-  GstMemory *mem;
 
   for (;;) {
     GstFlowReturn flow = gst_zero_cp_src_next (self, &frame, &chunk);
@@ -1054,12 +1059,8 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     return GST_FLOW_NOT_NEGOTIATED;
   }
 
-  buffer = gst_buffer_new ();
-  mem = gst_zero_cp_allocator_wrap (self->allocator, &chunk, frame.offset,
-      frame.size, TRUE);
-  gst_buffer_append_memory (buffer, mem);
-  /* The memory is where the buffer was born, not a later change. */
-  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
+  buffer = gst_zero_cp_frame_pool_wrap (self->frame_pool, &chunk,
+      frame.offset, frame.size);
 
   if (!gst_zero_cp_src_apply_frame (self, buffer, &frame, &problem)) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Channel '%s' is corrupt or of "

@@ -159,6 +159,127 @@ GST_START_TEST (test_write_map_copies_and_leaves_chunk_alone)
 
 GST_END_TEST;
 
+/* Pushes a VIDEO_SIZE frame whose every byte is @fill. */
+static void
+push_filled (GstHarness * pub, guint8 fill, GstClockTime pts,
+    GstBufferFlags flags)
+{
+  GstBuffer *buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+
+  gst_buffer_memset (buffer, 0, fill, VIDEO_SIZE);
+  GST_BUFFER_PTS (buffer) = pts;
+  GST_BUFFER_FLAG_SET (buffer, flags);
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+}
+
+static gboolean
+all_bytes_are (GstBuffer * buffer, guint8 fill)
+{
+  GstMapInfo map;
+  gboolean same = TRUE;
+
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  for (gsize i = 0; i < map.size && same; i++)
+    same = map.data[i] == fill;
+  gst_buffer_unmap (buffer, &map);
+  return same;
+}
+
+/* The source reuses a buffer, its memory and its meta once downstream lets
+ * go, and gives up the chunk right then; a memory something else still
+ * references stays with it, chunk and bytes, and is never reused. */
+GST_START_TEST (test_buffers_are_reused_and_chunks_follow_them)
+{
+  gchar *channel = unique_channel ("reuse");
+  GstHarness *pub =
+      harness_for ("zerocpsink sync=false wait-for-connection=true",
+      channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstElement *sink = element_of (pub);
+  GstBuffer *one, *two, *three, *copy, *region, *four, *small;
+  GstVideoMeta *meta;
+  GstMemory *reused_memory;
+  GstClockTime pts_one;
+  guint64 in_use;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  push_filled (pub, 1, GST_SECOND, GST_BUFFER_FLAG_DELTA_UNIT);
+  one = gst_harness_pull (sub);
+  reused_memory = gst_buffer_peek_memory (one, 0);
+  pts_one = GST_BUFFER_PTS (one);
+  in_use = sink_stat (sink, "chunks-in-use");
+  gst_buffer_unref (one);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), in_use - 1);
+
+  /* The same buffer and memory, nothing left over from the first frame. */
+  push_filled (pub, 2, 2 * GST_SECOND, 0);
+  two = gst_harness_pull (sub);
+  fail_unless (two == one, "the buffer was not reused");
+  fail_unless (gst_buffer_peek_memory (two, 0) == reused_memory);
+  fail_unless (all_bytes_are (two, 2));
+  fail_unless_equals_uint64 (gst_buffer_get_size (two), VIDEO_SIZE);
+  fail_unless (!GST_BUFFER_FLAG_IS_SET (two, GST_BUFFER_FLAG_DELTA_UNIT));
+  fail_unless_equals_clocktime (GST_BUFFER_PTS (two), pts_one + GST_SECOND);
+  fail_unless (gst_buffer_get_video_meta (two) != NULL);
+  fail_unless_equals_int (gst_buffer_get_n_meta (two,
+          GST_VIDEO_META_API_TYPE), 1);
+
+  /* A copy shares the memory: the chunk stays held with it. */
+  copy = gst_buffer_copy (two);
+  in_use = sink_stat (sink, "chunks-in-use");
+  gst_buffer_unref (two);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), in_use);
+  push_filled (pub, 3, 3 * GST_SECOND, 0);
+  three = gst_harness_pull (sub);
+  fail_unless (gst_buffer_peek_memory (three, 0) != reused_memory);
+  fail_unless (all_bytes_are (three, 3));
+  fail_unless (all_bytes_are (copy, 2), "the copy's chunk was reused");
+  in_use = sink_stat (sink, "chunks-in-use");
+  gst_buffer_unref (copy);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), in_use - 1);
+
+  /* So does a region, through a shared sub-memory. */
+  region = gst_buffer_copy_region (three, GST_BUFFER_COPY_MEMORY, 16, 64);
+  in_use = sink_stat (sink, "chunks-in-use");
+  gst_buffer_unref (three);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), in_use);
+  push_filled (pub, 4, 4 * GST_SECOND, 0);
+  four = gst_harness_pull (sub);
+  fail_unless (all_bytes_are (four, 4));
+  fail_unless (all_bytes_are (region, 3), "the region's chunk was reused");
+  in_use = sink_stat (sink, "chunks-in-use");
+  gst_buffer_unref (region);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), in_use - 1);
+
+  /* A reused meta describes the new frame's layout, not the last one's. */
+  gst_buffer_unref (four);
+  gst_harness_set_src_caps_str (pub,
+      "video/x-raw,format=NV12,width=160,height=120,framerate=30/1");
+  small = gst_buffer_new_allocate (NULL, 160 * 120 * 3 / 2, NULL);
+  gst_buffer_memset (small, 0, 5, 160 * 120 * 3 / 2);
+  fail_unless_equals_int (gst_harness_push (pub, small), GST_FLOW_OK);
+  small = gst_harness_pull (sub);
+  fail_unless (small == four, "the buffer was not reused");
+  meta = gst_buffer_get_video_meta (small);
+  fail_unless (meta != NULL);
+  fail_unless_equals_int (meta->width, 160);
+  fail_unless_equals_int (meta->height, 120);
+  fail_unless_equals_int (meta->stride[0], 160);
+  fail_unless_equals_uint64 (meta->offset[1], 160 * 120);
+  fail_unless_equals_uint64 (gst_buffer_get_size (small), 160 * 120 * 3 / 2);
+
+  /* A buffer may outlive the source that made it. */
+  gst_harness_teardown (sub);
+  fail_unless (all_bytes_are (small, 5));
+  gst_buffer_unref (small);
+
+  gst_object_unref (sink);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_eos_crosses)
 {
   gchar *channel = unique_channel ("eos");
@@ -1233,6 +1354,7 @@ zerocpsrc_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_buffers_cross_with_caps_and_timestamps);
   tcase_add_test (tc, test_write_map_copies_and_leaves_chunk_alone);
+  tcase_add_test (tc, test_buffers_are_reused_and_chunks_follow_them);
   tcase_add_test (tc, test_eos_crosses);
   tcase_add_test (tc, test_bad_channel_names);
   tcase_add_test (tc, test_corrupt_segments);

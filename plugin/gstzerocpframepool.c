@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * SECTION:gstzerocpframepool
+ * @title: GstZeroCpFramePool
+ * @short_description: the buffers zerocpsrc pushes, kept for the next frame
+ *
+ * A subscriber's frame is a #GstBuffer with one zerocp #GstMemory on a chunk
+ * and a #GstVideoMeta.  Making and freeing those three for every frame was a
+ * third of what a subscriber spends on a small frame, so this pool keeps the
+ * buffer, its memory and its meta when downstream lets go: the memory gives
+ * up its chunk at once (the cross-process reference count still follows the
+ * buffer's lifetime) and takes the next frame's chunk on reuse.
+ *
+ * A memory that something else still references (a buffer that shares it, a
+ * sub-memory) leaves the buffer instead and keeps its chunk until it goes.
+ * As in zerocpsink's pool, acquire and release are ours: the base class's
+ * queue signals a #GstPoll on every release to an empty pool, a system call
+ * per frame here.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstzerocpallocator.h"
+#include "gstzerocpframepool.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_frame_pool_debug);
+#define GST_CAT_DEFAULT gst_zero_cp_frame_pool_debug
+
+struct _GstZeroCpFramePool
+{
+  GstBufferPool parent;
+
+  GstAllocator *allocator;
+  GstAtomicQueue *shells;
+};
+
+G_DEFINE_TYPE_WITH_CODE (GstZeroCpFramePool, gst_zero_cp_frame_pool,
+    GST_TYPE_BUFFER_POOL,
+    GST_DEBUG_CATEGORY_INIT (gst_zero_cp_frame_pool_debug, "zerocpframepool",
+        0, "zerocp subscriber buffers"));
+
+static GstFlowReturn
+gst_zero_cp_frame_pool_acquire_buffer (GstBufferPool * pool,
+    GstBuffer ** buffer, GstBufferPoolAcquireParams * params)
+{
+  GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (pool);
+
+  if (GST_BUFFER_POOL_IS_FLUSHING (pool))
+    return GST_FLOW_FLUSHING;
+  *buffer = gst_atomic_queue_pop (self->shells);
+  if (!*buffer)
+    *buffer = gst_buffer_new ();
+  return GST_FLOW_OK;
+}
+
+static void
+gst_zero_cp_frame_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
+{
+  /* Anything but our one memory, alone, is not worth keeping. */
+  if (gst_buffer_n_memory (buffer) != 1 ||
+      !gst_zero_cp_memory_drop_chunk (gst_buffer_peek_memory (buffer, 0)))
+    gst_buffer_remove_all_memory (buffer);
+
+  /* Timestamps, flags and every meta not flagged POOLED go. */
+  GST_BUFFER_POOL_CLASS (gst_zero_cp_frame_pool_parent_class)->reset_buffer
+      (pool, buffer);
+}
+
+static void
+gst_zero_cp_frame_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
+{
+  GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (pool);
+
+  /* Our own removal tags the memory; what is left is ours. */
+  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
+  gst_atomic_queue_push (self->shells, buffer);
+}
+
+static void
+gst_zero_cp_frame_pool_drain (GstZeroCpFramePool * self)
+{
+  GstBuffer *shell;
+
+  while ((shell = gst_atomic_queue_pop (self->shells)))
+    gst_buffer_unref (shell);
+}
+
+static gboolean
+gst_zero_cp_frame_pool_stop (GstBufferPool * pool)
+{
+  gst_zero_cp_frame_pool_drain (GST_ZERO_CP_FRAME_POOL (pool));
+  return GST_BUFFER_POOL_CLASS (gst_zero_cp_frame_pool_parent_class)->stop
+      (pool);
+}
+
+static void
+gst_zero_cp_frame_pool_finalize (GObject * object)
+{
+  GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (object);
+
+  gst_zero_cp_frame_pool_drain (self);
+  gst_atomic_queue_unref (self->shells);
+  gst_object_unref (self->allocator);
+
+  G_OBJECT_CLASS (gst_zero_cp_frame_pool_parent_class)->finalize (object);
+}
+
+static void
+gst_zero_cp_frame_pool_class_init (GstZeroCpFramePoolClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstBufferPoolClass *pool_class = GST_BUFFER_POOL_CLASS (klass);
+
+  gobject_class->finalize = gst_zero_cp_frame_pool_finalize;
+
+  pool_class->stop = gst_zero_cp_frame_pool_stop;
+  pool_class->acquire_buffer = gst_zero_cp_frame_pool_acquire_buffer;
+  pool_class->reset_buffer = gst_zero_cp_frame_pool_reset_buffer;
+  pool_class->release_buffer = gst_zero_cp_frame_pool_release_buffer;
+}
+
+static void
+gst_zero_cp_frame_pool_init (GstZeroCpFramePool * self)
+{
+  self->shells = gst_atomic_queue_new (16);
+}
+
+GstBufferPool *
+gst_zero_cp_frame_pool_new (GstAllocator * allocator)
+{
+  GstZeroCpFramePool *self = g_object_new (GST_TYPE_ZERO_CP_FRAME_POOL, NULL);
+
+  self->allocator = gst_object_ref (allocator);
+  /* The default config (no caps, no size, no bounds) is all it needs. */
+  if (!gst_buffer_pool_set_config (GST_BUFFER_POOL_CAST (self),
+          gst_buffer_pool_get_config (GST_BUFFER_POOL_CAST (self))) ||
+      !gst_buffer_pool_set_active (GST_BUFFER_POOL_CAST (self), TRUE))
+    GST_WARNING_OBJECT (self, "cannot activate: every frame gets new buffers");
+  return GST_BUFFER_POOL_CAST (self);
+}
+
+GstBuffer *
+gst_zero_cp_frame_pool_wrap (GstBufferPool * pool, struct zcp_chunk *chunk,
+    gsize offset, gsize size)
+{
+  GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (pool);
+  GstBuffer *buffer = NULL;
+
+  if (gst_buffer_pool_acquire_buffer (pool, &buffer, NULL) != GST_FLOW_OK)
+    buffer = gst_buffer_new ();
+
+  if (gst_buffer_n_memory (buffer) == 1) {
+    gst_zero_cp_memory_rebind (gst_buffer_peek_memory (buffer, 0), chunk,
+        offset, size);
+  } else {
+    gst_buffer_append_memory (buffer, gst_zero_cp_allocator_wrap
+        (self->allocator, chunk, offset, size, TRUE));
+    /* The memory is where the buffer was born, not a later change. */
+    GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
+  }
+  return buffer;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gst/gst.h>
+
+#include "zcp.h"
+
+G_BEGIN_DECLS
+
+#define GST_TYPE_ZERO_CP_FRAME_POOL (gst_zero_cp_frame_pool_get_type ())
+G_DECLARE_FINAL_TYPE (GstZeroCpFramePool, gst_zero_cp_frame_pool, GST,
+    ZERO_CP_FRAME_POOL, GstBufferPool)
+
+/* An active pool of the buffers zerocpsrc pushes, whose memories
+ * @allocator wraps.  Holds a reference to @allocator. */
+GstBufferPool *gst_zero_cp_frame_pool_new (GstAllocator * allocator);
+
+/* A buffer whose one memory holds @chunk (the hold is taken over) as @size
+ * bytes at @offset, read-only.  From @pool while it is active, else a new
+ * one: it never fails. */
+GstBuffer *gst_zero_cp_frame_pool_wrap (GstBufferPool * pool,
+    struct zcp_chunk *chunk, gsize offset, gsize size);
+
+G_END_DECLS
