@@ -730,7 +730,7 @@ gst_zero_cp_sink_wait_for_subscriber (GstZeroCpSink * self)
   wait = self->wait_for_connection;
   GST_OBJECT_UNLOCK (self);
 
-  if (!wait || zcp_publisher_count_subscribers (self->publisher) > 0)
+  if (!wait || zcp_publisher_has_subscribers (self->publisher))
     return GST_FLOW_OK;
 
   GST_INFO_OBJECT (self, "waiting for a subscriber on channel %s",

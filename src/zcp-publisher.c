@@ -1103,16 +1103,30 @@ zcp_publisher_drain (struct zcp_publisher *self, int64_t timeout_ns,
   }
 }
 
+static bool
+slot_is_active (struct zcp_publisher *self, uint32_t slot)
+{
+  return atomic_load_explicit (&self->control->slots[slot].state,
+      memory_order_acquire) == ZCP_SLOT_STATE_ACTIVE;
+}
+
 uint32_t
 zcp_publisher_count_subscribers (struct zcp_publisher *self)
 {
   uint32_t count = 0;
 
   for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++)
-    if (atomic_load_explicit (&self->control->slots[s].state,
-            memory_order_acquire) == ZCP_SLOT_STATE_ACTIVE)
-      count++;
+    count += slot_is_active (self, s);
   return count;
+}
+
+bool
+zcp_publisher_has_subscribers (struct zcp_publisher *self)
+{
+  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++)
+    if (slot_is_active (self, s))
+      return true;
+  return false;
 }
 
 struct subscriber_wait
@@ -1126,8 +1140,7 @@ has_subscriber (void *data)
 {
   struct subscriber_wait *wait = data;
 
-  return cancelled (wait->cancel) ||
-      zcp_publisher_count_subscribers (wait->self) > 0;
+  return cancelled (wait->cancel) || zcp_publisher_has_subscribers (wait->self);
 }
 
 int

@@ -278,6 +278,10 @@ int zcp_publisher_wait_subscriber (struct zcp_publisher *self,
 /* Number of attached subscribers.  Thread-safe, never blocks. */
 uint32_t zcp_publisher_count_subscribers (struct zcp_publisher *self);
 
+/* Whether any subscriber is attached: the same, for a check on every frame,
+ * stopping at the first. */
+bool zcp_publisher_has_subscribers (struct zcp_publisher *self);
+
 /* Wakes the publisher's blocking calls so that they look at their cancel
  * flag.  Thread-safe, async-signal-unsafe. */
 void zcp_publisher_wake (struct zcp_publisher *self);

@@ -36,7 +36,11 @@ test_claim_release (void)
   /* The limit holds the pool at its two chunks: growth is tested below. */
   zcp_publisher_set_pool_limit (publisher, 2 * PAGE);
   is_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0, "pool of 2");
+  ok (!zcp_publisher_has_subscribers (publisher) &&
+      zcp_publisher_count_subscribers (publisher) == 0, "no subscriber yet");
   is_int (zcp_subscriber_open (channel, &subscriber), 0, "subscriber");
+  ok (zcp_publisher_has_subscribers (publisher) &&
+      zcp_publisher_count_subscribers (publisher) == 1, "one subscriber");
 
   is_int (zcp_publisher_claim (publisher, &a, 0, NULL), 0, "claim a");
   is_int (zcp_publisher_claim (publisher, &b, 0, NULL), 0, "claim b");
