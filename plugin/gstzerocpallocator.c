@@ -135,7 +135,10 @@ gst_zero_cp_allocator_new (void)
   return g_object_new (GST_TYPE_ZERO_CP_ALLOCATOR, NULL);
 }
 
-GstMemory *
+/* Wraps @chunk (its hold is taken over: freeing the memory releases it) as a
+ * memory of @size bytes at @offset in the chunk.  A @readonly memory is
+ * flagged so that GStreamer copies before anyone writes. */
+static GstMemory *
 gst_zero_cp_allocator_wrap (GstAllocator * allocator, struct zcp_chunk *chunk,
     gsize offset, gsize size, gboolean readonly)
 {
@@ -162,11 +165,18 @@ gst_zero_cp_allocator_wrap (GstAllocator * allocator, struct zcp_chunk *chunk,
 }
 
 gboolean
-gst_zero_cp_memory_drop_chunk (GstMemory * gmem)
+gst_zero_cp_buffer_drop_chunk (GstBuffer * buffer, GstAllocator * allocator)
 {
-  GstZeroCpMemory *mem = (GstZeroCpMemory *) gmem;
+  GstMemory *gmem;
+  GstZeroCpMemory *mem;
 
-  if (!gst_is_zero_cp_memory (gmem) || gmem->parent ||
+  if (gst_buffer_n_memory (buffer) != 1)
+    return FALSE;
+  gmem = gst_buffer_peek_memory (buffer, 0);
+  mem = (GstZeroCpMemory *) gmem;
+  /* A count of 1 is the buffer's own: nothing else can reach the memory
+   * to take another while the buffer is in the pool's hands. */
+  if (gmem->allocator != allocator || gmem->parent ||
       GST_MINI_OBJECT_REFCOUNT_VALUE (gmem) != 1)
     return FALSE;
 
@@ -180,14 +190,25 @@ gst_zero_cp_memory_drop_chunk (GstMemory * gmem)
 }
 
 void
-gst_zero_cp_memory_rebind (GstMemory * gmem, struct zcp_chunk *chunk,
-    gsize offset, gsize size)
+gst_zero_cp_buffer_attach_chunk (GstBuffer * buffer, GstAllocator * allocator,
+    struct zcp_chunk *chunk, gsize offset, gsize size, gboolean readonly)
 {
-  GstZeroCpMemory *mem = (GstZeroCpMemory *) gmem;
+  GstMemory *gmem;
+  GstZeroCpMemory *mem;
 
-  g_return_if_fail (gst_is_zero_cp_memory (gmem) && gmem->parent == NULL);
-  g_return_if_fail (mem->chunk.map == NULL && chunk->map != NULL);
-  g_return_if_fail (offset <= chunk->capacity &&
+  if (gst_buffer_n_memory (buffer) == 0) {
+    gst_buffer_append_memory (buffer, gst_zero_cp_allocator_wrap (allocator,
+            chunk, offset, size, readonly));
+    /* The memory is where the buffer was born, not a later change. */
+    GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
+    return;
+  }
+
+  gmem = gst_buffer_peek_memory (buffer, 0);
+  mem = (GstZeroCpMemory *) gmem;
+  g_return_if_fail (gst_buffer_n_memory (buffer) == 1 &&
+      gmem->allocator == allocator && mem->chunk.map == NULL);
+  g_return_if_fail (chunk->map != NULL && offset <= chunk->capacity &&
       size <= chunk->capacity - offset);
 
   /* Chunks of a later pool may be larger. */

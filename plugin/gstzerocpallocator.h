@@ -15,22 +15,21 @@ G_DECLARE_FINAL_TYPE (GstZeroCpAllocator, gst_zero_cp_allocator, GST,
 
 GstAllocator *gst_zero_cp_allocator_new (void);
 
-/* Wraps @chunk (its hold is taken over: freeing the memory releases it) as a
- * memory of @size bytes at @offset in the chunk.  A @readonly memory is
- * flagged so that GStreamer copies before anyone writes. */
-GstMemory *gst_zero_cp_allocator_wrap (GstAllocator * allocator,
-    struct zcp_chunk *chunk, gsize offset, gsize size, gboolean readonly);
+/* If @buffer's one memory is a root memory of @allocator that nothing else
+ * references (no other buffer, no share), gives up its hold on the chunk
+ * and leaves it in @buffer, bare, for the next frame.  FALSE, and nothing
+ * done, otherwise. */
+gboolean gst_zero_cp_buffer_drop_chunk (GstBuffer * buffer,
+    GstAllocator * allocator);
 
-/* Gives up @mem's hold on its chunk but keeps the memory, bare, for the
- * next frame: only for a root memory nothing else references (a share or
- * another buffer keeps the chunk in use).  FALSE, and nothing done, if @mem
- * is not such a memory. */
-gboolean gst_zero_cp_memory_drop_chunk (GstMemory * mem);
-
-/* Makes a bare memory (see gst_zero_cp_memory_drop_chunk()) hold @chunk, as
- * gst_zero_cp_allocator_wrap() would, without an allocation. */
-void gst_zero_cp_memory_rebind (GstMemory * mem, struct zcp_chunk *chunk,
-    gsize offset, gsize size);
+/* Puts @chunk (its hold is taken over) in @buffer as @size bytes at
+ * @offset: in the bare memory gst_zero_cp_buffer_drop_chunk() left there,
+ * or else in a new memory of @allocator appended to an empty @buffer,
+ * flagged read-only if @readonly so that GStreamer copies before anyone
+ * writes. */
+void gst_zero_cp_buffer_attach_chunk (GstBuffer * buffer,
+    GstAllocator * allocator, struct zcp_chunk *chunk, gsize offset,
+    gsize size, gboolean readonly);
 
 gboolean gst_is_zero_cp_memory (GstMemory * mem);
 

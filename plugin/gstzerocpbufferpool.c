@@ -10,8 +10,9 @@
  * is free again when its holder mask is zero.  That is why acquire_buffer
  * and release_buffer are ours and the base class's queue is not used for
  * chunks: it would hand a chunk out again while another process reads it.
- * The pool keeps memory-less buffer shells instead, and attaches a chunk to
- * a shell on acquire.
+ * The pool keeps buffer shells instead, each with its memory, bare (no
+ * chunk), when nothing else references it, and attaches a chunk to a shell
+ * on acquire.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -205,7 +206,6 @@ gst_zero_cp_buffer_pool_acquire_buffer (GstBufferPool * pool,
       (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT);
   struct zcp_chunk chunk;
   GstBuffer *shell;
-  GstMemory *mem;
   int ret;
 
   for (;;) {
@@ -235,11 +235,8 @@ gst_zero_cp_buffer_pool_acquire_buffer (GstBufferPool * pool,
   if (!shell)
     gst_zero_cp_buffer_pool_alloc_buffer (pool, &shell, params);
 
-  mem = gst_zero_cp_allocator_wrap (self->allocator, &chunk, 0, self->size,
-      FALSE);
-  gst_buffer_append_memory (shell, mem);
-  /* The memory is the pool's own, not an upstream change. */
-  GST_BUFFER_FLAG_UNSET (shell, GST_BUFFER_FLAG_TAG_MEMORY);
+  gst_zero_cp_buffer_attach_chunk (shell, self->allocator, &chunk, 0,
+      self->size, FALSE);
 
   *buffer = shell;
   return GST_FLOW_OK;
@@ -248,9 +245,13 @@ gst_zero_cp_buffer_pool_acquire_buffer (GstBufferPool * pool,
 static void
 gst_zero_cp_buffer_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
-  /* Dropping the memory gives up the publisher's hold on the chunk, now or,
-   * if another buffer shares the memory, when that one goes. */
-  gst_buffer_remove_all_memory (buffer);
+  GstZeroCpBufferPool *self = GST_ZERO_CP_BUFFER_POOL (pool);
+
+  /* Gives up the publisher's hold on the chunk now, keeping the memory for
+   * the next one; or, if another buffer shares the memory, lets the memory
+   * go with the hold, given up when that buffer goes. */
+  if (!gst_zero_cp_buffer_drop_chunk (buffer, self->allocator))
+    gst_buffer_remove_all_memory (buffer);
 
   GST_BUFFER_POOL_CLASS (gst_zero_cp_buffer_pool_parent_class)->reset_buffer
       (pool, buffer);

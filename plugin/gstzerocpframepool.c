@@ -57,9 +57,10 @@ gst_zero_cp_frame_pool_acquire_buffer (GstBufferPool * pool,
 static void
 gst_zero_cp_frame_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
+  GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (pool);
+
   /* Anything but our one memory, alone, is not worth keeping. */
-  if (gst_buffer_n_memory (buffer) != 1 ||
-      !gst_zero_cp_memory_drop_chunk (gst_buffer_peek_memory (buffer, 0)))
+  if (!gst_zero_cp_buffer_drop_chunk (buffer, self->allocator))
     gst_buffer_remove_all_memory (buffer);
 
   /* Timestamps, flags and every meta not flagged POOLED go. */
@@ -150,14 +151,7 @@ gst_zero_cp_frame_pool_wrap (GstBufferPool * pool, struct zcp_chunk *chunk,
   if (gst_buffer_pool_acquire_buffer (pool, &buffer, NULL) != GST_FLOW_OK)
     buffer = gst_buffer_new ();
 
-  if (gst_buffer_n_memory (buffer) == 1) {
-    gst_zero_cp_memory_rebind (gst_buffer_peek_memory (buffer, 0), chunk,
-        offset, size);
-  } else {
-    gst_buffer_append_memory (buffer, gst_zero_cp_allocator_wrap
-        (self->allocator, chunk, offset, size, TRUE));
-    /* The memory is where the buffer was born, not a later change. */
-    GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
-  }
+  gst_zero_cp_buffer_attach_chunk (buffer, self->allocator, chunk, offset,
+      size, TRUE);
   return buffer;
 }

@@ -108,6 +108,67 @@ GST_START_TEST (test_proposed_pool_is_used)
 
 GST_END_TEST;
 
+/* A buffer back in the pool gives up the publisher's hold on its chunk at
+ * once and keeps its memory for the next chunk; a memory that a copy still
+ * references goes with the copy, and its chunk stays held until then. */
+GST_START_TEST (test_pool_reuses_memory_and_holds_follow_buffers)
+{
+  gchar *channel = unique_channel ("reuse");
+  GstHarness *h = sink_harness (channel);
+  GstElement *sink = sink_of (h);
+  GstBufferPool *pool = proposed_pool (h, NULL);
+  GstBuffer *buffer = NULL, *copy;
+  GstMemory *memory;
+  GstMapInfo map;
+  guint8 *chunk_data;
+
+  /* Else the sink keeps the last buffer, and its chunk. */
+  g_object_set (sink, "enable-last-sample", FALSE, NULL);
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
+          NULL), GST_FLOW_OK);
+  memory = gst_buffer_peek_memory (buffer, 0);
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
+  chunk_data = map.data;
+  gst_buffer_unmap (buffer, &map);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 1);
+  fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 0);
+
+  /* The lowest free chunk again, in the same memory, whole and writable. */
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
+          NULL), GST_FLOW_OK);
+  fail_unless (gst_buffer_peek_memory (buffer, 0) == memory);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 1);
+  fail_unless_equals_uint64 (gst_buffer_get_size (buffer), VIDEO_SIZE);
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
+  fail_unless (map.data == chunk_data);
+  gst_buffer_unmap (buffer, &map);
+
+  copy = gst_buffer_copy (buffer);
+  gst_buffer_unref (buffer);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 1);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
+          NULL), GST_FLOW_OK);
+  fail_unless (gst_buffer_peek_memory (buffer, 0) != memory);
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
+  fail_unless (map.data != chunk_data, "a chunk the copy holds came back");
+  gst_buffer_unmap (buffer, &map);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 2);
+  gst_buffer_unref (copy);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 1);
+  gst_buffer_unref (buffer);
+  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 0);
+
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_foreign_buffer_is_copied_and_counted)
 {
   gchar *channel = unique_channel ("copy");
@@ -391,6 +452,7 @@ zerocpsink_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_proposed_pool_is_used);
+  tcase_add_test (tc, test_pool_reuses_memory_and_holds_follow_buffers);
   tcase_add_test (tc, test_foreign_buffer_is_copied_and_counted);
   tcase_add_test (tc, test_buffer_rendered_twice_is_copied);
   tcase_add_test (tc, test_full_pool_waits_and_flushes);
