@@ -9,9 +9,9 @@
  * the bit is cleared, so the cross-process reference count follows the
  * lifetime of the buffers that use the chunk.  Only the root memory holds the
  * reference; memories shared from it keep the root alive instead, as
- * gstfdmemory does with its file descriptor.  zerocpsrc's pool keeps a memory
- * past its buffer's use, bare: it drops the chunk first and takes the next
- * one on reuse.
+ * gstfdmemory does with its file descriptor.  The pools of zerocpsink and
+ * zerocpsrc keep a memory past its buffer's use, bare: it drops the chunk
+ * first and takes the next one on reuse.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"

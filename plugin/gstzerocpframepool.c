@@ -6,7 +6,7 @@
  *
  * A subscriber's frame is a #GstBuffer with one zerocp #GstMemory on a chunk
  * and a #GstVideoMeta.  Making and freeing those three for every frame was a
- * third of what a subscriber spends on a small frame, so this pool keeps the
+ * sixth of what a subscriber spends on a small frame, so this pool keeps the
  * buffer, its memory and its meta when downstream lets go: the memory gives
  * up its chunk at once (the cross-process reference count still follows the
  * buffer's lifetime) and takes the next frame's chunk on reuse.
