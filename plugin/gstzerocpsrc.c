@@ -494,7 +494,8 @@ gst_zero_cp_src_stop (GstBaseSrc * bsrc)
    * are freed. */
   zcp_subscriber_close (subscriber);
   g_free (channel);
-  gst_buffer_pool_set_active (self->frame_pool, FALSE);
+  if (self->frame_pool)
+    gst_buffer_pool_set_active (self->frame_pool, FALSE);
   gst_clear_object (&self->frame_pool);
   if (self->wake_fd >= 0)
     close (self->wake_fd);
