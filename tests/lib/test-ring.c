@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "tap.h"
+#include "zcp-private.h"
 #include "zcp-ring.h"
 
 static struct zcp_shm_slot slot;
@@ -86,6 +87,7 @@ struct taker
   bool in_order;
   bool took_event;
   uint32_t count;
+  atomic_bool took_any;         /* read by the pusher while we run */
 };
 
 static void *
@@ -109,7 +111,8 @@ take_all (void *data)
         taker->took_event = true;
       last = out.sequence;
       first = false;
-      taker->count++;
+      if (taker->count++ == 0)
+        atomic_store_explicit (&taker->took_any, true, memory_order_relaxed);
     } else if (atomic_load (taker->done) && zcp_ring_fill (&slot) == 0) {
       return NULL;
     }
@@ -124,10 +127,11 @@ test_two_takers (void)
 {
   uint8_t *taken = calloc (RACE_ENTRIES, 1);
   atomic_bool done = false;
-  struct taker subscriber = { false, &done, taken, true, false, 0 };
-  struct taker dropper = { true, &done, taken, true, false, 0 };
+  struct taker subscriber = { false, &done, taken, true, false, 0, false };
+  struct taker dropper = { true, &done, taken, true, false, 0, false };
   pthread_t threads[2];
   bool each_once = true;
+  int64_t give_up = zcp_now_ns () + 10 * (int64_t) 1000000000;
 
   zcp_ring_reset (&slot);
   pthread_create (&threads[0], NULL, take_all, &subscriber);
@@ -137,6 +141,14 @@ test_two_takers (void)
 
     if (i % RACE_EVENT_EVERY == 0)
       desc.kind = ZCP_SHM_DESC_KIND_EOS;
+    while (!zcp_ring_push (&slot, &desc));
+  }
+  /* On a loaded machine the dropper may not have run yet: more buffers (past
+   * the counted ones) until it has taken one, so that the race did happen. */
+  for (uint32_t i = RACE_ENTRIES; !atomic_load (&dropper.took_any) &&
+      zcp_now_ns () < give_up; i++) {
+    struct zcp_shm_desc desc = desc_with (i);
+
     while (!zcp_ring_push (&slot, &desc));
   }
   atomic_store (&done, true);
