@@ -164,8 +164,10 @@ gst_zero_cp_allocator_wrap (GstAllocator * allocator, struct zcp_chunk *chunk,
   return GST_MEMORY_CAST (mem);
 }
 
-gboolean
-gst_zero_cp_buffer_drop_chunk (GstBuffer * buffer, GstAllocator * allocator)
+/* Drops the chunk of @buffer's one memory and keeps the memory, bare, if
+ * it is a root memory of @allocator that nothing else references. */
+static gboolean
+keep_bare_memory (GstBuffer * buffer, GstAllocator * allocator)
 {
   GstMemory *gmem;
   GstZeroCpMemory *mem;
@@ -187,6 +189,17 @@ gst_zero_cp_buffer_drop_chunk (GstBuffer * buffer, GstAllocator * allocator)
   gmem->offset = 0;
   gmem->size = 0;
   return TRUE;
+}
+
+void
+gst_zero_cp_buffer_release_chunk (GstBuffer * buffer, GstAllocator * allocator)
+{
+  /* A memory that another buffer or a share still references goes, and
+   * gives up its hold when they do; so does anything that is not ours. */
+  if (!keep_bare_memory (buffer, allocator))
+    gst_buffer_remove_all_memory (buffer);
+  /* What is left is the pool's own, not a change made downstream. */
+  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
 }
 
 void

@@ -15,15 +15,15 @@ G_DECLARE_FINAL_TYPE (GstZeroCpAllocator, gst_zero_cp_allocator, GST,
 
 GstAllocator *gst_zero_cp_allocator_new (void);
 
-/* If @buffer's one memory is a root memory of @allocator that nothing else
- * references (no other buffer, no share), gives up its hold on the chunk
- * and leaves it in @buffer, bare, for the next frame.  FALSE, and nothing
- * done, otherwise. */
-gboolean gst_zero_cp_buffer_drop_chunk (GstBuffer * buffer,
+/* Gives up @buffer's hold on its chunk, for a pool's reset: its one memory
+ * stays, bare, for the next chunk if it is a root memory of @allocator that
+ * nothing else references (no other buffer, no share); otherwise every
+ * memory leaves @buffer, and a shared one keeps its hold until it goes. */
+void gst_zero_cp_buffer_release_chunk (GstBuffer * buffer,
     GstAllocator * allocator);
 
 /* Puts @chunk (its hold is taken over) in @buffer as @size bytes at
- * @offset: in the bare memory gst_zero_cp_buffer_drop_chunk() left there,
+ * @offset: in the bare memory gst_zero_cp_buffer_release_chunk() left there,
  * or else in a new memory of @allocator appended to an empty @buffer,
  * flagged read-only if @readonly so that GStreamer copies before anyone
  * writes. */

@@ -247,11 +247,8 @@ gst_zero_cp_buffer_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
   GstZeroCpBufferPool *self = GST_ZERO_CP_BUFFER_POOL (pool);
 
-  /* Gives up the publisher's hold on the chunk now, keeping the memory for
-   * the next one; or, if another buffer shares the memory, lets the memory
-   * go with the hold, given up when that buffer goes. */
-  if (!gst_zero_cp_buffer_drop_chunk (buffer, self->allocator))
-    gst_buffer_remove_all_memory (buffer);
+  /* The publisher's hold goes now, or with the last buffer sharing it. */
+  gst_zero_cp_buffer_release_chunk (buffer, self->allocator);
 
   GST_BUFFER_POOL_CLASS (gst_zero_cp_buffer_pool_parent_class)->reset_buffer
       (pool, buffer);
@@ -263,7 +260,6 @@ gst_zero_cp_buffer_pool_release_buffer (GstBufferPool * pool,
 {
   GstZeroCpBufferPool *self = GST_ZERO_CP_BUFFER_POOL (pool);
 
-  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
   gst_atomic_queue_push (self->shells, buffer);
 }
 

@@ -59,9 +59,7 @@ gst_zero_cp_frame_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
   GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (pool);
 
-  /* Anything but our one memory, alone, is not worth keeping. */
-  if (!gst_zero_cp_buffer_drop_chunk (buffer, self->allocator))
-    gst_buffer_remove_all_memory (buffer);
+  gst_zero_cp_buffer_release_chunk (buffer, self->allocator);
 
   /* Timestamps, flags and every meta not flagged POOLED go. */
   GST_BUFFER_POOL_CLASS (gst_zero_cp_frame_pool_parent_class)->reset_buffer
@@ -73,8 +71,6 @@ gst_zero_cp_frame_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
   GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (pool);
 
-  /* Our own removal tags the memory; what is left is ours. */
-  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
   gst_atomic_queue_push (self->shells, buffer);
 }
 
