@@ -8,72 +8,101 @@
 #include "zcp-event.h"
 #include "zcp-private.h"
 
+/* Not FUTEX_PRIVATE_FLAG: the words are shared between processes.  The
+ * bitset variants, for one call to wake a chosen few of a word's sleepers;
+ * their timeout is absolute, on CLOCK_MONOTONIC. */
+
 static int
-futex_wait (_Atomic uint32_t * word, uint32_t expected, int64_t timeout_ns)
+futex_wait_bits (_Atomic uint32_t * word, uint32_t expected,
+    int64_t deadline_ns, uint32_t bits)
 {
-  struct timespec timeout = {
-    .tv_sec = timeout_ns / ZCP_NSEC_PER_SEC,
-    .tv_nsec = timeout_ns % ZCP_NSEC_PER_SEC,
+  struct timespec deadline = {
+    .tv_sec = deadline_ns / ZCP_NSEC_PER_SEC,
+    .tv_nsec = deadline_ns % ZCP_NSEC_PER_SEC,
   };
 
-  /* Not FUTEX_PRIVATE_FLAG: the word is shared between processes. */
-  if (syscall (SYS_futex, (uint32_t *) word, FUTEX_WAIT, expected, &timeout,
-          NULL, 0) == 0)
+  if (syscall (SYS_futex, (uint32_t *) word, FUTEX_WAIT_BITSET, expected,
+          &deadline, NULL, bits) == 0)
     return 0;
   return -errno;
 }
 
 static void
-futex_wake_all (_Atomic uint32_t * word)
+futex_wake_bits (_Atomic uint32_t * word, uint32_t bits)
 {
-  syscall (SYS_futex, (uint32_t *) word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+  syscall (SYS_futex, (uint32_t *) word, FUTEX_WAKE_BITSET, INT_MAX, NULL,
+      NULL, bits);
+}
+
+static int
+wait_until (_Atomic uint32_t * word, _Atomic uint32_t * sleepers,
+    uint32_t bits, bool (*condition) (void *data), void *data,
+    int64_t deadline_ns)
+{
+  int ret = 0;
+
+  /* seq_cst; pairs with the fence in zcp_event_has_sleepers: either the
+   * signaller sees us sleeping, or we see its change in condition(). */
+  atomic_fetch_add_explicit (sleepers, 1, memory_order_seq_cst);
+
+  for (;;) {
+    /* acquire; pairs with the release increment in zcp_event_wake_shared */
+    uint32_t seq = atomic_load_explicit (word, memory_order_acquire);
+
+    if (condition (data))
+      break;
+    if (zcp_now_ns () >= deadline_ns) {
+      ret = -ETIMEDOUT;
+      break;
+    }
+    /* EAGAIN: the word moved before we slept; EINTR: a signal; ETIMEDOUT:
+     * the deadline passed.  All three mean "look again". */
+    (void) futex_wait_bits (word, seq, deadline_ns, bits);
+  }
+
+  atomic_fetch_sub_explicit (sleepers, 1, memory_order_relaxed);
+  return ret;
+}
+
+bool
+zcp_event_has_sleepers (_Atomic uint32_t * sleepers)
+{
+  /* seq_cst: the caller's change must be visible before we read the count;
+   * pairs with the seq_cst increment in wait_until. */
+  atomic_thread_fence (memory_order_seq_cst);
+  return atomic_load_explicit (sleepers, memory_order_seq_cst) != 0;
+}
+
+void
+zcp_event_wake_shared (_Atomic uint32_t * word, uint32_t bits)
+{
+  /* release; pairs with the acquire load of the word in wait_until */
+  atomic_fetch_add_explicit (word, 1, memory_order_release);
+  futex_wake_bits (word, bits);
+}
+
+int
+zcp_event_wait_shared_until (_Atomic uint32_t * word,
+    _Atomic uint32_t * sleepers, uint32_t index,
+    bool (*condition) (void *data), void *data, int64_t deadline_ns)
+{
+  return wait_until (word, sleepers, zcp_event_bit (index), condition, data,
+      deadline_ns);
 }
 
 void
 zcp_event_signal (struct zcp_shm_event *event)
 {
-  /* seq_cst: the caller's change must be visible before we read waiters;
-   * pairs with the seq_cst increment of waiters in zcp_event_wait_until. */
-  atomic_thread_fence (memory_order_seq_cst);
-  if (atomic_load_explicit (&event->waiters, memory_order_seq_cst) == 0)
-    return;
-
-  /* release; pairs with the acquire load of seq in zcp_event_wait_until */
-  atomic_fetch_add_explicit (&event->seq, 1, memory_order_release);
-  futex_wake_all (&event->seq);
+  if (zcp_event_has_sleepers (&event->waiters))
+    zcp_event_wake_shared (&event->seq, FUTEX_BITSET_MATCH_ANY);
 }
 
 int
 zcp_event_wait_until (struct zcp_shm_event *event,
     bool (*condition) (void *data), void *data, int64_t deadline_ns)
 {
-  int ret = 0;
-
-  /* seq_cst; pairs with the fence in zcp_event_signal: either the signaller
-   * sees us waiting, or we see its change in condition(). */
-  atomic_fetch_add_explicit (&event->waiters, 1, memory_order_seq_cst);
-
-  for (;;) {
-    /* acquire; pairs with the release increment in zcp_event_signal */
-    uint32_t seq = atomic_load_explicit (&event->seq, memory_order_acquire);
-    int64_t remaining;
-
-    if (condition (data))
-      break;
-
-    remaining = deadline_ns - zcp_now_ns ();
-    if (remaining <= 0) {
-      ret = -ETIMEDOUT;
-      break;
-    }
-
-    /* EAGAIN: seq moved before we slept; EINTR: a signal; ETIMEDOUT: the
-     * slice ran out.  All three mean "look again". */
-    (void) futex_wait (&event->seq, seq, remaining);
-  }
-
-  atomic_fetch_sub_explicit (&event->waiters, 1, memory_order_relaxed);
-  return ret;
+  return wait_until (&event->seq, &event->waiters, FUTEX_BITSET_MATCH_ANY,
+      condition, data, deadline_ns);
 }
 
 void

@@ -24,3 +24,31 @@ int zcp_event_wait_until (struct zcp_shm_event *event,
 
 /* Puts an event into its initial state; only while nobody else can see it. */
 void zcp_event_reset (struct zcp_shm_event *event);
+
+/*
+ * Shared events: many sleepers on one futex word, each with a count of its
+ * own and a bit (its index modulo 32), so that one system call wakes every
+ * sleeper a change concerns and, but for aliased bits, no other.  The same
+ * rules as above: a sleeper counts itself before it tests its condition, a
+ * signaller makes the conditions true before it looks at the counts.
+ */
+
+/* The bit of sleeper @index. */
+static inline uint32_t
+zcp_event_bit (uint32_t index)
+{
+  return UINT32_C (1) << (index % 32u);
+}
+
+/* True when someone sleeps on @sleepers; sequentially consistent with the
+ * caller's earlier changes, so that a sleeper it misses sees them. */
+bool zcp_event_has_sleepers (_Atomic uint32_t * sleepers);
+
+/* Bumps @word and wakes its sleepers whose bits are in @bits. */
+void zcp_event_wake_shared (_Atomic uint32_t * word, uint32_t bits);
+
+/* As zcp_event_wait_until, for sleeper @index of @word, counted in
+ * @sleepers. */
+int zcp_event_wait_shared_until (_Atomic uint32_t * word,
+    _Atomic uint32_t * sleepers, uint32_t index,
+    bool (*condition) (void *data), void *data, int64_t deadline_ns);

@@ -20,7 +20,7 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
     "64-bit atomics must be lock-free: they are shared between processes");
 
 #define ZCP_MAGIC UINT64_C(0x314e41484350435a)  /* "ZCPCHAN1" in memory order */
-#define ZCP_LAYOUT_VERSION 2u
+#define ZCP_LAYOUT_VERSION 3u
 
 #define ZCP_MAX_POOLS 8u
 #define ZCP_MAX_CHUNKS_PER_POOL 256u
@@ -137,7 +137,12 @@ struct zcp_shm_header
   uint64_t events_offset;
   uint32_t event_records;
   uint32_t sticky_records;
-  uint8_t reserved[88];
+  /* "a descriptor was pushed": every subscriber sleeps on this word, on the
+   * bit of its slot (zcp_event_wait_shared_until), so that one wake-up call
+   * serves a frame's subscribers however many. */
+  _Atomic uint32_t subscriber_wake;
+  uint32_t reserved1;
+  uint8_t reserved[80];
 };
 
 _Static_assert (sizeof (struct zcp_shm_header) == 256, "header size");
@@ -182,7 +187,10 @@ _Static_assert (offsetof (struct zcp_shm_header, event_records) == 160,
     "erecs");
 _Static_assert (offsetof (struct zcp_shm_header, sticky_records) == 164,
     "srecs");
-_Static_assert (offsetof (struct zcp_shm_header, reserved) == 168, "res");
+_Static_assert (offsetof (struct zcp_shm_header, subscriber_wake) == 168,
+    "subwake");
+_Static_assert (offsetof (struct zcp_shm_header, reserved1) == 172, "res1");
+_Static_assert (offsetof (struct zcp_shm_header, reserved) == 176, "res");
 
 /* One entry of the pool table.  The pool's chunks live in a segment of their
  * own whose name is derived from the channel, the epoch, the pool's index and
@@ -332,31 +340,34 @@ _Static_assert (offsetof (struct zcp_shm_desc, segment_pts) == 176, "d.spts");
 _Static_assert (offsetof (struct zcp_shm_desc, segment_dts) == 184, "d.sdts");
 
 /* A subscriber slot.  The publisher writes write_index and the ring entries;
- * the subscriber writes read_index; each index has a cache line of its own so
- * that the two sides do not bounce one line per frame. */
+ * the subscriber writes read_index and what changes with it per frame (its
+ * count of sleepers on the header's subscriber_wake, frames delivered); the
+ * first line changes only when the slot does.  Each group has a cache line
+ * of its own, so that a frame moves one line each way and no more. */
 struct zcp_shm_slot
 {
   _Atomic uint32_t state;
   _Atomic uint32_t pid;
-  _Atomic uint64_t delivered;
+  uint64_t reserved0;
   _Atomic uint64_t dropped;
-  struct zcp_shm_event event;   /* "new descriptor": the subscriber sleeps here */
   /* The subscriber's queue policy, which it may change at any time: at most
    * max_buffers buffer descriptors queued (0 = the whole ring), and what the
    * publisher does when that many are (ZCP_SLOT_LEAKY_*). */
   _Atomic uint32_t max_buffers;
   _Atomic uint32_t leaky;
-  uint8_t reserved0[24];
+  uint8_t reserved1[32];
   _Alignas (64) _Atomic uint32_t write_index;
-  uint8_t reserved1[60];
-  _Alignas (64) _Atomic uint32_t read_index;
   uint8_t reserved2[60];
+  _Alignas (64) _Atomic uint32_t read_index;
+  _Atomic uint32_t sleepers;
+  _Atomic uint64_t delivered;
+  uint8_t reserved3[48];
   struct zcp_shm_desc ring[ZCP_RING_CAPACITY];
   /* Upstream events, the other way round: the subscriber writes records
    * and upstream_write, the publisher upstream_read. */
   _Alignas (64) _Atomic uint32_t upstream_write;
   _Atomic uint32_t upstream_read;
-  uint8_t reserved3[56];
+  uint8_t reserved4[56];
   struct zcp_shm_upstream_record upstream[ZCP_UPSTREAM_RECORDS];
 };
 
@@ -365,14 +376,15 @@ _Static_assert (sizeof (struct zcp_shm_slot) == 192 + 192 * ZCP_RING_CAPACITY
 _Static_assert (sizeof (struct zcp_shm_slot) % 64 == 0, "slot alignment");
 _Static_assert (offsetof (struct zcp_shm_slot, state) == 0, "s.state");
 _Static_assert (offsetof (struct zcp_shm_slot, pid) == 4, "s.pid");
-_Static_assert (offsetof (struct zcp_shm_slot, delivered) == 8, "s.deliv");
+_Static_assert (offsetof (struct zcp_shm_slot, reserved0) == 8, "s.res0");
 _Static_assert (offsetof (struct zcp_shm_slot, dropped) == 16, "s.drop");
-_Static_assert (offsetof (struct zcp_shm_slot, event) == 24, "s.event");
-_Static_assert (offsetof (struct zcp_shm_slot, max_buffers) == 32, "s.maxb");
-_Static_assert (offsetof (struct zcp_shm_slot, leaky) == 36, "s.leaky");
-_Static_assert (offsetof (struct zcp_shm_slot, reserved0) == 40, "s.res0");
+_Static_assert (offsetof (struct zcp_shm_slot, max_buffers) == 24, "s.maxb");
+_Static_assert (offsetof (struct zcp_shm_slot, leaky) == 28, "s.leaky");
+_Static_assert (offsetof (struct zcp_shm_slot, reserved1) == 32, "s.res1");
 _Static_assert (offsetof (struct zcp_shm_slot, write_index) == 64, "s.wi");
 _Static_assert (offsetof (struct zcp_shm_slot, read_index) == 128, "s.ri");
+_Static_assert (offsetof (struct zcp_shm_slot, sleepers) == 132, "s.sleep");
+_Static_assert (offsetof (struct zcp_shm_slot, delivered) == 136, "s.deliv");
 _Static_assert (offsetof (struct zcp_shm_slot, ring) == 192, "s.ring");
 _Static_assert (offsetof (struct zcp_shm_slot, upstream_write) ==
     192 + 192 * ZCP_RING_CAPACITY, "s.uw");

@@ -241,7 +241,7 @@ reclaim_slot_locked (struct zcp_publisher *self, uint32_t slot_index)
       zcp_control_clear_holder (control, pool, chunk, slot_index);
   }
   zcp_ring_reset (slot);
-  zcp_event_reset (&slot->event);
+  atomic_store_explicit (&slot->sleepers, 0, memory_order_relaxed);
   /* release; pairs with the acquire load in claim_slot: a new subscriber sees
    * the slot clean. */
   atomic_store_explicit (&slot->state, ZCP_SLOT_STATE_FREE,
@@ -804,16 +804,22 @@ push_one_locked (struct zcp_publisher *self, uint32_t s,
   return PUSHED;
 }
 
-/* Wakes the subscribers in @pending, and forgets them. */
+/* Wakes those subscribers in @pending that sleep, all with one call, and
+ * forgets them. */
 static void
 signal_pushed (struct zcp_control *control, uint64_t * pending)
 {
+  uint32_t bits = 0;
+
   while (*pending) {
     uint32_t s = (uint32_t) __builtin_ctzll (*pending);
 
-    zcp_event_signal (&control->slots[s].event);
+    if (zcp_event_has_sleepers (&control->slots[s].sleepers))
+      bits |= zcp_event_bit (s);
     *pending &= *pending - 1;
   }
+  if (bits)
+    zcp_event_wake_shared (&control->header->subscriber_wake, bits);
 }
 
 /* Pushes @desc to every active subscriber; see zcp_publisher_publish.  One
@@ -1313,8 +1319,7 @@ zcp_publisher_close (struct zcp_publisher *self)
    * that see CLOSED have seen every descriptor pushed before it. */
   atomic_store_explicit (&control->header->state, ZCP_SEGMENT_STATE_CLOSED,
       memory_order_release);
-  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++)
-    zcp_event_signal (&control->slots[s].event);
+  zcp_event_wake_shared (&control->header->subscriber_wake, UINT32_MAX);
 
   shm_unlink (self->control_name);
   for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)

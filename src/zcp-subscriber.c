@@ -70,7 +70,7 @@ claim_slot (struct zcp_control *control, uint32_t max_buffers,
           memory_order_relaxed);
       atomic_store_explicit (&slot->leaky, slot_leaky (leaky),
           memory_order_relaxed);
-      zcp_event_reset (&slot->event);
+      atomic_store_explicit (&slot->sleepers, 0, memory_order_relaxed);
       atomic_store_explicit (&slot->upstream_write, 0, memory_order_relaxed);
       atomic_store_explicit (&slot->upstream_read, 0, memory_order_relaxed);
       /* release; pairs with the acquire load in push_to_subscribers: the
@@ -353,7 +353,8 @@ zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
     if (zcp_now_ns () >= deadline)
       return -ETIMEDOUT;
 
-    if (zcp_event_wait_until (&self->slot->event, next_ready, &wait,
+    if (zcp_event_wait_shared_until (&control->header->subscriber_wake,
+            &self->slot->sleepers, self->slot_index, next_ready, &wait,
             zcp_min_i64 (deadline, zcp_now_ns () + ZCP_LIVENESS_PERIOD_NS))
         == -ETIMEDOUT && zcp_liveness_probe (control->fd,
             ZCP_LOCK_BYTE_PUBLISHER) == 0 && zcp_ring_fill (self->slot) == 0) {
@@ -374,7 +375,9 @@ zcp_subscriber_get_caps (struct zcp_subscriber *self, uint32_t generation,
 void
 zcp_subscriber_wake (struct zcp_subscriber *self)
 {
-  zcp_event_signal (&self->slot->event);
+  if (zcp_event_has_sleepers (&self->slot->sleepers))
+    zcp_event_wake_shared (&self->control->header->subscriber_wake,
+        zcp_event_bit (self->slot_index));
 }
 
 int

@@ -2,6 +2,9 @@
 /* Named events: signal, wait, timeout, across threads and processes. */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -16,6 +19,20 @@ struct shared
 {
   struct zcp_shm_event event;
   _Atomic uint32_t flag;
+  /* Two sleepers on one word, as subscribers on the header's. */
+  _Atomic uint32_t word;
+  _Atomic uint32_t sleepers[2];
+  _Atomic uint32_t flags[2];
+};
+
+struct sleeper
+{
+  struct shared *shared;
+  uint32_t index;               /* 0 or 1: which count and flag */
+  uint32_t bit_index;           /* its bit on the word */
+  int64_t deadline;
+  int result;
+  _Atomic pid_t tid;
 };
 
 static int64_t
@@ -98,6 +115,133 @@ test_processes (struct shared *shared)
       "a signal wakes a waiter in another process");
 }
 
+static bool
+own_flag_set (void *data)
+{
+  struct sleeper *sleeper = data;
+
+  return atomic_load (&sleeper->shared->flags[sleeper->index]) != 0;
+}
+
+static void *
+sleeper_thread (void *data)
+{
+  struct sleeper *sleeper = data;
+  struct shared *shared = sleeper->shared;
+
+  atomic_store (&sleeper->tid, gettid ());
+  sleeper->result = zcp_event_wait_shared_until (&shared->word,
+      &shared->sleepers[sleeper->index], sleeper->bit_index, own_flag_set,
+      sleeper, sleeper->deadline);
+  return NULL;
+}
+
+/* What the publisher does: make both conditions true, then one call for
+ * those that sleep. */
+static void
+wake_both (struct shared *shared, const struct sleeper *sleepers)
+{
+  uint32_t bits = 0;
+
+  atomic_store (&shared->flags[0], 1);
+  atomic_store (&shared->flags[1], 1);
+  for (int i = 0; i < 2; i++)
+    if (zcp_event_has_sleepers (&shared->sleepers[i]))
+      bits |= zcp_event_bit (sleepers[i].bit_index);
+  if (bits)
+    zcp_event_wake_shared (&shared->word, bits);
+}
+
+static void
+test_shared_threads (struct shared *shared)
+{
+  int woken = 0;
+
+  for (int round = 0; round < 2000; round++) {
+    struct sleeper sleepers[2] = {
+      {shared, 0, 3, now_ns () + 5000 * MSEC, -1},
+      {shared, 1, 62, now_ns () + 5000 * MSEC, -1},
+    };
+    pthread_t threads[2];
+
+    atomic_store (&shared->flags[0], 0);
+    atomic_store (&shared->flags[1], 0);
+    for (int i = 0; i < 2; i++)
+      pthread_create (&threads[i], NULL, sleeper_thread, &sleepers[i]);
+    wake_both (shared, sleepers);
+    for (int i = 0; i < 2; i++) {
+      pthread_join (threads[i], NULL);
+      woken += sleepers[i].result == 0;
+    }
+  }
+  is_int (woken, 4000, "two sleepers on one word, one wake-up call for both: "
+      "none lost in 2000 races");
+  ok (atomic_load (&shared->sleepers[0]) == 0
+      && atomic_load (&shared->sleepers[1]) == 0, "and none left counted");
+}
+
+/* True once thread @tid of this process is asleep in the kernel. */
+static bool
+thread_sleeps (pid_t tid)
+{
+  char path[64], stat[512], *state;
+  FILE *file;
+  size_t length;
+
+  snprintf (path, sizeof path, "/proc/self/task/%d/stat", (int) tid);
+  file = fopen (path, "r");
+  if (!file)
+    return false;
+  length = fread (stat, 1, sizeof stat - 1, file);
+  fclose (file);
+  stat[length] = '\0';
+  /* "tid (comm) S ...": the comm may hold spaces and parentheses. */
+  state = strrchr (stat, ')');
+  return state && state[1] == ' ' && state[2] == 'S';
+}
+
+static void
+test_shared_bits (struct shared *shared)
+{
+  struct sleeper sleeper = { shared, 0, 3, now_ns () + 300 * MSEC, -1 };
+  pthread_t thread;
+
+  atomic_store (&shared->flags[0], 0);
+  pthread_create (&thread, NULL, sleeper_thread, &sleeper);
+  /* In the kernel, so that a moved word cannot send it round again. */
+  while (atomic_load (&sleeper.tid) == 0 || !thread_sleeps (sleeper.tid))
+    sched_yield ();
+  /* Its flag is set but the call names another bit: it must not wake. */
+  atomic_store (&shared->flags[0], 1);
+  zcp_event_wake_shared (&shared->word, zcp_event_bit (4));
+  pthread_join (thread, NULL);
+  is_int (sleeper.result, 0, "a sleeper sees its condition at its deadline");
+  ok (now_ns () >= sleeper.deadline, "but a wake-up for another bit did not "
+      "wake it before");
+}
+
+static void
+test_shared_processes (struct shared *shared)
+{
+  struct sleeper sleeper = { shared, 1, 40, now_ns () + 10000 * MSEC, -1 };
+  int status;
+  pid_t child;
+
+  atomic_store (&shared->flags[1], 0);
+  child = fork ();
+  if (child == 0) {
+    sleeper_thread (&sleeper);
+    _exit (sleeper.result == 0 ? 0 : 1);
+  }
+  while (!zcp_event_has_sleepers (&shared->sleepers[1]))
+    sched_yield ();
+  atomic_store (&shared->flags[1], 1);
+  zcp_event_wake_shared (&shared->word, zcp_event_bit (sleeper.bit_index));
+  waitpid (child, &status, 0);
+  ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+      "a shared wake-up reaches a sleeper in another process");
+}
+
 int
 main (void)
 {
@@ -107,5 +251,8 @@ main (void)
   test_timeout (shared);
   test_threads (shared);
   test_processes (shared);
+  test_shared_threads (shared);
+  test_shared_bits (shared);
+  test_shared_processes (shared);
   return tap_done ();
 }
