@@ -10,9 +10,10 @@
  * is free again when its holder mask is zero.  That is why acquire_buffer
  * and release_buffer are ours and the base class's queue is not used for
  * chunks: it would hand a chunk out again while another process reads it.
- * The pool keeps buffer shells instead, each with its memory, bare (no
- * chunk), when nothing else references it, and attaches a chunk to a shell
- * on acquire.
+ * What the pool keeps are the buffers themselves, each with its memory, bare
+ * (no chunk) when nothing else references it: that is #GstZeroCpFramePool's
+ * work, whose subclass this is; acquire claims a chunk and attaches it to
+ * one of them.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -40,10 +41,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_buffer_pool_debug);
 
 struct _GstZeroCpBufferPool
 {
-  GstBufferPool parent;
+  GstZeroCpFramePool parent;
 
   struct zcp_publisher *publisher;
-  GstAllocator *allocator;
 
   /* set in set_config, read in start and acquire */
   guint size;
@@ -54,11 +54,10 @@ struct _GstZeroCpBufferPool
   GstVideoAlignment align;
 
   atomic_bool flushing;
-  GstAtomicQueue *shells;
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstZeroCpBufferPool, gst_zero_cp_buffer_pool,
-    GST_TYPE_BUFFER_POOL,
+    GST_TYPE_ZERO_CP_FRAME_POOL,
     GST_DEBUG_CATEGORY_INIT (gst_zero_cp_buffer_pool_debug, "zerocppool", 0,
         "zerocp buffer pool"));
 
@@ -160,19 +159,6 @@ gst_zero_cp_buffer_pool_start (GstBufferPool * pool)
   return TRUE;
 }
 
-static gboolean
-gst_zero_cp_buffer_pool_stop (GstBufferPool * pool)
-{
-  GstZeroCpBufferPool *self = GST_ZERO_CP_BUFFER_POOL (pool);
-  GstBuffer *shell;
-
-  while ((shell = gst_atomic_queue_pop (self->shells)))
-    gst_buffer_unref (shell);
-
-  return GST_BUFFER_POOL_CLASS (gst_zero_cp_buffer_pool_parent_class)
-      ->stop (pool);
-}
-
 static GstFlowReturn
 gst_zero_cp_buffer_pool_alloc_buffer (GstBufferPool * pool,
     GstBuffer ** buffer, GstBufferPoolAcquireParams * params)
@@ -205,7 +191,6 @@ gst_zero_cp_buffer_pool_acquire_buffer (GstBufferPool * pool,
   gboolean dontwait = params &&
       (params->flags & GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT);
   struct zcp_chunk chunk;
-  GstBuffer *shell;
   int ret;
 
   for (;;) {
@@ -231,36 +216,11 @@ gst_zero_cp_buffer_pool_acquire_buffer (GstBufferPool * pool,
       return GST_FLOW_ERROR;
   }
 
-  shell = gst_atomic_queue_pop (self->shells);
-  if (!shell)
-    gst_zero_cp_buffer_pool_alloc_buffer (pool, &shell, params);
-
-  gst_zero_cp_buffer_attach_chunk (shell, self->allocator, &chunk, 0,
-      self->size, FALSE);
-
-  *buffer = shell;
+  *buffer = gst_zero_cp_frame_pool_take_shell (GST_ZERO_CP_FRAME_POOL (pool),
+      params);
+  gst_zero_cp_frame_pool_attach (GST_ZERO_CP_FRAME_POOL (pool), *buffer,
+      &chunk, 0, self->size, FALSE);
   return GST_FLOW_OK;
-}
-
-static void
-gst_zero_cp_buffer_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
-{
-  GstZeroCpBufferPool *self = GST_ZERO_CP_BUFFER_POOL (pool);
-
-  /* The publisher's hold goes now, or with the last buffer sharing it. */
-  gst_zero_cp_buffer_release_chunk (buffer, self->allocator);
-
-  GST_BUFFER_POOL_CLASS (gst_zero_cp_buffer_pool_parent_class)->reset_buffer
-      (pool, buffer);
-}
-
-static void
-gst_zero_cp_buffer_pool_release_buffer (GstBufferPool * pool,
-    GstBuffer * buffer)
-{
-  GstZeroCpBufferPool *self = GST_ZERO_CP_BUFFER_POOL (pool);
-
-  gst_atomic_queue_push (self->shells, buffer);
 }
 
 static void
@@ -284,12 +244,7 @@ static void
 gst_zero_cp_buffer_pool_finalize (GObject * object)
 {
   GstZeroCpBufferPool *self = GST_ZERO_CP_BUFFER_POOL (object);
-  GstBuffer *shell;
 
-  while ((shell = gst_atomic_queue_pop (self->shells)))
-    gst_buffer_unref (shell);
-  gst_atomic_queue_unref (self->shells);
-  gst_object_unref (self->allocator);
   zcp_publisher_unref (self->publisher);
 
   G_OBJECT_CLASS (gst_zero_cp_buffer_pool_parent_class)->finalize (object);
@@ -306,11 +261,8 @@ gst_zero_cp_buffer_pool_class_init (GstZeroCpBufferPoolClass * klass)
   pool_class->get_options = gst_zero_cp_buffer_pool_get_options;
   pool_class->set_config = gst_zero_cp_buffer_pool_set_config;
   pool_class->start = gst_zero_cp_buffer_pool_start;
-  pool_class->stop = gst_zero_cp_buffer_pool_stop;
   pool_class->alloc_buffer = gst_zero_cp_buffer_pool_alloc_buffer;
   pool_class->acquire_buffer = gst_zero_cp_buffer_pool_acquire_buffer;
-  pool_class->reset_buffer = gst_zero_cp_buffer_pool_reset_buffer;
-  pool_class->release_buffer = gst_zero_cp_buffer_pool_release_buffer;
   pool_class->flush_start = gst_zero_cp_buffer_pool_flush_start;
   pool_class->flush_stop = gst_zero_cp_buffer_pool_flush_stop;
 }
@@ -318,7 +270,6 @@ gst_zero_cp_buffer_pool_class_init (GstZeroCpBufferPoolClass * klass)
 static void
 gst_zero_cp_buffer_pool_init (GstZeroCpBufferPool * self)
 {
-  self->shells = gst_atomic_queue_new (16);
 }
 
 GstBufferPool *
@@ -328,6 +279,7 @@ gst_zero_cp_buffer_pool_new (struct zcp_publisher *publisher,
   GstZeroCpBufferPool *self = g_object_new (GST_TYPE_ZERO_CP_BUFFER_POOL, NULL);
 
   self->publisher = zcp_publisher_ref (publisher);
-  self->allocator = gst_object_ref (allocator);
+  gst_zero_cp_frame_pool_set_allocator (GST_ZERO_CP_FRAME_POOL (self),
+      allocator);
   return GST_BUFFER_POOL_CAST (self);
 }

@@ -3,19 +3,18 @@
 
 #include <gst/gst.h>
 
+#include "gstzerocpframepool.h"
 #include "zcp.h"
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_ZERO_CP_BUFFER_POOL (gst_zero_cp_buffer_pool_get_type ())
 G_DECLARE_FINAL_TYPE (GstZeroCpBufferPool, gst_zero_cp_buffer_pool, GST,
-    ZERO_CP_BUFFER_POOL, GstBufferPool)
+    ZERO_CP_BUFFER_POOL, GstZeroCpFramePool)
 
 /* A pool whose buffers are chunks of @publisher's channel, wrapped by
  * @allocator.  Holds a reference to both. */
 GstBufferPool *gst_zero_cp_buffer_pool_new (struct zcp_publisher *publisher,
     GstAllocator * allocator);
-
-/* How many chunks of @size bytes a pool gets by default. */
 
 G_END_DECLS

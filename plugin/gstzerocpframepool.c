@@ -13,9 +13,11 @@
  *
  * A memory that something else still references (a buffer that shares it, a
  * sub-memory) leaves the buffer instead and keeps its chunk until it goes.
- * As in zerocpsink's pool, acquire and release are ours: the base class's
- * queue signals a #GstPoll on every release to an empty pool, a system call
- * per frame here.
+ * Acquire and release are ours: the base class's queue signals a #GstPoll on
+ * every release to an empty pool, a system call per frame here.
+ *
+ * zerocpsink's pool (#GstZeroCpBufferPool) is a subclass that claims each
+ * chunk from the publisher before it takes a buffer.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -27,39 +29,59 @@
 GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_frame_pool_debug);
 #define GST_CAT_DEFAULT gst_zero_cp_frame_pool_debug
 
-struct _GstZeroCpFramePool
+typedef struct
 {
-  GstBufferPool parent;
-
   GstAllocator *allocator;
   GstAtomicQueue *shells;
-};
+} GstZeroCpFramePoolPrivate;
 
 G_DEFINE_TYPE_WITH_CODE (GstZeroCpFramePool, gst_zero_cp_frame_pool,
-    GST_TYPE_BUFFER_POOL,
+    GST_TYPE_BUFFER_POOL, G_ADD_PRIVATE (GstZeroCpFramePool);
     GST_DEBUG_CATEGORY_INIT (gst_zero_cp_frame_pool_debug, "zerocpframepool",
-        0, "zerocp subscriber buffers"));
+        0, "zerocp buffers on chunks"));
+
+#define GET_PRIV(pool) \
+  ((GstZeroCpFramePoolPrivate *) \
+      gst_zero_cp_frame_pool_get_instance_private (GST_ZERO_CP_FRAME_POOL (pool)))
+
+static GstFlowReturn
+gst_zero_cp_frame_pool_alloc_buffer (GstBufferPool * pool,
+    GstBuffer ** buffer, GstBufferPoolAcquireParams * params)
+{
+  /* Bare: the memory comes with the first chunk. */
+  *buffer = gst_buffer_new ();
+  return GST_FLOW_OK;
+}
+
+GstBuffer *
+gst_zero_cp_frame_pool_take_shell (GstZeroCpFramePool * pool,
+    GstBufferPoolAcquireParams * params)
+{
+  GstBuffer *shell = gst_atomic_queue_pop (GET_PRIV (pool)->shells);
+
+  if (!shell &&
+      GST_BUFFER_POOL_GET_CLASS (pool)->alloc_buffer (GST_BUFFER_POOL_CAST
+          (pool), &shell, params) != GST_FLOW_OK)
+    shell = gst_buffer_new ();
+  return shell;
+}
 
 static GstFlowReturn
 gst_zero_cp_frame_pool_acquire_buffer (GstBufferPool * pool,
     GstBuffer ** buffer, GstBufferPoolAcquireParams * params)
 {
-  GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (pool);
-
   if (GST_BUFFER_POOL_IS_FLUSHING (pool))
     return GST_FLOW_FLUSHING;
-  *buffer = gst_atomic_queue_pop (self->shells);
-  if (!*buffer)
-    *buffer = gst_buffer_new ();
+  *buffer = gst_zero_cp_frame_pool_take_shell (GST_ZERO_CP_FRAME_POOL (pool),
+      params);
   return GST_FLOW_OK;
 }
 
 static void
 gst_zero_cp_frame_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
-  GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (pool);
-
-  gst_zero_cp_buffer_release_chunk (buffer, self->allocator);
+  /* The chunk's hold goes now, or with the last buffer sharing the memory. */
+  gst_zero_cp_buffer_release_chunk (buffer, GET_PRIV (pool)->allocator);
 
   /* Timestamps, flags and every meta not flagged POOLED go. */
   GST_BUFFER_POOL_CLASS (gst_zero_cp_frame_pool_parent_class)->reset_buffer
@@ -69,24 +91,22 @@ gst_zero_cp_frame_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
 static void
 gst_zero_cp_frame_pool_release_buffer (GstBufferPool * pool, GstBuffer * buffer)
 {
-  GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (pool);
-
-  gst_atomic_queue_push (self->shells, buffer);
+  gst_atomic_queue_push (GET_PRIV (pool)->shells, buffer);
 }
 
 static void
-gst_zero_cp_frame_pool_drain (GstZeroCpFramePool * self)
+gst_zero_cp_frame_pool_drain (GstZeroCpFramePoolPrivate * priv)
 {
   GstBuffer *shell;
 
-  while ((shell = gst_atomic_queue_pop (self->shells)))
+  while ((shell = gst_atomic_queue_pop (priv->shells)))
     gst_buffer_unref (shell);
 }
 
 static gboolean
 gst_zero_cp_frame_pool_stop (GstBufferPool * pool)
 {
-  gst_zero_cp_frame_pool_drain (GST_ZERO_CP_FRAME_POOL (pool));
+  gst_zero_cp_frame_pool_drain (GET_PRIV (pool));
   return GST_BUFFER_POOL_CLASS (gst_zero_cp_frame_pool_parent_class)->stop
       (pool);
 }
@@ -94,11 +114,11 @@ gst_zero_cp_frame_pool_stop (GstBufferPool * pool)
 static void
 gst_zero_cp_frame_pool_finalize (GObject * object)
 {
-  GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (object);
+  GstZeroCpFramePoolPrivate *priv = GET_PRIV (object);
 
-  gst_zero_cp_frame_pool_drain (self);
-  gst_atomic_queue_unref (self->shells);
-  gst_object_unref (self->allocator);
+  gst_zero_cp_frame_pool_drain (priv);
+  gst_atomic_queue_unref (priv->shells);
+  gst_clear_object (&priv->allocator);
 
   G_OBJECT_CLASS (gst_zero_cp_frame_pool_parent_class)->finalize (object);
 }
@@ -112,6 +132,7 @@ gst_zero_cp_frame_pool_class_init (GstZeroCpFramePoolClass * klass)
   gobject_class->finalize = gst_zero_cp_frame_pool_finalize;
 
   pool_class->stop = gst_zero_cp_frame_pool_stop;
+  pool_class->alloc_buffer = gst_zero_cp_frame_pool_alloc_buffer;
   pool_class->acquire_buffer = gst_zero_cp_frame_pool_acquire_buffer;
   pool_class->reset_buffer = gst_zero_cp_frame_pool_reset_buffer;
   pool_class->release_buffer = gst_zero_cp_frame_pool_release_buffer;
@@ -120,7 +141,23 @@ gst_zero_cp_frame_pool_class_init (GstZeroCpFramePoolClass * klass)
 static void
 gst_zero_cp_frame_pool_init (GstZeroCpFramePool * self)
 {
-  self->shells = gst_atomic_queue_new (16);
+  GET_PRIV (self)->shells = gst_atomic_queue_new (16);
+}
+
+void
+gst_zero_cp_frame_pool_set_allocator (GstZeroCpFramePool * pool,
+    GstAllocator * allocator)
+{
+  gst_object_replace ((GstObject **) & GET_PRIV (pool)->allocator,
+      GST_OBJECT_CAST (allocator));
+}
+
+void
+gst_zero_cp_frame_pool_attach (GstZeroCpFramePool * pool, GstBuffer * buffer,
+    struct zcp_chunk *chunk, gsize offset, gsize size, gboolean readonly)
+{
+  gst_zero_cp_buffer_attach_chunk (buffer, GET_PRIV (pool)->allocator, chunk,
+      offset, size, readonly);
 }
 
 GstBufferPool *
@@ -128,7 +165,7 @@ gst_zero_cp_frame_pool_new (GstAllocator * allocator)
 {
   GstZeroCpFramePool *self = g_object_new (GST_TYPE_ZERO_CP_FRAME_POOL, NULL);
 
-  self->allocator = gst_object_ref (allocator);
+  gst_zero_cp_frame_pool_set_allocator (self, allocator);
   /* The default config (no caps, no size, no bounds) is all it needs. */
   if (!gst_buffer_pool_set_config (GST_BUFFER_POOL_CAST (self),
           gst_buffer_pool_get_config (GST_BUFFER_POOL_CAST (self))) ||
@@ -141,13 +178,12 @@ GstBuffer *
 gst_zero_cp_frame_pool_wrap (GstBufferPool * pool, struct zcp_chunk *chunk,
     gsize offset, gsize size)
 {
-  GstZeroCpFramePool *self = GST_ZERO_CP_FRAME_POOL (pool);
   GstBuffer *buffer = NULL;
 
   if (gst_buffer_pool_acquire_buffer (pool, &buffer, NULL) != GST_FLOW_OK)
     buffer = gst_buffer_new ();
 
-  gst_zero_cp_buffer_attach_chunk (buffer, self->allocator, chunk, offset,
-      size, TRUE);
+  gst_zero_cp_frame_pool_attach (GST_ZERO_CP_FRAME_POOL (pool), buffer, chunk,
+      offset, size, TRUE);
   return buffer;
 }
