@@ -68,6 +68,13 @@ static const Case cases[] = {
 #define TIMEOUT_S 60
 #define LATENCY_RATE "60/1"
 
+/* How long a role of @frames may take before it gives up. */
+static guint
+role_timeout_s (guint frames)
+{
+  return frames <= SHORT_SMALL_FRAMES ? SHORT_TIMEOUT_S : TIMEOUT_S;
+}
+
 static guint64
 now_ns (void)
 {
@@ -325,8 +332,7 @@ run_role (gchar ** argv)
   }
 
   gst_element_set_state (pipeline, GST_STATE_PLAYING);
-  g_timeout_add_seconds (frames <= SHORT_SMALL_FRAMES ? SHORT_TIMEOUT_S :
-      TIMEOUT_S, deadline_cb, &state);
+  g_timeout_add_seconds (role_timeout_s (frames), deadline_cb, &state);
   if (g_str_equal (role, "sub")) {
     printf ("ready\n");
     fflush (stdout);
@@ -409,11 +415,12 @@ typedef struct
 static gchar *self_path;
 static gboolean shm_available;
 
-/* A role gives up after 60 s, but a pipeline stuck in a blocking call
- * never gets there: shmsink and shmsrc can each block in send() on the
- * other's full socket for good.  The watchdog kills the case's processes
- * past this, so one stuck case costs a row, not the run. */
-#define CASE_DEADLINE_S 90
+/* A role gives up after its timeout, but a pipeline stuck in a blocking
+ * call never gets to exit: shmsink and shmsrc can each block in send() on
+ * the other's full socket for good.  The watchdog kills the case's
+ * processes this long after the role's timeout, so one stuck case costs a
+ * row, not the run. */
+#define WATCHDOG_GRACE_S 10
 
 typedef struct
 {
@@ -422,6 +429,7 @@ typedef struct
   GPtrArray *processes;
   gchar *first_pid;             /* a GSubprocess forgets it once reaped */
   gboolean done, fired;
+  guint deadline_s;
   GThread *thread;
 } Watchdog;
 
@@ -430,7 +438,7 @@ watchdog_run (gpointer data)
 {
   Watchdog *watchdog = data;
   gint64 deadline = g_get_monotonic_time () +
-      CASE_DEADLINE_S * G_TIME_SPAN_SECOND;
+      watchdog->deadline_s * G_TIME_SPAN_SECOND;
 
   g_mutex_lock (&watchdog->lock);
   while (!watchdog->done && !watchdog->fired)
@@ -444,8 +452,9 @@ watchdog_run (gpointer data)
 }
 
 static void
-watchdog_start (Watchdog * watchdog)
+watchdog_start (Watchdog * watchdog, guint deadline_s)
 {
+  watchdog->deadline_s = deadline_s;
   g_mutex_init (&watchdog->lock);
   g_cond_init (&watchdog->cond);
   watchdog->processes = g_ptr_array_new_with_free_func (g_object_unref);
@@ -641,7 +650,7 @@ run_case (const gchar * transport, guint case_index, guint frames,
     return result;
   }
 
-  watchdog_start (&watchdog);
+  watchdog_start (&watchdog, role_timeout_s (frames) + WATCHDOG_GRACE_S);
   pub = watchdog_watch (&watchdog, spawn_role ("pub", transport, case_index,
           frames, live, subscribers, pub_cpu));
   line = read_line (pub, &pub_stream);  /* "ready" */
@@ -658,7 +667,7 @@ run_case (const gchar * transport, guint case_index, guint frames,
   if (watchdog_stop (&watchdog, transport)) {
     g_printerr ("  (%s, %s, %u subscribers, %u frames: stuck after %d s, "
         "killed)\n", transport, cases[case_index].name, subscribers, frames,
-        CASE_DEADLINE_S);
+        watchdog.deadline_s);
     memset (&result, 0, sizeof result);
   }
   return result;
