@@ -342,8 +342,9 @@ _Static_assert (offsetof (struct zcp_shm_desc, segment_dts) == 184, "d.sdts");
 /* A subscriber slot.  The publisher writes write_index and the ring entries;
  * the subscriber writes read_index and what changes with it per frame (its
  * count of sleepers on the header's subscriber_wake, frames delivered); the
- * first line changes only when the slot does.  Each group has a cache line
- * of its own, so that a frame moves one line each way and no more. */
+ * first line changes only with the slot, its policy, or a dropped frame.
+ * Each group has a cache line of its own, so that a frame moves one line
+ * each way and no more. */
 struct zcp_shm_slot
 {
   _Atomic uint32_t state;
