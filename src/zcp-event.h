@@ -47,8 +47,13 @@ bool zcp_event_has_sleepers (_Atomic uint32_t * sleepers);
 /* Bumps @word and wakes its sleepers whose bits are in @bits. */
 void zcp_event_wake_shared (_Atomic uint32_t * word, uint32_t bits);
 
+/* How long a shared wait looks at its condition before it sleeps. */
+#define ZCP_EVENT_LOOK_NS 2000
+
 /* As zcp_event_wait_until, for sleeper @index of @word, counted in
- * @sleepers. */
+ * @sleepers; it looks at @condition for ZCP_EVENT_LOOK_NS first, which at
+ * high rates saves a wait that would not sleep and a wake-up that would find
+ * nobody. */
 int zcp_event_wait_shared_until (_Atomic uint32_t * word,
     _Atomic uint32_t * sleepers, uint32_t index,
     bool (*condition) (void *data), void *data, int64_t deadline_ns);

@@ -37,6 +37,18 @@ zcp_deadline (int64_t timeout_ns)
   return deadline;
 }
 
+/* Tells the CPU we are polling: the other hyperthread gets the core, and
+ * leaving the loop costs no pipeline flush. */
+static inline void
+zcp_cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#elif defined(__aarch64__)
+  __asm__ __volatile__ ("yield");
+#endif
+}
+
 static inline int64_t
 zcp_min_i64 (int64_t a, int64_t b)
 {

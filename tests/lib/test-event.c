@@ -220,6 +220,30 @@ test_shared_bits (struct shared *shared)
       "wake it before");
 }
 
+static bool
+flag_set_counting_sleepers (void *data)
+{
+  struct sleeper *sleeper = data;
+  struct shared *shared = sleeper->shared;
+
+  /* What a signaller would see while the condition is tested. */
+  sleeper->result = (int) atomic_load (&shared->sleepers[sleeper->index]);
+  return atomic_load (&shared->flags[sleeper->index]) != 0;
+}
+
+static void
+test_shared_looks_first (struct shared *shared)
+{
+  struct sleeper sleeper = { shared, 0, 3, now_ns () + 5000 * MSEC, -1 };
+
+  atomic_store (&shared->flags[0], 1);
+  is_int (zcp_event_wait_shared_until (&shared->word, &shared->sleepers[0],
+          sleeper.bit_index, flag_set_counting_sleepers, &sleeper,
+          sleeper.deadline), 0, "a shared wait whose condition holds returns");
+  is_int (sleeper.result, 0, "having looked before it counted itself: a "
+      "signaller has nobody to wake");
+}
+
 static void
 test_shared_processes (struct shared *shared)
 {
@@ -253,6 +277,7 @@ main (void)
   test_processes (shared);
   test_shared_threads (shared);
   test_shared_bits (shared);
+  test_shared_looks_first (shared);
   test_shared_processes (shared);
   return tap_done ();
 }
