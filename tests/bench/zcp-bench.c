@@ -490,7 +490,9 @@ watchdog_stop (Watchdog * watchdog, const gchar * transport)
   g_thread_join (watchdog->thread);
   fired = watchdog->fired;
   if (g_str_equal (transport, "shm") && watchdog->first_pid) {
-    gchar *prefix = g_strdup_printf ("shmpipe.%s.", watchdog->first_pid);
+    /* shmsink's "shmpipe.%5d.%5d": its pid and a count, padded with
+     * spaces. */
+    gchar *prefix = g_strdup_printf ("shmpipe.%5s.", watchdog->first_pid);
     GDir *dir = g_dir_open ("/dev/shm", 0, NULL);
     const gchar *name;
 
