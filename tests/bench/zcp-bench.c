@@ -20,8 +20,8 @@
  *
  * It also measures this machine's wake-up floor, a bare futex wake between
  * two processes with no GStreamer, a message rate over 1,000 small buffers
- * (shmsink/shmsrc deadlock on longer runs), and latency with both processes
- * on one core and on two.  It asserts nothing.
+ * (shmsink/shmsrc deadlock on longer runs) unpinned and on two cores, and
+ * latency with both processes on one core and on two.  It asserts nothing.
  */
 #include <gio/gio.h>
 #include <gst/gst.h>
@@ -688,7 +688,8 @@ compare_fps (const void *a, const void *b)
  * NULL, tells how many were not. */
 static Result
 run_throughput (const gchar * transport, guint case_index, guint frames,
-    guint subscribers, guint runs, gboolean retry_stuck, guint * got_through)
+    guint subscribers, guint runs, gboolean retry_stuck, guint * got_through,
+    gint pub_cpu, gint sub_cpu)
 {
   Result results[SHORT_RUNS] = { {0} };
   guint done = 0;
@@ -696,7 +697,7 @@ run_throughput (const gchar * transport, guint case_index, guint frames,
   runs = MIN (runs, G_N_ELEMENTS (results));
   for (guint r = 0; r < runs; r++) {
     results[done] = run_case (transport, case_index, frames, FALSE,
-        subscribers, -1, -1);
+        subscribers, pub_cpu, sub_cpu);
     if (results[done].fps > 0)
       done++;
     else if (!retry_stuck)
@@ -708,6 +709,25 @@ run_throughput (const gchar * transport, guint case_index, guint frames,
     return results[0];
   qsort (results, done, sizeof results[0], compare_fps);
   return results[done / 2];
+}
+
+static void
+print_message_rate (const gchar * placement, gint pub_cpu, gint sub_cpu,
+    guint runs)
+{
+  guint shm_through, zcp_through;
+  Result shm = run_throughput ("shm", 0, SHORT_SMALL_FRAMES, 1, runs, TRUE,
+      &shm_through, pub_cpu, sub_cpu);
+  Result zcp = run_throughput ("zerocp", 0, SHORT_SMALL_FRAMES, 1, runs, TRUE,
+      &zcp_through, pub_cpu, sub_cpu);
+
+  printf ("  %-9s shm %.0f frames/s (%u of %u), zerocp %.0f frames/s "
+      "(%u of %u)", placement, shm.fps, shm_through, runs, zcp.fps,
+      zcp_through, runs);
+  if (shm.fps > 0)
+    printf (", %.2fx", zcp.fps / shm.fps);
+  printf ("\n");
+  fflush (stdout);
 }
 
 static void
@@ -787,16 +807,16 @@ main (int argc, char **argv)
   for (guint c = 0; c < n_cases; c++) {
     guint frames = throughput_frames * cases[c].frames_scale;
     Result local = run_throughput ("local", c, frames, 0, runs, FALSE,
-        NULL);
+        NULL, -1, -1);
     Result local_lat = run_case ("local", c, LATENCY_FRAMES, TRUE, 0, -1, -1);
 
     for (guint subscribers = 1; subscribers <= 4; subscribers += 3) {
       Result shm = run_throughput ("shm", c, frames, subscribers, runs,
-          FALSE, NULL);
+          FALSE, NULL, -1, -1);
       Result shm_lat = run_case ("shm", c, LATENCY_FRAMES, TRUE, subscribers,
           -1, -1);
       Result zcp = run_throughput ("zerocp", c, frames, subscribers,
-          runs, FALSE, NULL);
+          runs, FALSE, NULL, -1, -1);
       Result zcp_lat = run_case ("zerocp", c, LATENCY_FRAMES, TRUE,
           subscribers, -1, -1);
 
@@ -811,22 +831,16 @@ main (int argc, char **argv)
   }
 
   /* shmsink/shmsrc deadlock on a long run of small buffers (both block in
-   * send() on each other's full socket): a short one gives them a rate. */
+   * send() on each other's full socket): a short one gives them a rate.
+   * Unpinned, a run of milliseconds goes as fast as the scheduler's first
+   * placement lets it, so the rate is also taken with the two processes
+   * on two CPUs. */
   if (shm_available) {
-    guint shm_through, zcp_through;
-    guint short_runs = quick ? 3 : SHORT_RUNS;
-    Result shm = run_throughput ("shm", 0, SHORT_SMALL_FRAMES, 1, short_runs,
-        TRUE, &shm_through);
-    Result zcp = run_throughput ("zerocp", 0, SHORT_SMALL_FRAMES, 1,
-        short_runs, TRUE, &zcp_through);
-
     printf ("\nmessage rate over %u frames of 1 KiB, 1 subscriber, median of "
-        "the runs that got through: shm %.0f frames/s (%u of %u), zerocp "
-        "%.0f frames/s (%u of %u)", SHORT_SMALL_FRAMES, shm.fps, shm_through,
-        short_runs, zcp.fps, zcp_through, short_runs);
-    if (shm.fps > 0)
-      printf (", %.2fx", zcp.fps / shm.fps);
-    printf ("\n");
+        "the runs that got through:\n", SHORT_SMALL_FRAMES);
+    print_message_rate ("unpinned", -1, -1, quick ? 3 : SHORT_RUNS);
+    if (CPU_COUNT (&all_cpus) >= 2)
+      print_message_rate ("two cores", 0, 1, quick ? 3 : SHORT_RUNS);
   }
 
   printf ("\nlatency at 60 fps, 1080p, 1 subscriber, pinned:\n");
