@@ -40,9 +40,10 @@ G_DEFINE_TYPE_WITH_CODE (GstZeroCpFramePool, gst_zero_cp_frame_pool,
     GST_DEBUG_CATEGORY_INIT (gst_zero_cp_frame_pool_debug, "zerocpframepool",
         0, "zerocp buffers on chunks"));
 
+/* Unchecked: only our own vfuncs and functions use it, on every frame. */
 #define GET_PRIV(pool) \
   ((GstZeroCpFramePoolPrivate *) \
-      gst_zero_cp_frame_pool_get_instance_private (GST_ZERO_CP_FRAME_POOL (pool)))
+      gst_zero_cp_frame_pool_get_instance_private ((GstZeroCpFramePool *) (pool)))
 
 static GstFlowReturn
 gst_zero_cp_frame_pool_alloc_buffer (GstBufferPool * pool,
