@@ -721,12 +721,19 @@ compare_p50 (const void *a, const void *b)
 }
 
 /* Of @runs latency runs, the one with the median p50, whole: its p90, p99
- * and max go with it. */
+ * and max go with it.  A stuck run (all zero) is left out. */
 static Result
 median_latency (Result * results, guint runs)
 {
-  qsort (results, runs, sizeof *results, compare_p50);
-  return results[runs / 2];
+  guint done = 0;
+
+  for (guint r = 0; r < runs; r++)
+    if (results[r].lat[0] > 0)
+      results[done++] = results[r];
+  if (done == 0)
+    return results[0];
+  qsort (results, done, sizeof *results, compare_p50);
+  return results[done / 2];
 }
 
 static void
