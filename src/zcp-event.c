@@ -41,7 +41,7 @@ wait_until (_Atomic uint32_t * word, _Atomic uint32_t * sleepers,
 {
   int ret = 0;
 
-  /* seq_cst; pairs with the fence in zcp_event_has_sleepers: either the
+  /* seq_cst; pairs with the fence of zcp_event_before_looking: either the
    * signaller sees us sleeping, or we see its change in condition(). */
   atomic_fetch_add_explicit (sleepers, 1, memory_order_seq_cst);
 
@@ -62,15 +62,6 @@ wait_until (_Atomic uint32_t * word, _Atomic uint32_t * sleepers,
 
   atomic_fetch_sub_explicit (sleepers, 1, memory_order_relaxed);
   return ret;
-}
-
-bool
-zcp_event_has_sleepers (_Atomic uint32_t * sleepers)
-{
-  /* seq_cst: the caller's change must be visible before we read the count;
-   * pairs with the seq_cst increment in wait_until. */
-  atomic_thread_fence (memory_order_seq_cst);
-  return atomic_load_explicit (sleepers, memory_order_seq_cst) != 0;
 }
 
 void
@@ -105,7 +96,8 @@ zcp_event_wait_shared_until (_Atomic uint32_t * word,
 void
 zcp_event_signal (struct zcp_shm_event *event)
 {
-  if (zcp_event_has_sleepers (&event->waiters))
+  zcp_event_before_looking ();
+  if (zcp_event_is_sleeping (&event->waiters))
     zcp_event_wake_shared (&event->seq, FUTEX_BITSET_MATCH_ANY);
 }
 
@@ -115,10 +107,4 @@ zcp_event_wait_until (struct zcp_shm_event *event,
 {
   return wait_until (&event->seq, &event->waiters, FUTEX_BITSET_MATCH_ANY,
       condition, data, deadline_ns);
-}
-
-void
-zcp_event_reset (struct zcp_shm_event *event)
-{
-  atomic_store_explicit (&event->waiters, 0, memory_order_relaxed);
 }

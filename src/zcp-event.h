@@ -22,8 +22,6 @@ void zcp_event_signal (struct zcp_shm_event *event);
 int zcp_event_wait_until (struct zcp_shm_event *event,
     bool (*condition) (void *data), void *data, int64_t deadline_ns);
 
-/* Puts an event into its initial state; only while nobody else can see it. */
-void zcp_event_reset (struct zcp_shm_event *event);
 
 /*
  * Shared events: many sleepers on one futex word, each with a count of its
@@ -40,9 +38,29 @@ zcp_event_bit (uint32_t index)
   return UINT32_C (1) << (index % 32u);
 }
 
-/* True when someone sleeps on @sleepers; sequentially consistent with the
- * caller's earlier changes, so that a sleeper it misses sees them. */
-bool zcp_event_has_sleepers (_Atomic uint32_t * sleepers);
+/* Makes the caller's changes to the sleepers' conditions visible before the
+ * counts it reads next: once, before a run of zcp_event_is_sleeping().
+ * Sequentially consistent, so that a sleeper it misses sees the changes. */
+static inline void
+zcp_event_before_looking (void)
+{
+  atomic_thread_fence (memory_order_seq_cst);
+}
+
+/* True when someone sleeps on @sleepers; after zcp_event_before_looking(). */
+static inline bool
+zcp_event_is_sleeping (_Atomic uint32_t * sleepers)
+{
+  return atomic_load_explicit (sleepers, memory_order_seq_cst) != 0;
+}
+
+/* Puts a count of sleepers into its initial state; only while nobody else
+ * can sleep on it. */
+static inline void
+zcp_event_reset_sleepers (_Atomic uint32_t * sleepers)
+{
+  atomic_store_explicit (sleepers, 0, memory_order_relaxed);
+}
 
 /* Bumps @word and wakes its sleepers whose bits are in @bits. */
 void zcp_event_wake_shared (_Atomic uint32_t * word, uint32_t bits);

@@ -241,7 +241,7 @@ reclaim_slot_locked (struct zcp_publisher *self, uint32_t slot_index)
       zcp_control_clear_holder (control, pool, chunk, slot_index);
   }
   zcp_ring_reset (slot);
-  atomic_store_explicit (&slot->sleepers, 0, memory_order_relaxed);
+  zcp_event_reset_sleepers (&slot->sleepers);
   /* release; pairs with the acquire load in claim_slot: a new subscriber sees
    * the slot clean. */
   atomic_store_explicit (&slot->state, ZCP_SLOT_STATE_FREE,
@@ -811,10 +811,11 @@ signal_pushed (struct zcp_control *control, uint64_t * pending)
 {
   uint32_t bits = 0;
 
+  zcp_event_before_looking ();
   while (*pending) {
     uint32_t s = (uint32_t) __builtin_ctzll (*pending);
 
-    if (zcp_event_has_sleepers (&control->slots[s].sleepers))
+    if (zcp_event_is_sleeping (&control->slots[s].sleepers))
       bits |= zcp_event_bit (s);
     *pending &= *pending - 1;
   }

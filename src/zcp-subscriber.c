@@ -70,7 +70,7 @@ claim_slot (struct zcp_control *control, uint32_t max_buffers,
           memory_order_relaxed);
       atomic_store_explicit (&slot->leaky, slot_leaky (leaky),
           memory_order_relaxed);
-      atomic_store_explicit (&slot->sleepers, 0, memory_order_relaxed);
+      zcp_event_reset_sleepers (&slot->sleepers);
       atomic_store_explicit (&slot->upstream_write, 0, memory_order_relaxed);
       atomic_store_explicit (&slot->upstream_read, 0, memory_order_relaxed);
       /* release; pairs with the acquire load in push_to_subscribers: the
@@ -375,7 +375,8 @@ zcp_subscriber_get_caps (struct zcp_subscriber *self, uint32_t generation,
 void
 zcp_subscriber_wake (struct zcp_subscriber *self)
 {
-  if (zcp_event_has_sleepers (&self->slot->sleepers))
+  zcp_event_before_looking ();
+  if (zcp_event_is_sleeping (&self->slot->sleepers))
     zcp_event_wake_shared (&self->control->header->subscriber_wake,
         zcp_event_bit (self->slot_index));
 }

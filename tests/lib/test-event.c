@@ -145,8 +145,9 @@ wake_both (struct shared *shared, const struct sleeper *sleepers)
 
   atomic_store (&shared->flags[0], 1);
   atomic_store (&shared->flags[1], 1);
+  zcp_event_before_looking ();
   for (int i = 0; i < 2; i++)
-    if (zcp_event_has_sleepers (&shared->sleepers[i]))
+    if (zcp_event_is_sleeping (&shared->sleepers[i]))
       bits |= zcp_event_bit (sleepers[i].bit_index);
   if (bits)
     zcp_event_wake_shared (&shared->word, bits);
@@ -257,7 +258,7 @@ test_shared_processes (struct shared *shared)
     sleeper_thread (&sleeper);
     _exit (sleeper.result == 0 ? 0 : 1);
   }
-  while (!zcp_event_has_sleepers (&shared->sleepers[1]))
+  while (!zcp_event_is_sleeping (&shared->sleepers[1]))
     sched_yield ();
   atomic_store (&shared->flags[1], 1);
   zcp_event_wake_shared (&shared->word, zcp_event_bit (sleeper.bit_index));
