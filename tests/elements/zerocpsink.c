@@ -21,6 +21,32 @@ sink_of (GstHarness * h)
   return gst_bin_get_by_name (GST_BIN (h->element), "sink");
 }
 
+/* The end of a test that took the sink's pool: deactivates and drops it,
+ * then the sink, the harness and the channel's name. */
+static void
+finish_with_pool (GstHarness * h, GstElement * sink, GstBufferPool * pool,
+    gchar * channel)
+{
+  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
+  gst_object_unref (pool);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+/* Where a pool buffer's bytes are: its chunk in this process. */
+static guint8 *
+writable_data (GstBuffer * buffer)
+{
+  GstMapInfo map;
+  guint8 *data;
+
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
+  data = map.data;
+  gst_buffer_unmap (buffer, &map);
+  return data;
+}
+
 /* Holds the sink's pool at @chunks chunks of a VIDEO_SIZE frame. */
 static void
 limit_pool (GstHarness * h, guint chunks)
@@ -99,11 +125,7 @@ GST_START_TEST (test_proposed_pool_is_used)
   fail_unless_equals_uint64 (sink_stat (sink, "frames-published"), 1);
   fail_unless_equals_uint64 (sink_stat (sink, "frames-copied"), 0);
 
-  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
-  gst_object_unref (pool);
-  gst_object_unref (sink);
-  gst_harness_teardown (h);
-  g_free (channel);
+  finish_with_pool (h, sink, pool, channel);
 }
 
 GST_END_TEST;
@@ -119,7 +141,6 @@ GST_START_TEST (test_pool_reuses_memory_and_holds_follow_buffers)
   GstBufferPool *pool = proposed_pool (h, NULL);
   GstBuffer *buffer = NULL, *copy;
   GstMemory *memory;
-  GstMapInfo map;
   guint8 *chunk_data;
 
   /* Else the sink keeps the last buffer, and its chunk. */
@@ -128,9 +149,7 @@ GST_START_TEST (test_pool_reuses_memory_and_holds_follow_buffers)
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
           NULL), GST_FLOW_OK);
   memory = gst_buffer_peek_memory (buffer, 0);
-  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
-  chunk_data = map.data;
-  gst_buffer_unmap (buffer, &map);
+  chunk_data = writable_data (buffer);
   fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 1);
   fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
   fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 0);
@@ -141,9 +160,7 @@ GST_START_TEST (test_pool_reuses_memory_and_holds_follow_buffers)
   fail_unless (gst_buffer_peek_memory (buffer, 0) == memory);
   fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 1);
   fail_unless_equals_uint64 (gst_buffer_get_size (buffer), VIDEO_SIZE);
-  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
-  fail_unless (map.data == chunk_data);
-  gst_buffer_unmap (buffer, &map);
+  fail_unless (writable_data (buffer) == chunk_data);
 
   copy = gst_buffer_copy (buffer);
   gst_buffer_unref (buffer);
@@ -151,20 +168,15 @@ GST_START_TEST (test_pool_reuses_memory_and_holds_follow_buffers)
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
           NULL), GST_FLOW_OK);
   fail_unless (gst_buffer_peek_memory (buffer, 0) != memory);
-  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
-  fail_unless (map.data != chunk_data, "a chunk the copy holds came back");
-  gst_buffer_unmap (buffer, &map);
+  fail_unless (writable_data (buffer) != chunk_data,
+      "a chunk the copy holds came back");
   fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 2);
   gst_buffer_unref (copy);
   fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 1);
   gst_buffer_unref (buffer);
   fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 0);
 
-  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
-  gst_object_unref (pool);
-  gst_object_unref (sink);
-  gst_harness_teardown (h);
-  g_free (channel);
+  finish_with_pool (h, sink, pool, channel);
 }
 
 GST_END_TEST;
@@ -242,11 +254,7 @@ GST_START_TEST (test_buffer_rendered_twice_is_copied)
   zcp_chunk_release (&chunks[1]);
   zcp_subscriber_close (subscriber);
   gst_buffer_unref (buffer);
-  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
-  gst_object_unref (pool);
-  gst_object_unref (sink);
-  gst_harness_teardown (h);
-  g_free (channel);
+  finish_with_pool (h, sink, pool, channel);
 }
 
 GST_END_TEST;
@@ -348,13 +356,9 @@ GST_START_TEST (test_pool_limit_warns)
   gst_message_unref (message);
   for (guint i = 0; i < G_N_ELEMENTS (held); i++)
     gst_buffer_unref (held[i]);
-  fail_unless (gst_buffer_pool_set_active (pool, FALSE));
-  gst_object_unref (pool);
-  gst_object_unref (sink);
-  gst_harness_teardown (h);
+  finish_with_pool (h, sink, pool, channel);
   gst_bus_set_flushing (bus, TRUE);
   gst_object_unref (bus);
-  g_free (channel);
 }
 
 GST_END_TEST;
