@@ -83,6 +83,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_src_debug);
 #define DEFAULT_ON_PUBLISHER_LOST GST_ZERO_CP_SRC_ON_LOST_WAIT
 #define DEFAULT_TIMESTAMP_MODE_LIVE GST_ZERO_CP_SRC_TIMESTAMP_COMPENSATE
 #define DEFAULT_TIMESTAMP_MODE_NOT_LIVE GST_ZERO_CP_SRC_TIMESTAMP_PASSTHROUGH
+/* The shortest slice Linux grants: a frame's wake-up preempts whatever
+ * holds the CPU, the publisher filling its next frame included. */
+#define DEFAULT_SCHEDULER_SLICE (100 * GST_USECOND)
+#define MAX_SCHEDULER_SLICE (100 * GST_MSECOND)
 
 /* One wait's length; a wait that ends empty-handed simply starts again. */
 #define WAIT_SLICE_NS (GST_SECOND)
@@ -100,6 +104,7 @@ enum
   PROP_PUBLISHER_TIMEOUT,
   PROP_ON_PUBLISHER_LOST,
   PROP_TIMESTAMP_MODE,
+  PROP_SCHEDULER_SLICE,
   PROP_STATS,
   N_PROPERTIES,
   /* basesrc's, overridden to warn */
@@ -184,6 +189,7 @@ struct _GstZeroCpSrc
   GstZeroCpSrcOnLost on_publisher_lost; /* protected by OBJECT_LOCK */
   GstZeroCpSrcTimestampMode timestamp_mode;     /* protected by OBJECT_LOCK */
   gboolean timestamp_mode_set;  /* protected by OBJECT_LOCK */
+  guint64 scheduler_slice;      /* protected by OBJECT_LOCK */
   /* Written by the streaming thread (and start) under OBJECT_LOCK. */
   guint64 publisher_latency;
   struct zcp_subscriber *subscriber;    /* protected by OBJECT_LOCK */
@@ -204,6 +210,10 @@ struct _GstZeroCpSrc
   gboolean discont;             /* flag the next buffer */
   gboolean new_stream;          /* a new publisher: stream-start first */
   gboolean joined;              /* no buffer yet from this publisher */
+  /* The streaming thread's slice as we set it and as it was before (0: not
+   * set), for that thread alone. */
+  guint64 thread_slice;
+  guint64 thread_slice_before;
 
   atomic_bool unlocking;
   int wake_fd;                  /* readable while unlocking */
@@ -356,6 +366,11 @@ gst_zero_cp_src_set_property (GObject * object, guint prop_id,
       self->timestamp_mode_set = TRUE;
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_SCHEDULER_SLICE:
+      GST_OBJECT_LOCK (self);
+      self->scheduler_slice = g_value_get_uint64 (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     case PROP_DO_TIMESTAMP:
       if (g_value_get_boolean (value))
         GST_WARNING_OBJECT (self, "do-timestamp=true overrides the timestamps "
@@ -408,6 +423,11 @@ gst_zero_cp_src_get_property (GObject * object, guint prop_id,
     case PROP_TIMESTAMP_MODE:
       GST_OBJECT_LOCK (self);
       g_value_set_enum (value, gst_zero_cp_src_effective_timestamp_mode (self));
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SCHEDULER_SLICE:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint64 (value, self->scheduler_slice);
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_DO_TIMESTAMP:
@@ -1189,6 +1209,66 @@ gst_zero_cp_src_unlock_stop (GstBaseSrc * bsrc)
   return TRUE;
 }
 
+/* Runs in the streaming thread as it starts its task: the slice is the
+ * thread's, so it is asked for there and given back as the thread leaves
+ * for the task pool, where another element's task may reuse it. */
+static void
+gst_zero_cp_src_enter_thread (GstZeroCpSrc * self)
+{
+  guint64 wanted, before, granted;
+
+  GST_OBJECT_LOCK (self);
+  wanted = self->scheduler_slice;
+  GST_OBJECT_UNLOCK (self);
+
+  /* A thread the application gave a shorter slice, or made real-time (no
+   * slice), keeps what it has. */
+  if (wanted == 0 || zcp_thread_get_slice (&before) != 0 || before <= wanted)
+    return;
+  if (zcp_thread_set_slice (wanted, &granted) != 0)
+    return;
+  self->thread_slice = granted;
+  self->thread_slice_before = before;
+  GST_DEBUG_OBJECT (self, "streaming thread's slice %" G_GUINT64_FORMAT
+      " ns, was %" G_GUINT64_FORMAT, granted, before);
+}
+
+static void
+gst_zero_cp_src_leave_thread (GstZeroCpSrc * self)
+{
+  guint64 now, restored;
+
+  /* Unless the application changed it since: then it is theirs. */
+  if (self->thread_slice && zcp_thread_get_slice (&now) == 0 &&
+      now == self->thread_slice &&
+      zcp_thread_set_slice (self->thread_slice_before, &restored) != 0)
+    GST_WARNING_OBJECT (self, "could not give the streaming thread its slice "
+        "of %" G_GUINT64_FORMAT " ns back", self->thread_slice_before);
+  self->thread_slice = 0;
+}
+
+static gboolean
+gst_zero_cp_src_post_message (GstElement * element, GstMessage * message)
+{
+  GstZeroCpSrc *self = GST_ZERO_CP_SRC (element);
+
+  /* The pad posts these from the streaming thread itself, before the
+   * application's sync handler sees them: one that sets a policy or a
+   * slice of its own on ENTER has the last word. */
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_STREAM_STATUS &&
+      GST_MESSAGE_SRC (message) == GST_OBJECT (GST_BASE_SRC_PAD (self))) {
+    GstStreamStatusType type;
+    GstElement *owner;
+
+    gst_message_parse_stream_status (message, &type, &owner);
+    if (type == GST_STREAM_STATUS_TYPE_ENTER)
+      gst_zero_cp_src_enter_thread (self);
+    else if (type == GST_STREAM_STATUS_TYPE_LEAVE)
+      gst_zero_cp_src_leave_thread (self);
+  }
+  return GST_ELEMENT_CLASS (parent_class)->post_message (element, message);
+}
+
 static void
 gst_zero_cp_src_finalize (GObject * object)
 {
@@ -1316,6 +1396,26 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
 
   /**
+   * GstZeroCpSrc:scheduler-slice:
+   *
+   * Time slice the streaming thread asks of the Linux scheduler (EEVDF,
+   * kernel 6.12 or later; elsewhere nothing happens).  A thread woken with a
+   * slice shorter than the running one's preempts it, so a frame is taken
+   * as soon as it is published even when the publisher, or anything else,
+   * is busy on that CPU; with the default slice it could wait out the
+   * other's, milliseconds.  The thread's share of the CPU is unchanged.
+   * The thread gets its old slice back when it leaves the task; a thread
+   * that already has a shorter slice, or a real-time policy (which an
+   * application sets on the stream-status message), is left alone.
+   */
+  properties[PROP_SCHEDULER_SLICE] = g_param_spec_uint64 ("scheduler-slice",
+      "Scheduler slice", "Nanoseconds of CPU the streaming thread asks for at "
+      "a time, so that a new frame preempts a busy CPU (Linux 6.12 or later; "
+      "0 = leave the thread's scheduling alone)", 0, MAX_SCHEDULER_SLICE,
+      DEFAULT_SCHEDULER_SLICE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+      GST_PARAM_MUTABLE_READY);
+
+  /**
    * GstZeroCpSrc:stats:
    *
    * Counters of this subscriber: connected, publisher-pid, delivered,
@@ -1336,6 +1436,8 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_CP_SRC_TIMESTAMP_MODE, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_ZERO_CP_SRC_ON_LOST, 0);
 
+  element_class->post_message =
+      GST_DEBUG_FUNCPTR (gst_zero_cp_src_post_message);
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
       "Zero-copy shared memory source", "Source",
@@ -1364,6 +1466,7 @@ gst_zero_cp_src_init (GstZeroCpSrc * self)
   self->publisher_timeout = DEFAULT_PUBLISHER_TIMEOUT;
   self->on_publisher_lost = DEFAULT_ON_PUBLISHER_LOST;
   self->timestamp_mode = DEFAULT_TIMESTAMP_MODE_LIVE;
+  self->scheduler_slice = DEFAULT_SCHEDULER_SLICE;
   self->wake_fd = -1;
   gst_base_src_set_live (GST_BASE_SRC (self), DEFAULT_IS_LIVE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);

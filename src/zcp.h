@@ -434,3 +434,23 @@ void zcp_channel_list_free (char **channels);
  * is no such channel.  A corrupt control segment is removed too: nothing
  * could use it. */
 int zcp_channel_clean (const char *channel) ZCP_WARN_UNUSED;
+
+/* ---- the calling thread ------------------------------------------------- */
+
+/*
+ * Its time slice under Linux's EEVDF scheduler, which since 6.12 lets a
+ * SCHED_OTHER thread ask for its own (the kernel keeps it within 0.1 to
+ * 100 ms).  A thread woken with a shorter slice than the running one's
+ * preempts it at once; with the default slice (1.4 ms on two CPUs) it may
+ * wait out the other's, as a subscriber woken on the CPU where its
+ * publisher fills the next frame does.  -EOPNOTSUPP where there is no slice
+ * to ask for: a kernel before 6.12, another system, a thread that is not
+ * SCHED_OTHER (real-time, batch, idle).
+ */
+int zcp_thread_get_slice (uint64_t * slice_ns) ZCP_WARN_UNUSED;
+
+/* Asks for @slice_ns (0: the kernel's default), leaving the thread's policy
+ * and nice value alone, and gives the slice it now has in @granted_ns.
+ * -EOPNOTSUPP as above, or the kernel's refusal; then nothing changed. */
+int zcp_thread_set_slice (uint64_t slice_ns, uint64_t * granted_ns)
+    ZCP_WARN_UNUSED;

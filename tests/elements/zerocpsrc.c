@@ -1345,6 +1345,108 @@ GST_START_TEST (test_opaque_stream_crosses)
 
 GST_END_TEST;
 
+/* What the streaming thread's scheduler slice was when it entered its task
+ * and as it left, seen from the application's sync handler. */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  guint64 entered, left;
+  gboolean have_entered, have_left;
+} ThreadSlices;
+
+/* 0 where the kernel has no slice to tell. */
+static guint64
+thread_slice (void)
+{
+  guint64 slice = 0;
+
+  return zcp_thread_get_slice (&slice) == 0 ? slice : 0;
+}
+
+static GstBusSyncReply
+record_thread_slice (GstBus * bus, GstMessage * message, gpointer data)
+{
+  ThreadSlices *slices = data;
+  GstStreamStatusType type;
+  GstElement *owner;
+
+  if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_STREAM_STATUS)
+    return GST_BUS_PASS;
+  gst_message_parse_stream_status (message, &type, &owner);
+  if (!g_str_has_prefix (GST_OBJECT_NAME (owner), "zerocpsrc"))
+    return GST_BUS_PASS;
+  g_mutex_lock (&slices->lock);
+  if (type == GST_STREAM_STATUS_TYPE_ENTER) {
+    slices->entered = thread_slice ();
+    slices->have_entered = TRUE;
+  } else if (type == GST_STREAM_STATUS_TYPE_LEAVE) {
+    slices->left = thread_slice ();
+    slices->have_left = TRUE;
+  }
+  g_cond_signal (&slices->cond);
+  g_mutex_unlock (&slices->lock);
+  return GST_BUS_PASS;
+}
+
+static void
+wait_for_flag (ThreadSlices * slices, gboolean * flag, const gchar * what)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  g_mutex_lock (&slices->lock);
+  while (!*flag && g_cond_wait_until (&slices->cond, &slices->lock, deadline));
+  fail_unless (*flag, "the streaming thread never %s", what);
+  g_mutex_unlock (&slices->lock);
+}
+
+/* Default, none, and one longer than a thread's default slice. */
+static const guint64 requested_slices[] = { 0, 100 * GST_USECOND,
+  50 * GST_MSECOND
+};
+
+GST_START_TEST (test_streaming_thread_slice)
+{
+  guint64 requested = requested_slices[__i__];
+  gchar *channel = unique_channel ("slice");
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s "
+      "scheduler-slice=%" G_GUINT64_FORMAT " ! fakesink", channel, requested);
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  /* Every SCHED_OTHER thread starts with the kernel's default; 0 on a
+   * kernel without slices of their own, where nothing may change. */
+  guint64 original = thread_slice (), expected = original;
+  ThreadSlices slices = { 0 };
+
+  /* Shortened, never lengthened, and only where there is a slice. */
+  if (requested && requested < original)
+    expected = requested;
+  g_mutex_init (&slices.lock);
+  g_cond_init (&slices.cond);
+  gst_bus_set_sync_handler (bus, record_thread_slice, &slices, NULL);
+
+  /* No publisher needed: the task starts and waits for the channel. */
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  wait_for_flag (&slices, &slices.have_entered, "entered its task");
+  fail_unless_equals_uint64 (slices.entered, expected);
+
+  /* The thread goes back to the task pool as it came. */
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  wait_for_flag (&slices, &slices.have_left, "left its task");
+  fail_unless_equals_uint64 (slices.left, original);
+
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  g_cond_clear (&slices.cond);
+  g_mutex_clear (&slices.lock);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerocpsrc_suite (void)
 {
@@ -1374,6 +1476,8 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_gap_crosses);
   tcase_add_test (tc, test_upstream_events_reach_publisher);
   tcase_add_test (tc, test_opaque_stream_crosses);
+  tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
+      G_N_ELEMENTS (requested_slices));
   return s;
 }
 

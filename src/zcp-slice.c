@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <sched.h>
+#include <string.h>
+
+#include "zcp.h"
+
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* The kernel's struct sched_attr as of its first version (48 bytes): glibc
+ * 2.36 has neither the struct nor a wrapper. */
+struct zcp_sched_attr
+{
+  uint32_t size;
+  uint32_t sched_policy;
+  uint64_t sched_flags;
+  int32_t sched_nice;
+  uint32_t sched_priority;
+  uint64_t sched_runtime;
+  uint64_t sched_deadline;
+  uint64_t sched_period;
+};
+
+/* The calling thread's attributes, if it has a slice to ask for.  Before
+ * 6.12 the kernel reports no runtime for a fair thread. */
+static int
+get_fair_attr (struct zcp_sched_attr *attr)
+{
+  memset (attr, 0, sizeof *attr);
+  if (syscall (SYS_sched_getattr, 0, attr, sizeof *attr, 0) != 0)
+    return -errno;
+  if (attr->sched_policy != SCHED_OTHER || attr->sched_runtime == 0)
+    return -EOPNOTSUPP;
+  return 0;
+}
+
+int
+zcp_thread_get_slice (uint64_t * slice_ns)
+{
+  struct zcp_sched_attr attr;
+  int ret = get_fair_attr (&attr);
+
+  if (ret == 0)
+    *slice_ns = attr.sched_runtime;
+  return ret;
+}
+
+int
+zcp_thread_set_slice (uint64_t slice_ns, uint64_t * granted_ns)
+{
+  struct zcp_sched_attr attr;
+  int ret = get_fair_attr (&attr);
+
+  if (ret != 0)
+    return ret;
+  /* Policy, flags and nice as read, so that only the slice changes
+   * (setting nice to what it is needs no privilege). */
+  attr.size = sizeof attr;
+  attr.sched_runtime = slice_ns;
+  if (syscall (SYS_sched_setattr, 0, &attr, 0) != 0)
+    return -errno;
+  return zcp_thread_get_slice (granted_ns);
+}
+
+#else
+
+int
+zcp_thread_get_slice (uint64_t * slice_ns)
+{
+  (void) slice_ns;
+  return -EOPNOTSUPP;
+}
+
+int
+zcp_thread_set_slice (uint64_t slice_ns, uint64_t * granted_ns)
+{
+  (void) slice_ns;
+  (void) granted_ns;
+  return -EOPNOTSUPP;
+}
+
+#endif
