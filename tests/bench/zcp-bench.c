@@ -23,6 +23,9 @@
  * two processes with no GStreamer, a message rate over 1,000 small buffers
  * (shmsink/shmsrc deadlock on longer runs) unpinned and on two cores, and
  * latency with both processes on one core and on two.  It asserts nothing.
+ *
+ * ZCP_BENCH_SRC_PROPS, if set, is added to every zerocpsrc it starts
+ * (e.g. "scheduler-slice=0"), to measure a property's effect.
  */
 #include <gio/gio.h>
 #include <gst/gst.h>
@@ -281,9 +284,11 @@ run_role (gchar ** argv)
         "enable-last-sample=false", source, socket,
         MAX (c->size * 24, (gsize) 64 << 20));
   } else if (g_str_equal (transport, "zerocp")) {
+    const gchar *props = g_getenv ("ZCP_BENCH_SRC_PROPS");
+
     description = g_strdup_printf ("zerocpsrc channel=bench-%d is-live=false "
-        "! fakesink name=out sync=false enable-last-sample=false",
-        (int) getppid ());
+        "%s ! fakesink name=out sync=false enable-last-sample=false",
+        (int) getppid (), props ? props : "");
   } else {
     /* shmsrc carries no caps: the subscriber repeats them. */
     description = g_strdup_printf ("shmsrc socket-path=%s is-live=true ! "
