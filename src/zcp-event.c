@@ -93,12 +93,26 @@ zcp_event_wait_shared_until (_Atomic uint32_t * word,
       deadline_ns);
 }
 
+static void
+signal_bits (_Atomic uint32_t * word, _Atomic uint32_t * sleepers,
+    uint32_t bits)
+{
+  zcp_event_before_looking ();
+  if (zcp_event_is_sleeping (sleepers))
+    zcp_event_wake_shared (word, bits);
+}
+
+void
+zcp_event_signal_shared (_Atomic uint32_t * word, _Atomic uint32_t * sleepers,
+    uint32_t index)
+{
+  signal_bits (word, sleepers, zcp_event_bit (index));
+}
+
 void
 zcp_event_signal (struct zcp_shm_event *event)
 {
-  zcp_event_before_looking ();
-  if (zcp_event_is_sleeping (&event->waiters))
-    zcp_event_wake_shared (&event->seq, FUTEX_BITSET_MATCH_ANY);
+  signal_bits (&event->seq, &event->waiters, FUTEX_BITSET_MATCH_ANY);
 }
 
 int

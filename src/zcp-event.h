@@ -22,7 +22,6 @@ void zcp_event_signal (struct zcp_shm_event *event);
 int zcp_event_wait_until (struct zcp_shm_event *event,
     bool (*condition) (void *data), void *data, int64_t deadline_ns);
 
-
 /*
  * Shared events: many sleepers on one futex word, each with a count of its
  * own and a bit (its index modulo 32), so that one system call wakes every
@@ -64,6 +63,12 @@ zcp_event_reset_sleepers (_Atomic uint32_t * sleepers)
 
 /* Bumps @word and wakes its sleepers whose bits are in @bits. */
 void zcp_event_wake_shared (_Atomic uint32_t * word, uint32_t bits);
+
+/* zcp_event_signal for one sleeper, @index of @word, counted in @sleepers;
+ * a signaller of several looks at their counts itself and wakes them all
+ * with one zcp_event_wake_shared(). */
+void zcp_event_signal_shared (_Atomic uint32_t * word,
+    _Atomic uint32_t * sleepers, uint32_t index);
 
 /* How long a shared wait looks at its condition before it sleeps. */
 #define ZCP_EVENT_LOOK_NS 2000

@@ -325,6 +325,7 @@ zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
   for (;;) {
     struct zcp_shm_desc desc;
     int ret = zcp_ring_pop (self->slot, &desc);
+    int64_t now;
 
     if (ret < 0) {
       zcp_log (ZCP_LOG_WARNING, "channel %s: ring indices of slot %u are "
@@ -350,12 +351,13 @@ zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
       return -EPIPE;
     if (cancel && atomic_load_explicit (cancel, memory_order_acquire))
       return -ECANCELED;
-    if (zcp_now_ns () >= deadline)
+    now = zcp_now_ns ();
+    if (now >= deadline)
       return -ETIMEDOUT;
 
     if (zcp_event_wait_shared_until (&control->header->subscriber_wake,
             &self->slot->sleepers, self->slot_index, next_ready, &wait,
-            zcp_min_i64 (deadline, zcp_now_ns () + ZCP_LIVENESS_PERIOD_NS))
+            zcp_min_i64 (deadline, now + ZCP_LIVENESS_PERIOD_NS))
         == -ETIMEDOUT && zcp_liveness_probe (control->fd,
             ZCP_LOCK_BYTE_PUBLISHER) == 0 && zcp_ring_fill (self->slot) == 0) {
       zcp_log (ZCP_LOG_WARNING, "channel %s: the publisher died",
@@ -375,10 +377,8 @@ zcp_subscriber_get_caps (struct zcp_subscriber *self, uint32_t generation,
 void
 zcp_subscriber_wake (struct zcp_subscriber *self)
 {
-  zcp_event_before_looking ();
-  if (zcp_event_is_sleeping (&self->slot->sleepers))
-    zcp_event_wake_shared (&self->control->header->subscriber_wake,
-        zcp_event_bit (self->slot_index));
+  zcp_event_signal_shared (&self->control->header->subscriber_wake,
+      &self->slot->sleepers, self->slot_index);
 }
 
 int
