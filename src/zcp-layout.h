@@ -20,11 +20,12 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
     "64-bit atomics must be lock-free: they are shared between processes");
 
 #define ZCP_MAGIC UINT64_C(0x314e41484350435a)  /* "ZCPCHAN1" in memory order */
-#define ZCP_LAYOUT_VERSION 3u
+#define ZCP_LAYOUT_VERSION 4u
 
 #define ZCP_MAX_POOLS 8u
 #define ZCP_MAX_CHUNKS_PER_POOL 256u
 #define ZCP_MAX_SUBSCRIBERS 63u
+#define ZCP_ALL_SLOTS ((UINT64_C (1) << ZCP_MAX_SUBSCRIBERS) - 1)
 #define ZCP_RING_CAPACITY 64u   /* power of two: indices are free-running */
 #define ZCP_CAPS_ENTRIES 4u
 #define ZCP_CAPS_ENTRY_SIZE 16384u
@@ -142,7 +143,12 @@ struct zcp_shm_header
    * serves a frame's subscribers however many. */
   _Atomic uint32_t subscriber_wake;
   uint32_t reserved1;
-  uint8_t reserved[80];
+  /* Bit s: slot s may be active.  A subscriber sets its bit before it makes
+   * its slot ACTIVE, the publisher clears it before it frees the slot, so
+   * that a frame looks at one word and the slots it names, not at 63 slots
+   * on as many pages.  The slot's state stays the truth. */
+  _Atomic uint64_t active_slots;
+  uint8_t reserved[72];
 };
 
 _Static_assert (sizeof (struct zcp_shm_header) == 256, "header size");
@@ -190,7 +196,9 @@ _Static_assert (offsetof (struct zcp_shm_header, sticky_records) == 164,
 _Static_assert (offsetof (struct zcp_shm_header, subscriber_wake) == 168,
     "subwake");
 _Static_assert (offsetof (struct zcp_shm_header, reserved1) == 172, "res1");
-_Static_assert (offsetof (struct zcp_shm_header, reserved) == 176, "res");
+_Static_assert (offsetof (struct zcp_shm_header, active_slots) == 176,
+    "active");
+_Static_assert (offsetof (struct zcp_shm_header, reserved) == 184, "res");
 
 /* One entry of the pool table.  The pool's chunks live in a segment of their
  * own whose name is derived from the channel, the epoch, the pool's index and

@@ -242,6 +242,9 @@ reclaim_slot_locked (struct zcp_publisher *self, uint32_t slot_index)
   }
   zcp_ring_reset (slot);
   zcp_event_reset_sleepers (&slot->sleepers);
+  /* Before FREE: the next owner sets the bit again after it sees FREE. */
+  atomic_fetch_and_explicit (&control->header->active_slots,
+      ~(UINT64_C (1) << slot_index), memory_order_relaxed);
   /* release; pairs with the acquire load in claim_slot: a new subscriber sees
    * the slot clean. */
   atomic_store_explicit (&slot->state, ZCP_SLOT_STATE_FREE,
@@ -278,14 +281,24 @@ static void
 check_subscribers_locked (struct zcp_publisher *self)
 {
   struct zcp_control *control = self->control;
+  _Atomic uint64_t *active_slots = &control->header->active_slots;
 
   for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
+    uint64_t bit = UINT64_C (1) << s;
     uint32_t state = atomic_load_explicit (&control->slots[s].state,
         memory_order_relaxed);
 
     if ((state == ZCP_SLOT_STATE_ACTIVE || state == ZCP_SLOT_STATE_LEAVING) &&
-        zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_SLOT (s)) == 0)
+        zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_SLOT (s)) == 0) {
       reclaim_slot_locked (self, s);
+    } else if (state == ZCP_SLOT_STATE_ACTIVE &&
+        !(atomic_load_explicit (active_slots, memory_order_relaxed) & bit)) {
+      /* Only a process writing where it should not clears a live slot's
+       * bit; without it the slot would get no frames. */
+      zcp_log (ZCP_LOG_WARNING, "channel %s: subscriber %u was missing from "
+          "the active slots, put back", control->channel, s);
+      atomic_fetch_or_explicit (active_slots, bit, memory_order_relaxed);
+    }
   }
   collect_pools_locked (self);
   self->next_liveness_check = zcp_now_ns () + ZCP_LIVENESS_PERIOD_NS;
@@ -831,19 +844,24 @@ push_to_subscribers (struct zcp_publisher *self,
     const struct zcp_shm_desc *desc, const atomic_bool * cancel)
 {
   struct zcp_control *control = self->control;
-  uint64_t pending = 0;
+  uint64_t pending = 0, active;
   int ret = 0;
 
   pthread_mutex_lock (&self->lock);
   if (zcp_now_ns () >= self->next_liveness_check)
     check_subscribers_locked (self);
 
-  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS && ret == 0; s++) {
+  /* Ascending, as a loop over every slot would go; a stray bit above the
+   * last slot is a subscriber's scribble. */
+  active = atomic_load_explicit (&control->header->active_slots,
+      memory_order_relaxed) & ZCP_ALL_SLOTS;
+  for (; active && ret == 0; active &= active - 1) {
+    uint32_t s = (uint32_t) __builtin_ctzll (active);
     struct zcp_shm_slot *slot = &control->slots[s];
     struct space_wait wait = { slot, desc, 0, cancel };
     enum push_result result;
 
-    /* Most slots are empty: the cheapest look first (push_one_locked
+    /* The bit may be stale or forged: the state decides (push_one_locked
      * looks again, as the state may change while it waits). */
     if (atomic_load_explicit (&slot->state, memory_order_relaxed) !=
         ZCP_SLOT_STATE_ACTIVE)

@@ -73,6 +73,10 @@ claim_slot (struct zcp_control *control, uint32_t max_buffers,
       zcp_event_reset_sleepers (&slot->sleepers);
       atomic_store_explicit (&slot->upstream_write, 0, memory_order_relaxed);
       atomic_store_explicit (&slot->upstream_read, 0, memory_order_relaxed);
+      /* Before ACTIVE, so that whoever sees us active (the sink counting its
+       * subscribers) sees the publisher push to us from then on. */
+      atomic_fetch_or_explicit (&control->header->active_slots,
+          UINT64_C (1) << s, memory_order_relaxed);
       /* release; pairs with the acquire load in push_to_subscribers: the
        * publisher sees the slot reset before it pushes to it. */
       if (atomic_compare_exchange_strong_explicit (&slot->state, &expected,

@@ -2,6 +2,7 @@
 /* Segments: names, create/open, and the validation of what a reader maps. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,8 @@
 #include "zcp-layout.h"
 #include "zcp-segment.h"
 #include "zcp.h"
+
+#define SECOND INT64_C(1000000000)
 
 static void
 test_names (void)
@@ -129,6 +132,103 @@ test_header_validation (void)
       "a closed channel is gone from /dev/shm");
 }
 
+/* One frame out, then whether each of @subscribers (NULL-terminated) gets
+ * it within a second. */
+static bool
+frame_reaches (struct zcp_publisher *publisher,
+    struct zcp_subscriber **subscribers)
+{
+  struct zcp_frame frame = {.size = 16,.pts = ZCP_TIME_NONE };
+  struct zcp_chunk chunk;
+  bool all = true;
+
+  if (zcp_publisher_claim (publisher, &chunk, SECOND, NULL) != 0)
+    return false;
+  if (zcp_publisher_publish (publisher, &chunk, &frame, NULL) != 0)
+    all = false;
+  zcp_chunk_release (&chunk);
+  for (; *subscribers; subscribers++) {
+    struct zcp_frame got;
+    struct zcp_chunk held;
+
+    if (zcp_subscriber_next (*subscribers, &got, &held, SECOND, NULL) != 0) {
+      all = false;
+      continue;
+    }
+    zcp_chunk_release (&held);
+  }
+  return all;
+}
+
+/* The header's set of active slots, which a frame reads instead of every
+ * slot's state: kept by those who join and by the publisher as they leave,
+ * and neither a cleared nor a forged bit loses a frame for good. */
+static void
+test_active_slots (void)
+{
+  const char *channel = tap_channel ("active");
+  struct zcp_subscriber *a, *b, *c, *readers[3] = { NULL };
+  struct zcp_subscriber_info infos[ZCP_SUBSCRIBERS_MAX];
+  struct zcp_publisher *publisher;
+  static uint8_t before[sizeof (struct zcp_shm_slot)];
+  struct zcp_shm_header *header;
+  char name[ZCP_SHM_NAME_SIZE];
+  uint8_t *past_last;
+  int fd;
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  is_int (zcp_publisher_configure_pool (publisher, 4096, 4), 0, "pool of 4");
+  is_int (zcp_segment_control_name (channel, name, sizeof name), 0, "name");
+  fd = shm_open (name, O_RDWR, 0);
+  header = mmap (NULL, ZCP_CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+      fd, 0);
+  ok (fd >= 0 && header != MAP_FAILED, "a tamperer maps the header");
+  is_int (atomic_load (&header->active_slots), 0, "nobody is active yet");
+
+  is_int (zcp_subscriber_open (channel, &a), 0, "subscriber a");
+  is_int (atomic_load (&header->active_slots), 1, "a's slot 0 is active");
+  is_int (zcp_subscriber_open (channel, &b), 0, "subscriber b");
+  is_int (atomic_load (&header->active_slots), 3, "so is b's slot 1");
+  readers[0] = a;
+  readers[1] = b;
+  ok (frame_reaches (publisher, readers), "a frame reaches both");
+
+  zcp_subscriber_close (b);
+  is_int (zcp_publisher_list_subscribers (publisher, infos,
+          ZCP_SUBSCRIBERS_MAX), 1, "b has left");
+  is_int (atomic_load (&header->active_slots), 1,
+      "the publisher took b's bit back with its slot");
+
+  atomic_store (&header->active_slots, 0);
+  usleep (150 * 1000);          /* past the publisher's liveness check */
+  readers[1] = NULL;
+  ok (frame_reaches (publisher, readers),
+      "a cleared bit of a live subscriber is put back at the next check");
+  is_int (atomic_load (&header->active_slots), 1, "its bit is back");
+
+  /* Where a 64th slot would start, the event records do: bit 63 must not
+   * make them a slot, even one that reads ACTIVE. */
+  past_last = (uint8_t *) header + ZCP_SLOTS_OFFSET +
+      (uint64_t) ZCP_MAX_SUBSCRIBERS *sizeof (struct zcp_shm_slot);
+  memset (past_last, 0, sizeof (struct zcp_shm_slot));
+  ((struct zcp_shm_slot *) past_last)->state = ZCP_SLOT_STATE_ACTIVE;
+  memcpy (before, past_last, sizeof before);
+  atomic_store (&header->active_slots, UINT64_MAX);
+  ok (frame_reaches (publisher, readers),
+      "forged bits of free slots (and past the last) cost only a look");
+  ok (memcmp (before, past_last, sizeof before) == 0,
+      "and nothing is written past the last slot");
+  is_int (zcp_subscriber_open (channel, &c), 0, "subscriber c");
+  readers[1] = c;
+  ok (frame_reaches (publisher, readers), "a new subscriber gets frames");
+
+  zcp_subscriber_close (c);
+  zcp_subscriber_close (a);
+  munmap (header, ZCP_CONTROL_SIZE);
+  close (fd);
+  zcp_publisher_close (publisher);
+}
+
 static void
 test_stale_and_busy (void)
 {
@@ -184,6 +284,7 @@ main (void)
   test_names ();
   test_create_open ();
   test_header_validation ();
+  test_active_slots ();
   test_stale_and_busy ();
   test_dead_publisher_replaced ();
   return tap_done ();
