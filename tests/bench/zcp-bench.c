@@ -19,10 +19,11 @@
  *   process, start-up included) and their peak RSS;
  * - frames lost.
  *
- * It also measures this machine's wake-up floor, a bare futex wake between
- * two processes with no GStreamer, a message rate over 1,000 small buffers
- * (shmsink/shmsrc deadlock on longer runs) unpinned and on two cores, and
- * latency with both processes on one core and on two.  It asserts nothing.
+ * It also measures what a system call and a clock read cost here, this
+ * machine's wake-up floor (a bare futex wake between two processes with no
+ * GStreamer), a message rate over 1,000 small buffers (shmsink/shmsrc
+ * deadlock on longer runs) unpinned and on two cores, and latency with both
+ * processes on one core and on two.  It asserts nothing.
  *
  * ZCP_BENCH_SRC_PROPS, if set, is added to every zerocpsrc it starts
  * (e.g. "scheduler-slice=0"), to measure a property's effect.
@@ -36,6 +37,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -404,6 +406,24 @@ measure_futex_floor (gint cpu_a, gint cpu_b, guint64 * p50, guint64 * p99)
   *p99 = samples[LATENCY_FRAMES * 99 / 100];
   munmap (samples, LATENCY_FRAMES * sizeof (guint64));
   munmap (page, sizeof *page);
+}
+
+/* What a round trip into the kernel costs here, and a clock read: every
+ * futex call pays the first before it does anything (on some VMs over a
+ * microsecond), every stamp the second. */
+static void
+measure_kernel_entry (gdouble * syscall_ns, gdouble * clock_ns)
+{
+  const guint calls = 100000;
+  guint64 start = now_ns ();
+
+  for (guint i = 0; i < calls; i++)
+    syscall (SYS_getppid);
+  *syscall_ns = (gdouble) (now_ns () - start) / calls;
+  start = now_ns ();
+  for (guint i = 0; i < calls; i++)
+    now_ns ();
+  *clock_ns = (gdouble) (now_ns () - start) / calls;
 }
 
 /* ---- orchestration ------------------------------------------------------ */
@@ -791,6 +811,7 @@ main (int argc, char **argv)
   guint throughput_frames = quick ? 200 : 600;
   guint runs = quick ? 1 : 3;
   guint n_cases = quick ? 3 : G_N_ELEMENTS (cases);
+  gdouble syscall_ns, clock_ns;
   guint64 p50, p99;
 
   gst_init (&argc, &argv);
@@ -823,6 +844,9 @@ main (int argc, char **argv)
 
   if (!shm_available)
     printf ("no shmsink (gstreamer1.0-plugins-bad): shm rows left out\n");
+  measure_kernel_entry (&syscall_ns, &clock_ns);
+  printf ("system call (getppid) %.2f us; clock_gettime %.0f ns\n",
+      syscall_ns / 1e3, clock_ns);
   measure_futex_floor (-1, -1, &p50, &p99);
   printf ("wake-up floor (bare futex, two processes): unpinned p50 %.0f us "
       "p99 %.0f us", p50 / 1e3, p99 / 1e3);
