@@ -74,7 +74,8 @@ claim_slot (struct zcp_control *control, uint32_t max_buffers,
       atomic_store_explicit (&slot->upstream_write, 0, memory_order_relaxed);
       atomic_store_explicit (&slot->upstream_read, 0, memory_order_relaxed);
       /* Before ACTIVE, so that whoever sees us active (the sink counting its
-       * subscribers) sees the publisher push to us from then on. */
+       * subscribers) sees the publisher push to us from then on.  Should the
+       * claim fail, the stray bit costs the publisher one look a frame. */
       atomic_fetch_or_explicit (&control->header->active_slots,
           UINT64_C (1) << s, memory_order_relaxed);
       /* release; pairs with the acquire load in push_to_subscribers: the

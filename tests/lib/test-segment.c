@@ -208,8 +208,7 @@ test_active_slots (void)
 
   /* Where a 64th slot would start, the event records do: bit 63 must not
    * make them a slot, even one that reads ACTIVE. */
-  past_last = (uint8_t *) header + ZCP_SLOTS_OFFSET +
-      (uint64_t) ZCP_MAX_SUBSCRIBERS *sizeof (struct zcp_shm_slot);
+  past_last = (uint8_t *) header + ZCP_EVENTS_OFFSET;
   memset (past_last, 0, sizeof (struct zcp_shm_slot));
   ((struct zcp_shm_slot *) past_last)->state = ZCP_SLOT_STATE_ACTIVE;
   memcpy (before, past_last, sizeof before);
