@@ -21,9 +21,10 @@
  *
  * It also measures what a system call and a clock read cost here, this
  * machine's wake-up floor (a bare futex wake between two processes with no
- * GStreamer), a message rate over 1,000 small buffers (shmsink/shmsrc
- * deadlock on longer runs) unpinned and on two cores, and latency with both
- * processes on one core and on two.  It asserts nothing.
+ * GStreamer) at the start and again between each case's latency runs, a
+ * message rate over 1,000 small buffers (shmsink/shmsrc deadlock on longer
+ * runs) unpinned and on two cores, and latency with both processes on one
+ * core and on two.  It asserts nothing.
  *
  * ZCP_BENCH_SRC_PROPS, if set, is added to every zerocpsrc it starts
  * (e.g. "scheduler-slice=0"), to measure a property's effect.
@@ -813,6 +814,11 @@ main (int argc, char **argv)
   guint n_cases = quick ? 3 : G_N_ELEMENTS (cases);
   gdouble syscall_ns, clock_ns;
   guint64 p50, p99;
+  /* Per case, one subscriber: the floor measured between its latency runs,
+   * and the p50s of those runs. */
+  guint64 near_floor[G_N_ELEMENTS (cases)] = { 0 };
+  guint64 zcp_p50[G_N_ELEMENTS (cases)] = { 0 };
+  guint64 shm_p50[G_N_ELEMENTS (cases)] = { 0 };
 
   gst_init (&argc, &argv);
   sched_getaffinity (0, sizeof all_cpus, &all_cpus);
@@ -875,9 +881,14 @@ main (int argc, char **argv)
       Result zcp = run_throughput ("zerocp", c, frames, subscribers,
           runs, FALSE, NULL, -1, -1);
       Result shm_lats[3], zcp_lats[3], shm_lat, zcp_lat;
+      guint64 floors[3];
 
-      /* Taking turns, so that the VM's moods fall on both alike. */
+      /* Taking turns, so that the VM's moods fall on both alike, and on the
+       * floor: the one measured at the start may be minutes and a mood
+       * away. */
       for (guint r = 0; r < runs; r++) {
+        if (subscribers == 1)
+          measure_futex_floor (-1, -1, &floors[r], &p99);
         shm_lats[r] = run_case ("shm", c, LATENCY_FRAMES, TRUE, subscribers,
             -1, -1);
         zcp_lats[r] = run_case ("zerocp", c, LATENCY_FRAMES, TRUE,
@@ -885,6 +896,13 @@ main (int argc, char **argv)
       }
       shm_lat = median_latency (shm_lats, runs);
       zcp_lat = median_latency (zcp_lats, runs);
+      if (subscribers == 1) {
+        qsort (floors, runs, sizeof floors[0],
+            (int (*)(const void *, const void *)) compare_u64);
+        near_floor[c] = floors[runs / 2];
+        zcp_p50[c] = zcp_lat.lat[0];
+        shm_p50[c] = shm_lat.lat[0];
+      }
 
       if (subscribers == 1)
         print_row (cases[c].name, "local", 0, &local, &local_lat, NULL, NULL);
@@ -894,6 +912,18 @@ main (int argc, char **argv)
       print_row (cases[c].name, "zerocp", subscribers, &zcp, &zcp_lat, &shm,
           &local);
     }
+  }
+
+  printf ("\np50 at 60 fps, 1 subscriber, unpinned, against the wake-up floor "
+      "measured between its runs (median of as many):\n");
+  for (guint c = 0; c < n_cases; c++) {
+    printf ("  %-6s floor %.0f us, zerocp %.0f us (%.2fx the floor)",
+        cases[c].name, near_floor[c] / 1e3, zcp_p50[c] / 1e3,
+        near_floor[c] ? (gdouble) zcp_p50[c] / near_floor[c] : 0);
+    if (shm_available && zcp_p50[c] && shm_p50[c])
+      printf (", shm %.0f us (%.2fx zerocp's)", shm_p50[c] / 1e3,
+          (gdouble) shm_p50[c] / zcp_p50[c]);
+    printf ("\n");
   }
 
   /* shmsink/shmsrc deadlock on a long run of small buffers (both block in
