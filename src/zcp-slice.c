@@ -2,12 +2,10 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-
-#include "zcp.h"
-
-#if defined(__linux__)
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include "zcp.h"
 
 /* The kernel's struct sched_attr as of its first version (48 bytes): glibc
  * 2.36 has neither the struct nor a wrapper. */
@@ -63,22 +61,3 @@ zcp_thread_set_slice (uint64_t slice_ns, uint64_t * granted_ns)
     return -errno;
   return zcp_thread_get_slice (granted_ns);
 }
-
-#else
-
-int
-zcp_thread_get_slice (uint64_t * slice_ns)
-{
-  (void) slice_ns;
-  return -EOPNOTSUPP;
-}
-
-int
-zcp_thread_set_slice (uint64_t slice_ns, uint64_t * granted_ns)
-{
-  (void) slice_ns;
-  (void) granted_ns;
-  return -EOPNOTSUPP;
-}
-
-#endif

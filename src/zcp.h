@@ -444,8 +444,8 @@ int zcp_channel_clean (const char *channel) ZCP_WARN_UNUSED;
  * preempts it at once; with the default slice (1.4 ms on two CPUs) it may
  * wait out the other's, as a subscriber woken on the CPU where its
  * publisher fills the next frame does.  -EOPNOTSUPP where there is no slice
- * to ask for: a kernel before 6.12, another system, a thread that is not
- * SCHED_OTHER (real-time, batch, idle).
+ * to ask for: a kernel before 6.12, a thread that is not SCHED_OTHER
+ * (real-time, batch, idle).
  */
 int zcp_thread_get_slice (uint64_t * slice_ns) ZCP_WARN_UNUSED;
 

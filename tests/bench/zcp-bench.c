@@ -231,6 +231,13 @@ compare_u64 (gconstpointer a, gconstpointer b)
 }
 
 static void
+sort_u64 (guint64 * values, gsize n)
+{
+  qsort (values, n, sizeof *values,
+      (int (*)(const void *, const void *)) compare_u64);
+}
+
+static void
 report_receiver (RoleState * state)
 {
   GArray *l = state->latencies;
@@ -401,8 +408,7 @@ measure_futex_floor (gint cpu_a, gint cpu_b, guint64 * p50, guint64 * p99)
   }
   waitpid (child, NULL, 0);
   pin_to (-1);
-  qsort (samples, LATENCY_FRAMES, sizeof (guint64),
-      (int (*)(const void *, const void *)) compare_u64);
+  sort_u64 (samples, LATENCY_FRAMES);
   *p50 = samples[LATENCY_FRAMES / 2];
   *p99 = samples[LATENCY_FRAMES * 99 / 100];
   munmap (samples, LATENCY_FRAMES * sizeof (guint64));
@@ -897,15 +903,12 @@ main (int argc, char **argv)
       shm_lat = median_latency (shm_lats, runs);
       zcp_lat = median_latency (zcp_lats, runs);
       if (subscribers == 1) {
-        qsort (floors, runs, sizeof floors[0],
-            (int (*)(const void *, const void *)) compare_u64);
+        sort_u64 (floors, runs);
         near_floor[c] = floors[runs / 2];
         zcp_p50[c] = zcp_lat.lat[0];
         shm_p50[c] = shm_lat.lat[0];
-      }
-
-      if (subscribers == 1)
         print_row (cases[c].name, "local", 0, &local, &local_lat, NULL, NULL);
+      }
       if (shm_available)
         print_row (cases[c].name, "shm", subscribers, &shm, &shm_lat, NULL,
             NULL);
