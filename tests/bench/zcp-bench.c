@@ -17,6 +17,10 @@
  *   median p50 of three, shm and zerocp taking turns; one with --quick);
  * - CPU milliseconds per frame of publisher and subscriber (getrusage, whole
  *   process, start-up included) and their peak RSS;
+ * - CPU microseconds per frame at 60 frames/s once started (getrusage at
+ *   the 60th frame and the last, in the latency runs), with 1 and 4
+ *   subscribers: at full speed a lone subscriber of small frames never
+ *   sleeps, so the table's columns compare waking nobody with waking four;
  * - frames lost.
  *
  * It also measures what a system call and a clock read cost here, this
@@ -74,6 +78,9 @@ static const Case cases[] = {
 #define SHORT_TIMEOUT_S 10
 #define TIMEOUT_S 60
 #define LATENCY_RATE "60/1"
+/* The CPU a role spends per frame at a steady rate is counted from this
+ * frame on: the first second at 60 fps pays for start-up. */
+#define STEADY_FROM_FRAME 60
 
 /* How long a role of @frames may take before it gives up. */
 static guint
@@ -109,15 +116,20 @@ pin_to (gint cpu)
   sched_setaffinity (0, sizeof set, &set);
 }
 
+static glong
+cpu_us (const struct rusage *usage)
+{
+  return usage->ru_utime.tv_sec * 1000000L + usage->ru_utime.tv_usec +
+      usage->ru_stime.tv_sec * 1000000L + usage->ru_stime.tv_usec;
+}
+
 static void
 print_usage_line (guint frames)
 {
   struct rusage usage;
 
   getrusage (RUSAGE_SELF, &usage);
-  printf ("usage frames=%u cpu_us=%ld rss_kb=%ld\n", frames,
-      usage.ru_utime.tv_sec * 1000000L + usage.ru_utime.tv_usec +
-      usage.ru_stime.tv_sec * 1000000L + usage.ru_stime.tv_usec,
+  printf ("usage frames=%u cpu_us=%ld rss_kb=%ld\n", frames, cpu_us (&usage),
       usage.ru_maxrss);
 }
 
@@ -127,10 +139,31 @@ typedef struct
 {
   guint stamped, frames, expected;
   guint64 first_ns, last_ns;
+  /* Process CPU at STEADY_FROM_FRAME and at the last frame, as counted by
+   * the role's own probe (the stamp for a publisher). */
+  glong steady_from_us, steady_to_us;
+  gboolean counts_stamps;
   GArray *latencies;            /* guint64 ns */
   GMainLoop *loop;
   guint connected;
 } RoleState;
+
+/* Called with the role's count of frames so far: two system calls a run,
+ * each outside the span a latency measures (before the publisher's stamp,
+ * after the subscriber's clock read). */
+static void
+mark_steady (RoleState * state, guint count)
+{
+  struct rusage usage;
+
+  if (count != STEADY_FROM_FRAME && count != state->expected)
+    return;
+  getrusage (RUSAGE_SELF, &usage);
+  if (count == STEADY_FROM_FRAME)
+    state->steady_from_us = cpu_us (&usage);
+  else
+    state->steady_to_us = cpu_us (&usage);
+}
 
 static GstPadProbeReturn
 stamp_cb (GstPad * pad, GstPadProbeInfo * info, gpointer data)
@@ -140,13 +173,13 @@ stamp_cb (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   GstMapInfo map;
   guint64 stamp;
 
+  mark_steady (state, ++state->stamped);
   /* Written into the frame itself, as late as possible before the sink. */
   if (gst_buffer_map (buffer, &map, GST_MAP_WRITE)) {
     stamp = now_ns ();
     memcpy (map.data, &stamp, sizeof stamp);
     gst_buffer_unmap (buffer, &map);
   }
-  state->stamped++;
   return GST_PAD_PROBE_OK;
 }
 
@@ -168,7 +201,10 @@ receive_cb (GstPad * pad, GstPadProbeInfo * info, gpointer data)
     guint64 latency = now - stamp;
     g_array_append_val (state->latencies, latency);
   }
-  if (++state->frames == state->expected)
+  state->frames++;
+  if (!state->counts_stamps)
+    mark_steady (state, state->frames);
+  if (state->frames == state->expected)
     g_main_loop_quit (state->loop);
   return GST_PAD_PROBE_OK;
 }
@@ -271,6 +307,7 @@ run_role (gchar ** argv)
 
   pin_to (atoi (argv[6]));
   state.expected = frames;
+  state.counts_stamps = !g_str_equal (role, "sub");
   state.latencies = g_array_new (FALSE, FALSE, sizeof (guint64));
   state.loop = g_main_loop_new (NULL, FALSE);
   socket = g_strdup_printf ("/tmp/zcp-bench-%d.sock", (int) getppid ());
@@ -359,6 +396,9 @@ run_role (gchar ** argv)
   if (!g_str_equal (role, "pub"))
     report_receiver (&state);
   print_usage_line (g_str_equal (role, "pub") ? state.stamped : state.frames);
+  if (state.steady_from_us && state.steady_to_us)
+    printf ("steady frames=%u cpu_us=%ld\n", frames - STEADY_FROM_FRAME,
+        state.steady_to_us - state.steady_from_us);
   fflush (stdout);
   return 0;
 }
@@ -441,6 +481,7 @@ typedef struct
   gdouble fps, gbps;
   guint64 lat[4];
   gdouble pub_cpu_ms, sub_cpu_ms;       /* per frame */
+  guint64 pub_steady_ns, sub_steady_ns; /* per frame, from STEADY_FROM_FRAME */
   glong pub_rss_kb, sub_rss_kb;
   gboolean ok;
 } Result;
@@ -631,6 +672,14 @@ collect (GSubprocess * process, GDataInputStream ** stream, Result * result,
         result->sub_cpu_ms = MAX (result->sub_cpu_ms, cpu_ms / frames);
         result->sub_rss_kb = MAX (result->sub_rss_kb, rss);
       }
+    } else if (g_str_has_prefix (line, "steady ")) {
+      guint64 ns = field (line, "cpu_us") * 1000 /
+          MAX (field (line, "frames"), 1);
+
+      if (publisher)
+        result->pub_steady_ns = ns;
+      else
+        result->sub_steady_ns = MAX (result->sub_steady_ns, ns);
     } else if (g_str_has_prefix (line, "received ")) {
       guint frames = field (line, "frames");
       guint64 span = field (line, "last_ns") - field (line, "first_ns");
@@ -677,8 +726,10 @@ run_case (const gchar * transport, guint case_index, guint frames,
     collect (pub, &pub_stream, &result, FALSE, size);
     /* One process: its whole cost is the publisher's column. */
     result.pub_cpu_ms = result.sub_cpu_ms;
+    result.pub_steady_ns = result.sub_steady_ns;
     result.pub_rss_kb = result.sub_rss_kb;
     result.sub_cpu_ms = 0;
+    result.sub_steady_ns = 0;
     result.sub_rss_kb = 0;
     result.frames_sent = frames;
     g_object_unref (pub);
@@ -768,6 +819,41 @@ median_latency (Result * results, guint runs)
   return results[done / 2];
 }
 
+typedef struct
+{
+  guint64 pub_ns, sub_ns;
+} SteadyCpu;
+
+/* The median of the values that are not zero (a stuck run's), or zero. */
+static guint64
+median_nonzero (guint64 * values, guint n)
+{
+  guint kept = 0;
+
+  for (guint i = 0; i < n; i++)
+    if (values[i])
+      values[kept++] = values[i];
+  sort_u64 (values, kept);
+  return kept ? values[kept / 2] : 0;
+}
+
+/* The median steady CPU per frame of @runs latency runs, each side on its
+ * own. */
+static SteadyCpu
+median_steady (const Result * results, guint runs)
+{
+  guint64 pub[3], sub[3];
+  SteadyCpu steady;
+
+  for (guint r = 0; r < runs; r++) {
+    pub[r] = results[r].pub_steady_ns;
+    sub[r] = results[r].sub_steady_ns;
+  }
+  steady.pub_ns = median_nonzero (pub, runs);
+  steady.sub_ns = median_nonzero (sub, runs);
+  return steady;
+}
+
 static void
 print_message_rate (const gchar * placement, gint pub_cpu, gint sub_cpu,
     guint runs)
@@ -825,6 +911,10 @@ main (int argc, char **argv)
   guint64 near_floor[G_N_ELEMENTS (cases)] = { 0 };
   guint64 zcp_p50[G_N_ELEMENTS (cases)] = { 0 };
   guint64 shm_p50[G_N_ELEMENTS (cases)] = { 0 };
+  /* Per case, [zerocp, shm] x [1, 4 subscribers], and in one process: the
+   * latency runs' CPU. */
+  SteadyCpu steady[G_N_ELEMENTS (cases)][2][2] = { {{{0}}} };
+  SteadyCpu steady_local[G_N_ELEMENTS (cases)] = { {0} };
 
   gst_init (&argc, &argv);
   sched_getaffinity (0, sizeof all_cpus, &all_cpus);
@@ -879,6 +969,7 @@ main (int argc, char **argv)
 
     for (guint r = 0; r < runs; r++)
       local_lats[r] = run_case ("local", c, LATENCY_FRAMES, TRUE, 0, -1, -1);
+    steady_local[c] = median_steady (local_lats, runs);
     local_lat = median_latency (local_lats, runs);
 
     for (guint subscribers = 1; subscribers <= 4; subscribers += 3) {
@@ -900,11 +991,12 @@ main (int argc, char **argv)
         zcp_lats[r] = run_case ("zerocp", c, LATENCY_FRAMES, TRUE,
             subscribers, -1, -1);
       }
+      steady[c][0][subscribers > 1] = median_steady (zcp_lats, runs);
+      steady[c][1][subscribers > 1] = median_steady (shm_lats, runs);
       shm_lat = median_latency (shm_lats, runs);
       zcp_lat = median_latency (zcp_lats, runs);
       if (subscribers == 1) {
-        sort_u64 (floors, runs);
-        near_floor[c] = floors[runs / 2];
+        near_floor[c] = median_nonzero (floors, runs);
         zcp_p50[c] = zcp_lat.lat[0];
         shm_p50[c] = shm_lat.lat[0];
         print_row (cases[c].name, "local", 0, &local, &local_lat, NULL, NULL);
@@ -927,6 +1019,26 @@ main (int argc, char **argv)
       printf (", shm %.0f us (%.2fx zerocp's)", shm_p50[c] / 1e3,
           (gdouble) shm_p50[c] / zcp_p50[c]);
     printf ("\n");
+  }
+
+  /* At full speed one subscriber of small frames never sleeps, so the
+   * publisher wakes nobody; at a camera's rate every frame wakes every
+   * subscriber, whatever their number. */
+  printf ("\nCPU per frame at 60 fps from frame %d on (the latency runs, "
+      "median of as many), in us, 1 and 4 subscribers:\n", STEADY_FROM_FRAME);
+  for (guint c = 0; c < n_cases; c++) {
+    printf ("  %-6s %-7s publisher %5.1f (one process, no transport)\n",
+        cases[c].name, "local", steady_local[c].pub_ns / 1e3);
+    for (guint t = 0; t < (shm_available ? 2 : 1); t++) {
+      const SteadyCpu *one = &steady[c][t][0], *four = &steady[c][t][1];
+
+      printf ("  %-6s %-7s publisher %5.1f %5.1f", cases[c].name,
+          t == 0 ? "zerocp" : "shm", one->pub_ns / 1e3, four->pub_ns / 1e3);
+      if (one->pub_ns && four->pub_ns)
+        printf (" (%.2fx)", (gdouble) four->pub_ns / one->pub_ns);
+      printf ("; subscriber %5.1f %5.1f\n", one->sub_ns / 1e3,
+          four->sub_ns / 1e3);
+    }
   }
 
   /* shmsink/shmsrc deadlock on a long run of small buffers (both block in
