@@ -17,10 +17,9 @@
  *   median p50 of three, shm and zerocp taking turns; one with --quick);
  * - CPU milliseconds per frame of publisher and subscriber (getrusage, whole
  *   process, start-up included) and their peak RSS;
- * - CPU microseconds per frame at 60 frames/s once started (getrusage at
- *   the 60th frame and the last, in the latency runs), with 1 and 4
- *   subscribers: at full speed a lone subscriber of small frames never
- *   sleeps, so the table's columns compare waking nobody with waking four;
+ * - CPU microseconds per frame once started (getrusage at the 60th frame
+ *   and the last), at 60 frames/s and at full speed, with 1 and 4
+ *   subscribers;
  * - frames lost.
  *
  * It also measures what a system call and a clock read cost here, this
@@ -837,6 +836,15 @@ median_nonzero (guint64 * values, guint n)
   return kept ? values[kept / 2] : 0;
 }
 
+/* A run's CPU per frame from STEADY_FROM_FRAME on. */
+static SteadyCpu
+steady_of (const Result * result)
+{
+  SteadyCpu steady = { result->pub_steady_ns, result->sub_steady_ns };
+
+  return steady;
+}
+
 /* The median steady CPU per frame of @runs latency runs, each side on its
  * own. */
 static SteadyCpu
@@ -852,6 +860,37 @@ median_steady (const Result * results, guint runs)
   steady.pub_ns = median_nonzero (pub, runs);
   steady.sub_ns = median_nonzero (sub, runs);
   return steady;
+}
+
+typedef struct
+{
+  SteadyCpu live, full;
+} CpuPerFrame;
+
+/* A space and microseconds, or a space and "-" for a run that got stuck. */
+static void
+print_us (guint64 ns)
+{
+  if (ns)
+    printf (" %.1f", ns / 1e3);
+  else
+    printf (" -");
+}
+
+/* At full speed one subscriber of small frames never sleeps, so the
+ * publisher wakes nobody; at a camera's rate every frame wakes every
+ * subscriber, whatever their number: hence both. */
+static void
+print_cpu_per_frame (const SteadyCpu * one, const SteadyCpu * four)
+{
+  printf (" publisher");
+  print_us (one->pub_ns);
+  print_us (four->pub_ns);
+  if (one->pub_ns && four->pub_ns)
+    printf (" (%.2fx)", (gdouble) four->pub_ns / one->pub_ns);
+  printf (", subscriber");
+  print_us (one->sub_ns);
+  print_us (four->sub_ns);
 }
 
 static void
@@ -911,10 +950,10 @@ main (int argc, char **argv)
   guint64 near_floor[G_N_ELEMENTS (cases)] = { 0 };
   guint64 zcp_p50[G_N_ELEMENTS (cases)] = { 0 };
   guint64 shm_p50[G_N_ELEMENTS (cases)] = { 0 };
-  /* Per case, [zerocp, shm] x [1, 4 subscribers], and in one process: the
-   * latency runs' CPU. */
-  SteadyCpu steady[G_N_ELEMENTS (cases)][2][2] = { {{{0}}} };
-  SteadyCpu steady_local[G_N_ELEMENTS (cases)] = { {0} };
+  /* Per case, [zerocp, shm] x [1, 4 subscribers], and in one process: CPU
+   * per frame once started, at 60 fps and at full speed. */
+  CpuPerFrame cpu[G_N_ELEMENTS (cases)][2][2] = { {{{{0}}}} };
+  CpuPerFrame cpu_local[G_N_ELEMENTS (cases)] = { {{0}} };
 
   gst_init (&argc, &argv);
   sched_getaffinity (0, sizeof all_cpus, &all_cpus);
@@ -969,7 +1008,8 @@ main (int argc, char **argv)
 
     for (guint r = 0; r < runs; r++)
       local_lats[r] = run_case ("local", c, LATENCY_FRAMES, TRUE, 0, -1, -1);
-    steady_local[c] = median_steady (local_lats, runs);
+    cpu_local[c].live = median_steady (local_lats, runs);
+    cpu_local[c].full = steady_of (&local);
     local_lat = median_latency (local_lats, runs);
 
     for (guint subscribers = 1; subscribers <= 4; subscribers += 3) {
@@ -991,8 +1031,10 @@ main (int argc, char **argv)
         zcp_lats[r] = run_case ("zerocp", c, LATENCY_FRAMES, TRUE,
             subscribers, -1, -1);
       }
-      steady[c][0][subscribers > 1] = median_steady (zcp_lats, runs);
-      steady[c][1][subscribers > 1] = median_steady (shm_lats, runs);
+      cpu[c][0][subscribers > 1].live = median_steady (zcp_lats, runs);
+      cpu[c][0][subscribers > 1].full = steady_of (&zcp);
+      cpu[c][1][subscribers > 1].live = median_steady (shm_lats, runs);
+      cpu[c][1][subscribers > 1].full = steady_of (&shm);
       shm_lat = median_latency (shm_lats, runs);
       zcp_lat = median_latency (zcp_lats, runs);
       if (subscribers == 1) {
@@ -1021,23 +1063,22 @@ main (int argc, char **argv)
     printf ("\n");
   }
 
-  /* At full speed one subscriber of small frames never sleeps, so the
-   * publisher wakes nobody; at a camera's rate every frame wakes every
-   * subscriber, whatever their number. */
-  printf ("\nCPU per frame at 60 fps from frame %d on (the latency runs, "
-      "median of as many), in us, 1 and 4 subscribers:\n", STEADY_FROM_FRAME);
+  printf ("\nCPU per frame from frame %d on, in us, publisher and "
+      "subscriber with 1 and 4 subscribers: at 60 fps (median of the latency "
+      "runs) and at full speed (the throughput run of the table):\n",
+      STEADY_FROM_FRAME);
   for (guint c = 0; c < n_cases; c++) {
-    printf ("  %-6s %-7s publisher %5.1f (one process, no transport)\n",
-        cases[c].name, "local", steady_local[c].pub_ns / 1e3);
+    printf ("  %-6s %-7s 60 fps:", cases[c].name, "local");
+    print_us (cpu_local[c].live.pub_ns);
+    printf ("; full speed:");
+    print_us (cpu_local[c].full.pub_ns);
+    printf (" (one process, no transport)\n");
     for (guint t = 0; t < (shm_available ? 2 : 1); t++) {
-      const SteadyCpu *one = &steady[c][t][0], *four = &steady[c][t][1];
-
-      printf ("  %-6s %-7s publisher %5.1f %5.1f", cases[c].name,
-          t == 0 ? "zerocp" : "shm", one->pub_ns / 1e3, four->pub_ns / 1e3);
-      if (one->pub_ns && four->pub_ns)
-        printf (" (%.2fx)", (gdouble) four->pub_ns / one->pub_ns);
-      printf ("; subscriber %5.1f %5.1f\n", one->sub_ns / 1e3,
-          four->sub_ns / 1e3);
+      printf ("  %-6s %-7s 60 fps:", cases[c].name, t == 0 ? "zerocp" : "shm");
+      print_cpu_per_frame (&cpu[c][t][0].live, &cpu[c][t][1].live);
+      printf ("; full speed:");
+      print_cpu_per_frame (&cpu[c][t][0].full, &cpu[c][t][1].full);
+      printf ("\n");
     }
   }
 
