@@ -8,9 +8,9 @@
 
 #include "tap.h"
 #include "zcp-pool.h"
+#include "zcp-private.h"
 #include "zcp.h"
 
-#define SECOND INT64_C(1000000000)
 #define PAGE ((uint64_t) sysconf (_SC_PAGESIZE))
 
 static int
@@ -53,8 +53,8 @@ test_claim_release (void)
   zcp_chunk_release (&a);
   zcp_chunk_release (&b);
 
-  is_int (zcp_subscriber_next (subscriber, &frame, &got, SECOND, NULL), 0,
-      "subscriber takes a");
+  is_int (zcp_subscriber_next (subscriber, &frame, &got, ZCP_NSEC_PER_SEC,
+          NULL), 0, "subscriber takes a");
   ok (got.data[0] == 0xab && got.data[15] == 0xab, "and reads its bytes");
 
   is_int (zcp_publisher_claim (publisher, &c, 0, NULL), 0,
@@ -128,8 +128,8 @@ test_concurrent_release (void)
     /* The publisher's own hold goes in the race too. */
     jobs[N_SUBSCRIBERS].chunk = chunk;
     for (int s = 0; s < N_SUBSCRIBERS; s++)
-      if (zcp_subscriber_next (subscribers[s], &frame, &jobs[s].chunk, SECOND,
-              NULL) != 0)
+      if (zcp_subscriber_next (subscribers[s], &frame, &jobs[s].chunk,
+              ZCP_NSEC_PER_SEC, NULL) != 0)
         goto out;
 
     for (int t = 0; t <= N_SUBSCRIBERS; t++) {
@@ -193,18 +193,18 @@ test_claim_waits (void)
   is_int (zcp_publisher_configure_pool (publisher, 4096, 1), 0, "one chunk");
   is_int (zcp_publisher_claim (publisher, &job.chunk, 0, NULL), 0, "hold it");
 
-  is_int (zcp_publisher_claim (publisher, &chunk, SECOND / 20, NULL),
+  is_int (zcp_publisher_claim (publisher, &chunk, ZCP_NSEC_PER_SEC / 20, NULL),
       -ETIMEDOUT, "a claim on a full pool times out");
   atomic_store (&cancel, true);
-  is_int (zcp_publisher_claim (publisher, &chunk, 10 * SECOND, &cancel),
-      -ECANCELED, "and is cancelled by its flag");
+  is_int (zcp_publisher_claim (publisher, &chunk, 10 * ZCP_NSEC_PER_SEC,
+          &cancel), -ECANCELED, "and is cancelled by its flag");
 
   pipe (fds);
   job.pipe_fd = fds[0];
   pthread_create (&thread, NULL, release_later, &job);
   write (fds[1], "x", 1);
-  is_int (zcp_publisher_claim (publisher, &chunk, 10 * SECOND, NULL), 0,
-      "a waiting claim is woken by a release in another thread");
+  is_int (zcp_publisher_claim (publisher, &chunk, 10 * ZCP_NSEC_PER_SEC, NULL),
+      0, "a waiting claim is woken by a release in another thread");
   pthread_join (thread, NULL);
   close (fds[0]);
   close (fds[1]);
@@ -236,7 +236,8 @@ test_dead_subscriber_reclaimed (void)
     if (zcp_subscriber_open (channel, &subscriber) != 0)
       _exit (1);
     write (ready[1], "s", 1);
-    if (zcp_subscriber_next (subscriber, &frame, &held, 10 * SECOND, NULL))
+    if (zcp_subscriber_next (subscriber, &frame, &held, 10 * ZCP_NSEC_PER_SEC,
+            NULL))
       _exit (2);
     write (ready[1], "h", 1);
     pause ();                   /* holds the chunk until killed */
@@ -253,7 +254,8 @@ test_dead_subscriber_reclaimed (void)
 
   kill (child, SIGKILL);
   waitpid (child, &status, 0);
-  is_int (zcp_publisher_claim (publisher, &again, 5 * SECOND, NULL), 0,
+  is_int (zcp_publisher_claim (publisher, &again, 5 * ZCP_NSEC_PER_SEC, NULL),
+      0,
       "a SIGKILLed subscriber's chunk comes back within the liveness period");
   zcp_chunk_release (&again);
   close (ready[0]);
@@ -330,7 +332,7 @@ publish_five (enum zcp_leaky leaky, uint64_t * got, uint64_t * dropped)
   zcp_subscriber_set_queue (subscriber, 2, leaky);
 
   for (int f = 0; f < 5; f++) {
-    if (zcp_publisher_claim (publisher, &chunk, SECOND, NULL) != 0 ||
+    if (zcp_publisher_claim (publisher, &chunk, ZCP_NSEC_PER_SEC, NULL) != 0 ||
         publish (publisher, &chunk) != 0)
       return -1;
     zcp_chunk_release (&chunk);
@@ -373,11 +375,13 @@ test_queue_policies (void)
   is_int (zcp_subscriber_open (channel, &subscriber), 0, "subscriber");
   zcp_subscriber_set_queue (subscriber, 2, ZCP_LEAKY_NO);
   for (int f = 0; f < 2; f++) {
-    is_int (zcp_publisher_claim (publisher, &chunk, SECOND, NULL), 0, "claim");
+    is_int (zcp_publisher_claim (publisher, &chunk, ZCP_NSEC_PER_SEC, NULL), 0,
+        "claim");
     is_int (publish (publisher, &chunk), 0, "lossless: frame %d queued", f);
     zcp_chunk_release (&chunk);
   }
-  is_int (zcp_publisher_claim (publisher, &chunk, SECOND, NULL), 0, "claim");
+  is_int (zcp_publisher_claim (publisher, &chunk, ZCP_NSEC_PER_SEC, NULL), 0,
+      "claim");
   is_int (zcp_publisher_publish (publisher, &chunk, &one_byte, &cancel),
       -ECANCELED, "lossless: the third waits for room (until cancelled)");
   zcp_chunk_release (&chunk);

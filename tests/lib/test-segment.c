@@ -9,10 +9,9 @@
 
 #include "tap.h"
 #include "zcp-layout.h"
+#include "zcp-private.h"
 #include "zcp-segment.h"
 #include "zcp.h"
-
-#define SECOND INT64_C(1000000000)
 
 static void
 test_names (void)
@@ -142,7 +141,7 @@ frame_reaches (struct zcp_publisher *publisher,
   struct zcp_chunk chunk;
   bool all = true;
 
-  if (zcp_publisher_claim (publisher, &chunk, SECOND, NULL) != 0)
+  if (zcp_publisher_claim (publisher, &chunk, ZCP_NSEC_PER_SEC, NULL) != 0)
     return false;
   if (zcp_publisher_publish (publisher, &chunk, &frame, NULL) != 0)
     all = false;
@@ -151,7 +150,8 @@ frame_reaches (struct zcp_publisher *publisher,
     struct zcp_frame got;
     struct zcp_chunk held;
 
-    if (zcp_subscriber_next (*subscribers, &got, &held, SECOND, NULL) != 0) {
+    if (zcp_subscriber_next (*subscribers, &got, &held, ZCP_NSEC_PER_SEC,
+            NULL) != 0) {
       all = false;
       continue;
     }
@@ -200,7 +200,8 @@ test_active_slots (void)
       "the publisher took b's bit back with its slot");
 
   atomic_store (&header->active_slots, 0);
-  usleep (150 * 1000);          /* past the publisher's liveness check */
+  /* Past the publisher's next liveness check. */
+  usleep (ZCP_LIVENESS_PERIOD_NS * 3 / 2 / 1000);
   readers[1] = NULL;
   ok (frame_reaches (publisher, readers),
       "a cleared bit of a live subscriber is put back at the next check");
