@@ -252,11 +252,13 @@ zcp_chunk_release (struct zcp_chunk *chunk)
 }
 
 int
-zcp_pool_try_claim (struct zcp_pool_map *map)
+zcp_pool_try_claim (struct zcp_pool_map *map, uint32_t chunk_limit)
 {
   /* Lowest free chunk first: the chunks freed last are the ones still in
-   * the caches, and a lightly used pool keeps its working set small. */
-  for (uint32_t chunk = 0; chunk < map->chunk_count; chunk++) {
+   * the caches, and a lightly used pool keeps its working set (and the
+   * chunks it reserves in /dev/shm) small. */
+  for (uint32_t chunk = 0; chunk < map->chunk_count && chunk < chunk_limit;
+      chunk++) {
     _Atomic uint64_t *mask = zcp_control_mask (map->control, map->index, chunk);
     uint64_t expected = 0;
 

@@ -105,9 +105,9 @@ void zcp_pool_map_fill_chunk (struct zcp_pool_map *map, uint32_t chunk_index,
 bool zcp_control_clear_holder (struct zcp_control *control, uint32_t pool,
     uint32_t chunk, uint32_t bit);
 
-/* Claims the lowest chunk of pool @map whose mask is 0.  Returns the chunk
- * index, or -EAGAIN if every chunk is held. */
-int zcp_pool_try_claim (struct zcp_pool_map *map);
+/* Claims the lowest chunk of pool @map below @chunk_limit whose mask is 0.
+ * Returns the chunk index, or -EAGAIN if every such chunk is held. */
+int zcp_pool_try_claim (struct zcp_pool_map *map, uint32_t chunk_limit);
 
 /* true if no process holds any chunk of pool @index. */
 bool zcp_pool_is_idle (struct zcp_control *control, uint32_t index);

@@ -24,6 +24,17 @@
  * any demand; the first one has at least this many. */
 #define MIN_EXTENT_CHUNKS 2u
 
+/* What only the publisher knows of a pool it made.  A pool segment is a
+ * hole in /dev/shm but for its chunks claimed so far: each is reserved on
+ * its first claim, so that a pool takes the memory of the chunks it uses,
+ * not of those it may. */
+struct pool_backing
+{
+  int fd;                       /* to reserve chunks; -1 without a pool */
+  uint32_t claimable;           /* chunks below this one may be claimed */
+  uint64_t reserved[ZCP_MAX_CHUNKS_PER_POOL / 64];      /* a bit per chunk */
+};
+
 struct zcp_publisher
 {
   atomic_int refs;
@@ -39,6 +50,9 @@ struct zcp_publisher
   pthread_mutex_t lock;
   struct zcp_pool_map *maps[ZCP_MAX_POOLS];
   uint32_t pool_state[ZCP_MAX_POOLS];   /* ZCP_POOL_STATE_* */
+  struct pool_backing backing[ZCP_MAX_POOLS];
+  /* /dev/shm refused a chunk: no growth until the next pool is made. */
+  bool out_of_space;
   uint64_t active_chunk_size;   /* of every active pool; 0 if none */
   uint64_t pool_limit;          /* bytes of active pools, at most */
   uint64_t limit_waits;         /* claims that waited at the limit */
@@ -153,7 +167,8 @@ zcp_publisher_open (const char *channel, uint32_t mode,
   /* A second publisher that races us may create the name between our
    * clean-up and our O_EXCL create: look again a few times. */
   for (int attempt = 0;; attempt++) {
-    ret = zcp_segment_create (name, mode, ZCP_CONTROL_SIZE, &fd, &base);
+    ret = zcp_segment_create (name, mode, ZCP_CONTROL_SIZE, ZCP_CONTROL_SIZE,
+        &fd, &base);
     if (ret != -EEXIST || attempt == 3)
       break;
     ret = remove_stale_channel (channel, name);
@@ -193,6 +208,8 @@ zcp_publisher_open (const char *channel, uint32_t mode,
   pthread_mutex_init (&self->lock, NULL);
   self->pool_limit = zcp_publisher_default_pool_limit ();
   self->mode = mode;
+  for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
+    self->backing[p].fd = -1;
 
   /* release; pairs with the acquire load in zcp_segment_validate_header:
    * subscribers trust the header only after this store. */
@@ -215,6 +232,20 @@ unlink_pool (struct zcp_publisher *self, uint32_t index)
   if (zcp_segment_pool_name (control->channel, control->epoch, index,
           self->maps[index]->generation, name, sizeof name) == 0)
     shm_unlink (name);
+}
+
+/* Drops our map of pool @index and what we kept to reserve its chunks. */
+static void
+forget_pool (struct zcp_publisher *self, uint32_t index)
+{
+  struct pool_backing *backing = &self->backing[index];
+
+  zcp_pool_map_unref (self->maps[index]);
+  self->maps[index] = NULL;
+  if (backing->fd >= 0)
+    close (backing->fd);
+  memset (backing, 0, sizeof *backing);
+  backing->fd = -1;
 }
 
 /* Gives back a departed subscriber's slot and every chunk it held.  Clearing
@@ -270,8 +301,7 @@ collect_pools_locked (struct zcp_publisher *self)
     self->pool_state[index] = ZCP_POOL_STATE_FREE;
     atomic_store_explicit (&entry->state, ZCP_POOL_STATE_FREE,
         memory_order_release);
-    zcp_pool_map_unref (self->maps[index]);
-    self->maps[index] = NULL;
+    forget_pool (self, index);
     zcp_log (ZCP_LOG_DEBUG, "channel %s: retired pool %u removed",
         control->channel, index);
   }
@@ -355,19 +385,25 @@ create_pool_locked (struct zcp_publisher *self, uint64_t chunk_size,
       generation, name, sizeof name);
   if (ret < 0)
     return ret;
-  /* Subscribers open pools with the rights they open the channel with. */
-  ret = zcp_segment_create (name, self->mode, segment_size, &fd, &base);
+  /* Subscribers open pools with the rights they open the channel with.  The
+   * first chunk is reserved now, so that a stream that cannot have even one
+   * fails here; the others on their first claim. */
+  ret = zcp_segment_create (name, self->mode, segment_size, stride, &fd, &base);
   if (ret < 0)
     return ret;
-  close (fd);
 
   map = zcp_pool_map_new (control, index, generation, base, segment_size,
       chunk_size, stride, chunk_count);
   if (!map) {
     munmap (base, segment_size);
+    close (fd);
     shm_unlink (name);
     return -ENOMEM;
   }
+  memset (&self->backing[index], 0, sizeof self->backing[index]);
+  self->backing[index].fd = fd;
+  self->backing[index].claimable = chunk_count;
+  self->backing[index].reserved[0] = 1;
 
   entry->chunk_count = chunk_count;
   entry->chunk_size = chunk_size;
@@ -409,6 +445,19 @@ count_active_locked (struct zcp_publisher *self, uint32_t * chunks,
   }
 }
 
+/* Chunks of the active pools that a claim may hand out: all of them unless
+ * /dev/shm ran out of room. */
+static uint32_t
+count_claimable_locked (struct zcp_publisher *self)
+{
+  uint32_t chunks = 0;
+
+  for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
+    if (self->pool_state[p] == ZCP_POOL_STATE_ACTIVE)
+      chunks += self->backing[p].claimable;
+  return chunks;
+}
+
 /* Chunks that fit under the limit next to @active_bytes, at most @wanted. */
 static uint32_t
 chunks_within_limit_locked (struct zcp_publisher *self, uint64_t chunk_size,
@@ -434,6 +483,8 @@ grow_locked (struct zcp_publisher *self)
   count_active_locked (self, &chunks, &bytes);
   if (self->active_chunk_size == 0)
     return -EINVAL;
+  if (self->out_of_space)
+    return -ENOSPC;
   extent = chunks_within_limit_locked (self, self->active_chunk_size, bytes,
       zcp_min_i64 (ZCP_MAX_CHUNKS_PER_POOL, chunks < MIN_EXTENT_CHUNKS ?
           MIN_EXTENT_CHUNKS : chunks));
@@ -486,6 +537,8 @@ zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
 
   check_subscribers_locked (self);
   retire_active_locked (self);
+  /* /dev/shm may have room again, and the new pool will say if not. */
+  self->out_of_space = false;
   /* The first pool respects the limit too, but a stream gets a chunk
    * whatever the limit says. */
   /* Every pool is retired now: nothing active counts against the limit. */
@@ -551,12 +604,41 @@ claim_possible (void *data)
 
     if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
       continue;
-    for (uint32_t c = 0; c < map->chunk_count && !possible; c++)
+    for (uint32_t c = 0; c < self->backing[p].claimable && !possible; c++)
       possible = atomic_load_explicit (zcp_control_mask (self->control,
               map->index, c), memory_order_relaxed) == 0;
   }
   pthread_mutex_unlock (&self->lock);
   return possible;
+}
+
+/* Reserves chunk @c of pool @p in /dev/shm on its first claim.  If there is
+ * no room, gives the claim back, and the pool ends below @c: chunk 0 was
+ * reserved with the pool, so every pool keeps at least one. */
+static int
+reserve_chunk_locked (struct zcp_publisher *self, uint32_t p, uint32_t c)
+{
+  struct pool_backing *backing = &self->backing[p];
+  struct zcp_pool_map *map = self->maps[p];
+  uint64_t bit = UINT64_C (1) << (c % 64);
+  int ret;
+
+  if (backing->reserved[c / 64] & bit)
+    return 0;
+  ret = zcp_segment_reserve (backing->fd, map->base, map->chunk_stride * c,
+      map->chunk_stride);
+  if (ret == 0) {
+    backing->reserved[c / 64] |= bit;
+    return 0;
+  }
+
+  zcp_control_clear_holder (self->control, p, c, ZCP_PUBLISHER_BIT);
+  backing->claimable = c;
+  self->out_of_space = true;
+  zcp_log (ZCP_LOG_WARNING, "channel %s: no room in /dev/shm for chunk %u of "
+      "pool %u (%s): the pool stops at %u chunks and grows no more",
+      self->control->channel, c, p, strerror (-ret), c);
+  return ret;
 }
 
 /* Claims from the active pools, oldest first, and grows them if every chunk
@@ -575,8 +657,8 @@ try_claim_locked (struct zcp_publisher *self, struct zcp_chunk *chunk)
 
       if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
         continue;
-      index = zcp_pool_try_claim (self->maps[p]);
-      if (index >= 0) {
+      index = zcp_pool_try_claim (self->maps[p], self->backing[p].claimable);
+      if (index >= 0 && reserve_chunk_locked (self, p, (uint32_t) index) == 0) {
         zcp_pool_map_fill_chunk (self->maps[p], (uint32_t) index,
             ZCP_PUBLISHER_BIT, chunk);
         self->at_limit = false;
@@ -598,10 +680,15 @@ try_claim_locked (struct zcp_publisher *self, struct zcp_chunk *chunk)
     uint64_t bytes;
 
     count_active_locked (self, &chunks, &bytes);
-    zcp_log (ZCP_LOG_WARNING, "channel %s: all %u chunks (%" PRIu64 " bytes) "
-        "are held and the pool may not grow past %" PRIu64 " bytes: waiting "
-        "for one to come free", self->control->channel, chunks, bytes,
-        self->pool_limit);
+    if (self->out_of_space)
+      zcp_log (ZCP_LOG_WARNING, "channel %s: all %u chunks are held and "
+          "/dev/shm has no room for another: waiting for one to come free",
+          self->control->channel, count_claimable_locked (self));
+    else
+      zcp_log (ZCP_LOG_WARNING, "channel %s: all %u chunks (%" PRIu64
+          " bytes) are held and the pool may not grow past %" PRIu64
+          " bytes: waiting for one to come free", self->control->channel,
+          chunks, bytes, self->pool_limit);
     self->at_limit = true;
     self->limit_waits++;
   }
@@ -1223,15 +1310,16 @@ zcp_publisher_get_stats (struct zcp_publisher *self,
     if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
       continue;
     stats->chunk_size = map->chunk_size;
-    stats->chunks_total += map->chunk_count;
     stats->pool_bytes += map->mapped_size;
-    for (uint32_t c = 0; c < map->chunk_count; c++)
+    for (uint32_t c = 0; c < self->backing[p].claimable; c++)
       if (atomic_load_explicit (zcp_control_mask (control, map->index, c),
               memory_order_relaxed) != 0)
         stats->chunks_in_use++;
   }
+  stats->chunks_total = count_claimable_locked (self);
   stats->pool_limit = self->pool_limit;
   stats->limit_waits = self->limit_waits;
+  stats->out_of_space = self->out_of_space;
   pthread_mutex_unlock (&self->lock);
 }
 
@@ -1317,7 +1405,7 @@ zcp_publisher_unref (struct zcp_publisher *self)
 
   for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
     if (self->maps[p])
-      zcp_pool_map_unref (self->maps[p]);
+      forget_pool (self, p);
   pthread_mutex_destroy (&self->lock);
   zcp_control_unref (self->control);
   free (self);

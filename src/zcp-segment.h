@@ -20,11 +20,19 @@ int zcp_segment_control_name (const char *channel, char *name, size_t size);
 int zcp_segment_pool_name (const char *channel, uint32_t epoch, uint32_t index,
     uint32_t generation, char *name, size_t size);
 
-/* Creates @name exclusively with @mode, reserves @size bytes of it (so that a
- * full /dev/shm fails here, with -ENOSPC, and not with SIGBUS later) and maps
- * it read-write.  Unlinks what it made on failure. */
+/* Creates @name exclusively with @mode and @size bytes, reserves the first
+ * @reserve of them (so that a full /dev/shm fails here, with -ENOSPC, and not
+ * with SIGBUS on a later write) and maps it read-write.  The rest stays a
+ * hole, which takes no memory until zcp_segment_reserve().  Unlinks what it
+ * made on failure. */
 int zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
-    int *fd, void **base);
+    uint64_t reserve, int *fd, void **base);
+
+/* Reserves @length bytes of a segment made by zcp_segment_create(), from
+ * page-aligned @offset, and maps them in: -ENOSPC (and nothing written) if
+ * /dev/shm is full. */
+int zcp_segment_reserve (int fd, void *base, uint64_t offset,
+    uint64_t length);
 
 /* Opens @name and maps its first @size bytes, read-only unless @writable.
  * -EPROTO if the file is smaller than @size: it is checked with fstat before

@@ -153,6 +153,7 @@ struct zcp_publisher_stats
   uint64_t pool_bytes;          /* of the active pools */
   uint64_t pool_limit;
   uint64_t limit_waits;         /* times a claim found the pool at its limit */
+  bool out_of_space;            /* the limit was /dev/shm's room, not ours */
 };
 
 /* One attached subscriber as the publisher sees it.  Its numbers come from
@@ -190,8 +191,10 @@ void zcp_publisher_unref (struct zcp_publisher *self);
  * that zcp_publisher_claim() draws from (fewer if the pool limit says so).
  * Active pools whose chunks are large enough are kept; otherwise they are
  * retired (removed once no process holds any of their chunks).  Claims grow
- * the pool on demand, up to the limit.  The segment is reserved with
- * posix_fallocate, so a full /dev/shm gives -ENOSPC here, never SIGBUS later.
+ * the pool on demand, up to the limit.  The segment takes memory only for
+ * the chunks used: the first is reserved here (posix_fallocate), so that a
+ * full /dev/shm gives -ENOSPC here and never SIGBUS later, and each other on
+ * its first claim, where a full /dev/shm stops the pool at the chunks it has.
  * -EBUSY when every pool entry is still held.  Call from one thread at a
  * time. */
 int zcp_publisher_configure_pool (struct zcp_publisher *self,

@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Chunk pools and holder masks: the cross-process reference count. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -389,6 +394,144 @@ test_queue_policies (void)
   zcp_publisher_close (publisher);
 }
 
+/* Size and bytes taken in /dev/shm of @channel's only pool segment. */
+static void
+pool_footprint (const char *channel, uint64_t * size, uint64_t * taken)
+{
+  char prefix[160], path[512];
+  struct dirent *entry;
+  DIR *dir = opendir ("/dev/shm");
+  struct stat st;
+
+  *size = *taken = 0;
+  snprintf (prefix, sizeof prefix, "zerocp.%s@", channel);
+  while (dir && (entry = readdir (dir))) {
+    if (strncmp (entry->d_name, prefix, strlen (prefix)) != 0)
+      continue;
+    snprintf (path, sizeof path, "/dev/shm/%s", entry->d_name);
+    if (stat (path, &st) == 0) {
+      *size = (uint64_t) st.st_size;
+      *taken = (uint64_t) st.st_blocks * 512;
+    }
+  }
+  if (dir)
+    closedir (dir);
+}
+
+static void
+test_chunks_reserved_on_first_claim (void)
+{
+  const char *channel = tap_channel ("reserve");
+  const uint64_t chunk = 256 * PAGE;
+  struct zcp_chunk a, b, again;
+  struct zcp_publisher *publisher;
+  uint64_t size, taken;
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  is_int (zcp_publisher_configure_pool (publisher, chunk, 8), 0, "pool of 8");
+  pool_footprint (channel, &size, &taken);
+  is_int (size, 8 * chunk, "the segment has room for 8 chunks");
+  is_int (taken, chunk, "of which only the first takes memory");
+
+  is_int (zcp_publisher_claim (publisher, &a, 0, NULL), 0, "claim a");
+  is_int (zcp_publisher_claim (publisher, &b, 0, NULL), 0, "claim b");
+  pool_footprint (channel, &size, &taken);
+  is_int (taken, 2 * chunk, "a second chunk is reserved when first claimed");
+  /* Every page of both, written: reserved means no SIGBUS. */
+  memset (a.data, 0x11, chunk);
+  memset (b.data, 0x22, chunk);
+
+  zcp_chunk_release (&a);
+  zcp_chunk_release (&b);
+  is_int (zcp_publisher_claim (publisher, &again, 0, NULL), 0, "claim again");
+  pool_footprint (channel, &size, &taken);
+  is_int (taken, 2 * chunk, "a chunk claimed before is not reserved twice");
+  zcp_chunk_release (&again);
+  zcp_publisher_close (publisher);
+}
+
+struct full_shm_result
+{
+  int claims[3];
+  uint32_t chunks_total;
+  int refill;
+};
+
+/* In a mount namespace of its own, with a 4 MiB /dev/shm that the control
+ * segment (1.6 MiB) and a pool's first chunk leave room in for one more. */
+static int
+run_with_full_shm (struct full_shm_result *result)
+{
+  const uint64_t chunk = 1 << 20;
+  struct zcp_publisher_stats stats;
+  struct zcp_publisher *publisher;
+  struct zcp_chunk chunks[3];
+
+  if ((unshare (CLONE_NEWNS) != 0 &&
+          unshare (CLONE_NEWUSER | CLONE_NEWNS) != 0) ||
+      mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+      mount ("tmpfs", "/dev/shm", "tmpfs", 0, "size=4m") != 0)
+    return 2;
+
+  if (zcp_publisher_open (tap_channel ("full-shm"), 0600, &publisher) != 0)
+    return 1;
+  /* Above the default of half of /dev/shm: the space runs out first. */
+  zcp_publisher_set_pool_limit (publisher, 64 * chunk);
+  if (zcp_publisher_configure_pool (publisher, chunk, 8) != 0)
+    return 1;
+  for (int i = 0; i < 3; i++) {
+    result->claims[i] = zcp_publisher_claim (publisher, &chunks[i], 0, NULL);
+    if (result->claims[i] == 0)
+      memset (chunks[i].data, 0x33, chunk);
+  }
+  zcp_publisher_get_stats (publisher, &stats);
+  result->chunks_total = stats.chunks_total;
+  zcp_chunk_release (&chunks[1]);
+  result->refill = zcp_publisher_claim (publisher, &chunks[1], 0, NULL);
+  zcp_chunk_release (&chunks[0]);
+  zcp_chunk_release (&chunks[1]);
+  zcp_publisher_close (publisher);
+  return 0;
+}
+
+static void
+test_full_shm_stops_the_pool (void)
+{
+  struct full_shm_result result = { {0} };
+  int status, pipe_fds[2];
+  pid_t child;
+
+  if (pipe (pipe_fds) != 0)
+    abort ();
+  child = fork ();
+  if (child == 0) {
+    int ret = run_with_full_shm (&result);
+
+    if (write (pipe_fds[1], &result, sizeof result) != sizeof result)
+      _exit (3);
+    _exit (ret);
+  }
+  close (pipe_fds[1]);
+  if (read (pipe_fds[0], &result, sizeof result) != sizeof result)
+    memset (&result, 0xff, sizeof result);
+  close (pipe_fds[0]);
+  waitpid (child, &status, 0);
+
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 2) {
+    printf ("ok %d # SKIP a full /dev/shm needs a mount namespace of our own "
+        "(root, or unprivileged user namespaces)\n", ++tap_count);
+    return;
+  }
+  ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+      "a publisher on a small /dev/shm ends cleanly (status %d)", status);
+  is_int (result.claims[0], 0, "the reserved first chunk is claimed");
+  is_int (result.claims[1], 0, "a second one fits");
+  is_int (result.claims[2], -EAGAIN,
+      "a third does not: a wait for a chunk, not a SIGBUS");
+  is_int (result.chunks_total, 2, "the pool stops at the chunks it has");
+  is_int (result.refill, 0, "and goes on with them");
+}
+
 int
 main (void)
 {
@@ -398,5 +541,7 @@ main (void)
   test_dead_subscriber_reclaimed ();
   test_growth ();
   test_queue_policies ();
+  test_chunks_reserved_on_first_claim ();
+  test_full_shm_stops_the_pool ();
   return tap_done ();
 }

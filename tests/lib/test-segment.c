@@ -47,8 +47,8 @@ test_create_open (void)
   int fd, rfd;
 
   shm_unlink (name);
-  is_int (zcp_segment_create (name, 0600, 8192, &fd, &base), 0, "create");
-  is_int (zcp_segment_create (name, 0600, 8192, &rfd, &reader), -EEXIST,
+  is_int (zcp_segment_create (name, 0600, 8192, 8192, &fd, &base), 0, "create");
+  is_int (zcp_segment_create (name, 0600, 8192, 8192, &rfd, &reader), -EEXIST,
       "create is exclusive");
   memset (base, 0x5a, 8192);
 
