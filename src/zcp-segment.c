@@ -80,7 +80,13 @@ populate (void *start, uint64_t length)
 static int
 reserve_range (int fd, const char *what, uint64_t offset, uint64_t length)
 {
-  int ret = posix_fallocate (fd, (off_t) offset, (off_t) length);
+  int ret;
+
+  /* tmpfs gives up a long reservation when a signal arrives: that is no
+   * reason to think /dev/shm full. */
+  do
+    ret = posix_fallocate (fd, (off_t) offset, (off_t) length);
+  while (ret == EINTR);
 
   if (ret != 0) {
     zcp_log (ZCP_LOG_WARNING, "cannot reserve %" PRIu64 " bytes of %s: %s",
