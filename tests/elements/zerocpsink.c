@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* zerocpsink: its pool, the copy path, errors and never hanging. */
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+
 #include "zcp-check.h"
+#include "zcp-layout.h"
 #include "zcp.h"
 
 static GstHarness *
@@ -363,6 +368,113 @@ GST_START_TEST (test_pool_limit_warns)
 
 GST_END_TEST;
 
+/* The part of test_full_dev_shm_warns that runs in a mount namespace of its
+ * own, with a /dev/shm that holds the control segment and three chunks.
+ * Exits 0 when all went as expected, 2 without a namespace, else the step
+ * that failed; the warning's message goes to @report. */
+static void
+publish_on_small_dev_shm (int report)
+{
+  const gsize room = ZCP_CONTROL_SIZE + 3 * GST_ROUND_UP_N ((gsize) VIDEO_SIZE,
+      (gsize) sysconf (_SC_PAGESIZE));
+  /* A page more: the control segment ends in a page of its own. */
+  gchar *options = g_strdup_printf ("size=%" G_GSIZE_FORMAT, room + 4096);
+  GstBufferPoolAcquireParams dontwait = {
+    .flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
+  };
+  GstBuffer *held[3], *extra = NULL;
+  GstMessage *message;
+  GError *error = NULL;
+  GstBufferPool *pool;
+  gchar *channel = unique_channel ("small-shm");
+  GstElement *sink;
+  GstHarness *h;
+  GstBus *bus;
+  int mounted;
+
+  mounted = unshare (CLONE_NEWNS) == 0 &&
+      mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0 &&
+      mount ("tmpfs", "/dev/shm", "tmpfs", 0, options) == 0;
+  g_free (options);
+  if (!mounted)
+    _exit (2);
+
+  h = sink_harness (channel);
+  sink = sink_of (h);
+  bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  /* Far above half of this /dev/shm: its room runs out first. */
+  g_object_set (sink, "max-pool-bytes", (guint64) 1 << 30, NULL);
+  pool = proposed_pool (h, NULL);
+  if (!gst_buffer_pool_set_active (pool, TRUE))
+    _exit (3);
+  for (guint i = 0; i < G_N_ELEMENTS (held); i++) {
+    if (gst_buffer_pool_acquire_buffer (pool, &held[i], NULL) != GST_FLOW_OK)
+      _exit (4);
+    /* Every byte: a chunk handed out has its memory. */
+    memset (writable_data (held[i]), 0x44, VIDEO_SIZE);
+  }
+  if (gst_buffer_pool_acquire_buffer (pool, &extra, &dontwait) != GST_FLOW_EOS)
+    _exit (5);
+  if (sink_stat (sink, "chunks-total") != G_N_ELEMENTS (held))
+    _exit (6);
+
+  message = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND,
+      GST_MESSAGE_WARNING);
+  if (!message)
+    _exit (7);
+  gst_message_parse_warning (message, &error, NULL);
+  if (!g_error_matches (error, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_NO_SPACE_LEFT))
+    _exit (8);
+  if (write (report, error->message, strlen (error->message)) < 0)
+    _exit (9);
+
+  /* Torn down all the same: valgrind checks this process's leaks too. */
+  g_error_free (error);
+  gst_message_unref (message);
+  for (guint i = 0; i < G_N_ELEMENTS (held); i++)
+    gst_buffer_unref (held[i]);
+  finish_with_pool (h, sink, pool, channel);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  _exit (0);
+}
+
+GST_START_TEST (test_full_dev_shm_warns)
+{
+  gchar report[512] = { 0 };
+  int status, pipe_fds[2];
+  gssize length;
+  pid_t child;
+
+  fail_unless (pipe (pipe_fds) == 0);
+  child = fork ();
+  fail_unless (child >= 0);
+  if (child == 0) {
+    close (pipe_fds[0]);
+    publish_on_small_dev_shm (pipe_fds[1]);
+  }
+  close (pipe_fds[1]);
+  length = read (pipe_fds[0], report, sizeof report - 1);
+  close (pipe_fds[0]);
+  fail_unless (waitpid (child, &status, 0) == child);
+
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 2) {
+    g_print ("test_full_dev_shm_warns: SKIPPED: needs a mount namespace of "
+        "its own (root)\n");
+    return;
+  }
+  fail_unless (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+      "the publisher on a small /dev/shm failed at step %d (status %d)",
+      WIFEXITED (status) ? WEXITSTATUS (status) : -1, status);
+  fail_unless (length > 0);
+  fail_unless (strstr (report, "No room left in /dev/shm") != NULL, "%s",
+      report);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_channel_names)
 {
   gchar *long_name = g_strnfill (201, 'a');
@@ -461,6 +573,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_buffer_rendered_twice_is_copied);
   tcase_add_test (tc, test_full_pool_waits_and_flushes);
   tcase_add_test (tc, test_pool_limit_warns);
+  tcase_add_test (tc, test_full_dev_shm_warns);
   tcase_add_test (tc, test_bad_channel_names);
   tcase_add_test (tc, test_second_publisher_refused);
   tcase_add_test (tc, test_stalled_subscriber_does_not_hang_stop);

@@ -469,7 +469,7 @@ run_with_full_shm (struct full_shm_result *result)
 
   if ((unshare (CLONE_NEWNS) != 0 &&
           unshare (CLONE_NEWUSER | CLONE_NEWNS) != 0) ||
-      mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+      mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
       mount ("tmpfs", "/dev/shm", "tmpfs", 0, "size=4m") != 0)
     return 2;
 
