@@ -676,19 +676,23 @@ try_claim_locked (struct zcp_publisher *self, struct zcp_chunk *chunk)
   }
 
   if (!self->at_limit) {
+    /* A slow subscriber keeps the pool at its limit frame after frame: warn
+     * once, and let the sink's rate-limited message say it again. */
+    enum zcp_log_level level = self->limit_waits == 0 ? ZCP_LOG_WARNING :
+        ZCP_LOG_DEBUG;
     uint32_t chunks;
     uint64_t bytes;
 
     count_active_locked (self, &chunks, &bytes);
     if (self->out_of_space)
-      zcp_log (ZCP_LOG_WARNING, "channel %s: all %u chunks are held and "
-          "/dev/shm has no room for another: waiting for one to come free",
+      zcp_log (level, "channel %s: all %u chunks are held and /dev/shm has "
+          "no room for another: waiting for one to come free",
           self->control->channel, count_claimable_locked (self));
     else
-      zcp_log (ZCP_LOG_WARNING, "channel %s: all %u chunks (%" PRIu64
-          " bytes) are held and the pool may not grow past %" PRIu64
-          " bytes: waiting for one to come free", self->control->channel,
-          chunks, bytes, self->pool_limit);
+      zcp_log (level, "channel %s: all %u chunks (%" PRIu64 " bytes) are "
+          "held and the pool may not grow past %" PRIu64 " bytes: waiting "
+          "for one to come free", self->control->channel, chunks, bytes,
+          self->pool_limit);
     self->at_limit = true;
     self->limit_waits++;
   }
