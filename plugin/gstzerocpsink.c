@@ -21,7 +21,10 @@
  * The pool sizes itself: it starts with room for the frames upstream has in
  * flight and what the subscribers queue and hold, and grows on demand (by as
  * many chunks again) up to #GstZeroCpSink:max-pool-bytes.  At that limit the
- * sink posts a warning and upstream waits for a chunk to come free.
+ * sink posts a warning and upstream waits for a chunk to come free.  A chunk
+ * takes memory in /dev/shm from its first use, so a pool holds what its
+ * stream uses, not what it may; a full /dev/shm stops it at the chunks it
+ * has, with a warning of its own.
  *
  * The sink posts an element message when a subscriber comes
  * (`zerocp-subscriber-connected`: channel, slot, pid, max-buffers, leaky) or
