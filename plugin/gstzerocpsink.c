@@ -388,23 +388,21 @@ gst_zero_cp_sink_monitor (gpointer data)
     zcp_publisher_get_stats (publisher, &stats);
     if (stats.limit_waits > limit_waits &&
         g_get_monotonic_time () >= next_warning) {
-      if (stats.out_of_space)
-        GST_ELEMENT_WARNING (self, RESOURCE, NO_SPACE_LEFT, ("No room left in "
-                "/dev/shm for the pool of channel '%s'; upstream waits for "
-                "subscribers to release frames.", self->channel_in_use),
-            ("all %u chunks of %" G_GUINT64_FORMAT " bytes are held and "
-                "/dev/shm has no room for another: make room there (a "
-                "container's --shm-size), or lower the subscribers' "
-                "max-buffers or what they hold", stats.chunks_total,
-                stats.chunk_size));
-      else
-        GST_ELEMENT_WARNING (self, RESOURCE, NO_SPACE_LEFT, ("The pool of "
-                "channel '%s' reached its limit of %" G_GUINT64_FORMAT
-                " bytes; upstream waits for subscribers to release frames.",
-                self->channel_in_use, stats.pool_limit), ("all %u chunks of %"
-                G_GUINT64_FORMAT " bytes are held; raise max-pool-bytes, or "
-                "lower the subscribers' max-buffers or what they hold",
-                stats.chunks_total, stats.chunk_size));
+      /* Which limit: /dev/shm's room, or ours. */
+      gchar *reached = stats.out_of_space ?
+          g_strdup_printf ("No room left in /dev/shm for the pool of channel "
+          "'%s'", self->channel_in_use) :
+          g_strdup_printf ("The pool of channel '%s' reached its limit of %"
+          G_GUINT64_FORMAT " bytes", self->channel_in_use, stats.pool_limit);
+
+      GST_ELEMENT_WARNING (self, RESOURCE, NO_SPACE_LEFT, ("%s; upstream "
+              "waits for subscribers to release frames.", reached),
+          ("all %u chunks of %" G_GUINT64_FORMAT " bytes are held%s, or lower "
+              "the subscribers' max-buffers or what they hold",
+              stats.chunks_total, stats.chunk_size, stats.out_of_space ?
+              " and /dev/shm has no room for another: make room there (a "
+              "container's --shm-size)" : "; raise max-pool-bytes"));
+      g_free (reached);
       limit_waits = stats.limit_waits;
       next_warning = g_get_monotonic_time () + LIMIT_WARNING_PERIOD_US;
     }

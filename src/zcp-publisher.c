@@ -430,7 +430,8 @@ pool_stride (uint64_t chunk_size)
   return round_up (chunk_size, page);
 }
 
-/* Chunks and bytes of the active pools. */
+/* Chunks that claims may hand out (all of them unless /dev/shm ran out of
+ * room) and bytes of the active pools. */
 static void
 count_active_locked (struct zcp_publisher *self, uint32_t * chunks,
     uint64_t * bytes)
@@ -440,22 +441,9 @@ count_active_locked (struct zcp_publisher *self, uint32_t * chunks,
   for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++) {
     if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
       continue;
-    *chunks += self->maps[p]->chunk_count;
+    *chunks += self->backing[p].claimable;
     *bytes += self->maps[p]->mapped_size;
   }
-}
-
-/* Chunks of the active pools that a claim may hand out: all of them unless
- * /dev/shm ran out of room. */
-static uint32_t
-count_claimable_locked (struct zcp_publisher *self)
-{
-  uint32_t chunks = 0;
-
-  for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
-    if (self->pool_state[p] == ZCP_POOL_STATE_ACTIVE)
-      chunks += self->backing[p].claimable;
-  return chunks;
 }
 
 /* Chunks that fit under the limit next to @active_bytes, at most @wanted. */
@@ -480,11 +468,11 @@ grow_locked (struct zcp_publisher *self)
   uint64_t bytes;
   int ret;
 
-  count_active_locked (self, &chunks, &bytes);
   if (self->active_chunk_size == 0)
     return -EINVAL;
   if (self->out_of_space)
     return -ENOSPC;
+  count_active_locked (self, &chunks, &bytes);
   extent = chunks_within_limit_locked (self, self->active_chunk_size, bytes,
       zcp_min_i64 (ZCP_MAX_CHUNKS_PER_POOL, chunks < MIN_EXTENT_CHUNKS ?
           MIN_EXTENT_CHUNKS : chunks));
@@ -687,7 +675,7 @@ try_claim_locked (struct zcp_publisher *self, struct zcp_chunk *chunk)
     if (self->out_of_space)
       zcp_log (level, "channel %s: all %u chunks are held and /dev/shm has "
           "no room for another: waiting for one to come free",
-          self->control->channel, count_claimable_locked (self));
+          self->control->channel, chunks);
     else
       zcp_log (level, "channel %s: all %u chunks (%" PRIu64 " bytes) are "
           "held and the pool may not grow past %" PRIu64 " bytes: waiting "
@@ -1314,13 +1302,13 @@ zcp_publisher_get_stats (struct zcp_publisher *self,
     if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
       continue;
     stats->chunk_size = map->chunk_size;
+    stats->chunks_total += self->backing[p].claimable;
     stats->pool_bytes += map->mapped_size;
     for (uint32_t c = 0; c < self->backing[p].claimable; c++)
       if (atomic_load_explicit (zcp_control_mask (control, map->index, c),
               memory_order_relaxed) != 0)
         stats->chunks_in_use++;
   }
-  stats->chunks_total = count_claimable_locked (self);
   stats->pool_limit = self->pool_limit;
   stats->limit_waits = self->limit_waits;
   stats->out_of_space = self->out_of_space;

@@ -323,6 +323,42 @@ GST_END_TEST;
 
 /* At max-pool-bytes the pool stops growing: upstream waits, and the
  * application is told why. */
+/* The message of the warning @bus gets within 5 s, if it is a
+ * NO_SPACE_LEFT one, for the caller to free; NULL otherwise. */
+static gchar *
+pop_no_space_warning (GstBus * bus)
+{
+  GstMessage *message = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND,
+      GST_MESSAGE_WARNING);
+  GError *error = NULL;
+  gchar *text = NULL;
+
+  if (!message)
+    return NULL;
+  gst_message_parse_warning (message, &error, NULL);
+  if (g_error_matches (error, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_NO_SPACE_LEFT))
+    text = g_strdup (error->message);
+  else
+    GST_WARNING ("not the warning expected: %s", error->message);
+  g_error_free (error);
+  gst_message_unref (message);
+  return text;
+}
+
+/* The end of a test that held @n_held buffers of the sink's pool and
+ * watched its element's @bus. */
+static void
+finish_holding (GstHarness * h, GstElement * sink, GstBufferPool * pool,
+    gchar * channel, GstBus * bus, GstBuffer ** held, guint n_held)
+{
+  for (guint i = 0; i < n_held; i++)
+    gst_buffer_unref (held[i]);
+  finish_with_pool (h, sink, pool, channel);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+}
+
 GST_START_TEST (test_pool_limit_warns)
 {
   gchar *channel = unique_channel ("limit");
@@ -334,8 +370,7 @@ GST_START_TEST (test_pool_limit_warns)
   };
   GstBuffer *held[2], *extra = NULL;
   GstBufferPool *pool;
-  GstMessage *message;
-  GError *error = NULL;
+  gchar *warning;
 
   gst_element_set_bus (h->element, bus);
   limit_pool (h, G_N_ELEMENTS (held));
@@ -348,22 +383,13 @@ GST_START_TEST (test_pool_limit_warns)
           &dontwait), GST_FLOW_EOS);
   fail_unless_equals_uint64 (sink_stat (sink, "pool-limit-waits"), 1);
 
-  message = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND,
-      GST_MESSAGE_WARNING);
-  fail_unless (message != NULL, "no warning at the pool's limit");
-  gst_message_parse_warning (message, &error, NULL);
-  fail_unless (g_error_matches (error, GST_RESOURCE_ERROR,
-          GST_RESOURCE_ERROR_NO_SPACE_LEFT), "%s", error->message);
-  fail_unless (strstr (error->message, "reached its limit") != NULL, "%s",
-      error->message);
+  warning = pop_no_space_warning (bus);
+  fail_unless (warning != NULL, "no NO_SPACE_LEFT warning at the pool's "
+      "limit");
+  fail_unless (strstr (warning, "reached its limit") != NULL, "%s", warning);
 
-  g_error_free (error);
-  gst_message_unref (message);
-  for (guint i = 0; i < G_N_ELEMENTS (held); i++)
-    gst_buffer_unref (held[i]);
-  finish_with_pool (h, sink, pool, channel);
-  gst_bus_set_flushing (bus, TRUE);
-  gst_object_unref (bus);
+  g_free (warning);
+  finish_holding (h, sink, pool, channel, bus, held, G_N_ELEMENTS (held));
 }
 
 GST_END_TEST;
@@ -383,9 +409,8 @@ publish_on_small_dev_shm (int report)
     .flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
   };
   GstBuffer *held[3], *extra = NULL;
-  GstMessage *message;
-  GError *error = NULL;
   GstBufferPool *pool;
+  gchar *warning;
   gchar *channel = unique_channel ("small-shm");
   GstElement *sink;
   GstHarness *h;
@@ -419,25 +444,15 @@ publish_on_small_dev_shm (int report)
   if (sink_stat (sink, "chunks-total") != G_N_ELEMENTS (held))
     _exit (6);
 
-  message = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND,
-      GST_MESSAGE_WARNING);
-  if (!message)
+  warning = pop_no_space_warning (bus);
+  if (!warning)
     _exit (7);
-  gst_message_parse_warning (message, &error, NULL);
-  if (!g_error_matches (error, GST_RESOURCE_ERROR,
-          GST_RESOURCE_ERROR_NO_SPACE_LEFT))
+  if (write (report, warning, strlen (warning)) < 0)
     _exit (8);
-  if (write (report, error->message, strlen (error->message)) < 0)
-    _exit (9);
 
   /* Torn down all the same: valgrind checks this process's leaks too. */
-  g_error_free (error);
-  gst_message_unref (message);
-  for (guint i = 0; i < G_N_ELEMENTS (held); i++)
-    gst_buffer_unref (held[i]);
-  finish_with_pool (h, sink, pool, channel);
-  gst_bus_set_flushing (bus, TRUE);
-  gst_object_unref (bus);
+  g_free (warning);
+  finish_holding (h, sink, pool, channel, bus, held, G_N_ELEMENTS (held));
   _exit (0);
 }
 
