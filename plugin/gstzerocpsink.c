@@ -24,7 +24,7 @@
  * sink posts a warning and upstream waits for a chunk to come free.  A chunk
  * takes memory in /dev/shm from its first use, so a pool holds what its
  * stream uses, not what it may; a full /dev/shm stops it at the chunks it
- * has, with a warning of its own.
+ * has, with a warning of its own, until room comes back.
  *
  * The sink posts an element message when a subscriber comes
  * (`zerocp-subscriber-connected`: channel, slot, pid, max-buffers, leaky) or

@@ -24,6 +24,11 @@
  * any demand; the first one has at least this many. */
 #define MIN_EXTENT_CHUNKS 2u
 
+/* After /dev/shm refused a chunk, how long the pools stay as they are
+ * before a claim that finds every chunk held looks for room again: another
+ * user of /dev/shm may have gone, and a failed reservation is not free. */
+#define SPACE_RETRY_NS ZCP_NSEC_PER_SEC
+
 /* What only the publisher knows of a pool it made.  A pool segment is a
  * hole in /dev/shm but for its chunks claimed so far: each is reserved on
  * its first claim, so that a pool takes the memory of the chunks it uses,
@@ -51,8 +56,11 @@ struct zcp_publisher
   struct zcp_pool_map *maps[ZCP_MAX_POOLS];
   uint32_t pool_state[ZCP_MAX_POOLS];   /* ZCP_POOL_STATE_* */
   struct pool_backing backing[ZCP_MAX_POOLS];
-  /* /dev/shm refused a chunk: no growth until the next pool is made. */
+  /* /dev/shm refused a chunk: no growth, and pools cut short stay short,
+   * until space_retry_at. */
   bool out_of_space;
+  int64_t space_retry_at;
+  uint64_t space_refusals;      /* since the last configure; the first warns */
   uint64_t active_chunk_size;   /* of every active pool; 0 if none */
   uint64_t pool_limit;          /* bytes of active pools, at most */
   uint64_t limit_waits;         /* claims that waited at the limit */
@@ -459,8 +467,27 @@ chunks_within_limit_locked (struct zcp_publisher *self, uint64_t chunk_size,
   return wanted;
 }
 
+/* /dev/shm refused @what with @err: the pools stay at the chunks they have
+ * for SPACE_RETRY_NS.  Warns the first time after a configure; a stream
+ * held at that size would say it again every SPACE_RETRY_NS. */
+static void
+note_out_of_space_locked (struct zcp_publisher *self, const char *what, int err)
+{
+  uint32_t chunks;
+  uint64_t bytes;
+
+  self->out_of_space = true;
+  self->space_retry_at = zcp_now_ns () + SPACE_RETRY_NS;
+  count_active_locked (self, &chunks, &bytes);
+  zcp_log (self->space_refusals++ == 0 ? ZCP_LOG_WARNING : ZCP_LOG_DEBUG,
+      "channel %s: /dev/shm has no room for %s (%s): the pool stays at %u "
+      "chunks until it has", self->control->channel, what, strerror (-err),
+      chunks);
+}
+
 /* Adds an extent to the active pools when every chunk is held: as many
- * chunks again as there are, within the limit.  -ENOSPC at the limit. */
+ * chunks again as there are, within the limit.  -ENOSPC at the limit or
+ * when /dev/shm is full. */
 static int
 grow_locked (struct zcp_publisher *self)
 {
@@ -470,8 +497,6 @@ grow_locked (struct zcp_publisher *self)
 
   if (self->active_chunk_size == 0)
     return -EINVAL;
-  if (self->out_of_space)
-    return -ENOSPC;
   count_active_locked (self, &chunks, &bytes);
   extent = chunks_within_limit_locked (self, self->active_chunk_size, bytes,
       zcp_min_i64 (ZCP_MAX_CHUNKS_PER_POOL, chunks < MIN_EXTENT_CHUNKS ?
@@ -480,6 +505,8 @@ grow_locked (struct zcp_publisher *self)
     return -ENOSPC;
 
   ret = create_pool_locked (self, self->active_chunk_size, extent, &index);
+  if (ret == -ENOSPC)
+    note_out_of_space_locked (self, "a new extent", ret);
   if (ret == -EBUSY || ret == -ENOSPC)
     return -ENOSPC;
   if (ret == 0)
@@ -527,6 +554,7 @@ zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
   retire_active_locked (self);
   /* /dev/shm may have room again, and the new pool will say if not. */
   self->out_of_space = false;
+  self->space_refusals = 0;
   /* The first pool respects the limit too, but a stream gets a chunk
    * whatever the limit says. */
   /* Every pool is retired now: nothing active counts against the limit. */
@@ -601,8 +629,9 @@ claim_possible (void *data)
 }
 
 /* Reserves chunk @c of pool @p in /dev/shm on its first claim.  If there is
- * no room, gives the claim back, and the pool ends below @c: chunk 0 was
- * reserved with the pool, so every pool keeps at least one. */
+ * no room, gives the claim back, and the pool ends below @c until
+ * retry_space_locked: chunk 0 was reserved with the pool, so every pool
+ * keeps at least one. */
 static int
 reserve_chunk_locked (struct zcp_publisher *self, uint32_t p, uint32_t c)
 {
@@ -622,11 +651,23 @@ reserve_chunk_locked (struct zcp_publisher *self, uint32_t p, uint32_t c)
 
   zcp_control_clear_holder (self->control, p, c, ZCP_PUBLISHER_BIT);
   backing->claimable = c;
-  self->out_of_space = true;
-  zcp_log (ZCP_LOG_WARNING, "channel %s: no room in /dev/shm for chunk %u of "
-      "pool %u (%s): the pool stops at %u chunks and grows no more",
-      self->control->channel, c, p, strerror (-ret), c);
+  note_out_of_space_locked (self, "another chunk", ret);
   return ret;
+}
+
+/* Once SPACE_RETRY_NS have passed since /dev/shm last refused, gives the
+ * pools it cut short their chunks back and lets them grow, so that the
+ * claims that follow try again.  False if it is too early. */
+static bool
+retry_space_locked (struct zcp_publisher *self)
+{
+  if (zcp_now_ns () < self->space_retry_at)
+    return false;
+  for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
+    if (self->pool_state[p] == ZCP_POOL_STATE_ACTIVE)
+      self->backing[p].claimable = self->maps[p]->chunk_count;
+  self->out_of_space = false;
+  return true;
 }
 
 /* Claims from the active pools, oldest first, and grows them if every chunk
@@ -657,6 +698,11 @@ try_claim_locked (struct zcp_publisher *self, struct zcp_chunk *chunk)
     if (!reclaimed) {
       check_subscribers_locked (self);
       reclaimed = true;
+      continue;
+    }
+    if (self->out_of_space) {
+      if (!retry_space_locked (self))
+        break;
       continue;
     }
     if (grow_locked (self) != 0)

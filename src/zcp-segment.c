@@ -77,8 +77,10 @@ populate (void *start, uint64_t length)
     (void) madvise (start, length, MADV_POPULATE_WRITE);
 }
 
+/* No log: a full /dev/shm is the caller's to report, and a publisher that
+ * waits for room tries again and again. */
 static int
-reserve_range (int fd, const char *what, uint64_t offset, uint64_t length)
+reserve_range (int fd, uint64_t offset, uint64_t length)
 {
   int ret;
 
@@ -87,13 +89,7 @@ reserve_range (int fd, const char *what, uint64_t offset, uint64_t length)
   do
     ret = posix_fallocate (fd, (off_t) offset, (off_t) length);
   while (ret == EINTR);
-
-  if (ret != 0) {
-    zcp_log (ZCP_LOG_WARNING, "cannot reserve %" PRIu64 " bytes of %s: %s",
-        length, what, strerror (ret));
-    return -ret;
-  }
-  return 0;
+  return -ret;
 }
 
 int
@@ -117,7 +113,7 @@ zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
     goto fail;
   }
 
-  if (reserve > 0 && (ret = reserve_range (fd, name, 0, reserve)) < 0)
+  if (reserve > 0 && (ret = reserve_range (fd, 0, reserve)) < 0)
     goto fail;
 
   base = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -140,7 +136,7 @@ fail:
 int
 zcp_segment_reserve (int fd, void *base, uint64_t offset, uint64_t length)
 {
-  int ret = reserve_range (fd, "a pool segment", offset, length);
+  int ret = reserve_range (fd, offset, length);
 
   if (ret == 0)
     populate ((uint8_t *) base + offset, length);

@@ -194,7 +194,8 @@ void zcp_publisher_unref (struct zcp_publisher *self);
  * the pool on demand, up to the limit.  The segment takes memory only for
  * the chunks used: the first is reserved here (posix_fallocate), so that a
  * full /dev/shm gives -ENOSPC here and never SIGBUS later, and each other on
- * its first claim, where a full /dev/shm stops the pool at the chunks it has.
+ * its first claim, where a full /dev/shm stops the pool at the chunks it has
+ * until a claim a second later finds room.
  * -EBUSY when every pool entry is still held.  Call from one thread at a
  * time. */
 int zcp_publisher_configure_pool (struct zcp_publisher *self,

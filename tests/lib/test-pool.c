@@ -2,6 +2,7 @@
 /* Chunk pools and holder masks: the cross-process reference count. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -453,31 +454,41 @@ test_chunks_reserved_on_first_claim (void)
 struct full_shm_result
 {
   int claims[3];
-  uint32_t chunks_total;
+  uint32_t chunks_cut;
+  bool out_of_space;
   int refill;
+  int after_room;
+  uint32_t chunks_after;
 };
 
-/* In a mount namespace of its own, with a 4 MiB /dev/shm that the control
- * segment (1.6 MiB) and a pool's first chunk leave room in for one more. */
+/* In a mount namespace of its own, with a 6 MiB /dev/shm of which a 2 MiB
+ * file takes a part: the control segment (1.6 MiB) and two chunks fill the
+ * rest.  Then the file goes, which leaves room for two more. */
 static int
-run_with_full_shm (struct full_shm_result *result)
+run_with_full_shm (uint32_t pool_chunks, struct full_shm_result *result)
 {
   const uint64_t chunk = 1 << 20;
+  const char *ballast = "/dev/shm/ballast";
   struct zcp_publisher_stats stats;
   struct zcp_publisher *publisher;
   struct zcp_chunk chunks[3];
+  int fd;
 
   if ((unshare (CLONE_NEWNS) != 0 &&
           unshare (CLONE_NEWUSER | CLONE_NEWNS) != 0) ||
       mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
-      mount ("tmpfs", "/dev/shm", "tmpfs", 0, "size=4m") != 0)
+      mount ("tmpfs", "/dev/shm", "tmpfs", 0, "size=6m") != 0)
     return 2;
+  fd = open (ballast, O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 || posix_fallocate (fd, 0, 2 * chunk) != 0)
+    return 1;
+  close (fd);
 
   if (zcp_publisher_open (tap_channel ("full-shm"), 0600, &publisher) != 0)
     return 1;
   /* Above the default of half of /dev/shm: the space runs out first. */
   zcp_publisher_set_pool_limit (publisher, 64 * chunk);
-  if (zcp_publisher_configure_pool (publisher, chunk, 8) != 0)
+  if (zcp_publisher_configure_pool (publisher, chunk, pool_chunks) != 0)
     return 1;
   for (int i = 0; i < 3; i++) {
     result->claims[i] = zcp_publisher_claim (publisher, &chunks[i], 0, NULL);
@@ -485,17 +496,33 @@ run_with_full_shm (struct full_shm_result *result)
       memset (chunks[i].data, 0x33, chunk);
   }
   zcp_publisher_get_stats (publisher, &stats);
-  result->chunks_total = stats.chunks_total;
+  result->chunks_cut = stats.chunks_total;
+  result->out_of_space = stats.out_of_space;
   zcp_chunk_release (&chunks[1]);
   result->refill = zcp_publisher_claim (publisher, &chunks[1], 0, NULL);
+
+  /* Another user of /dev/shm goes away: with every chunk held, a claim
+   * that waits finds the room once the publisher looks again. */
+  unlink (ballast);
+  result->after_room = zcp_publisher_claim (publisher, &chunks[2],
+      5 * ZCP_NSEC_PER_SEC, NULL);
+  if (result->after_room == 0) {
+    memset (chunks[2].data, 0x44, chunk);
+    zcp_chunk_release (&chunks[2]);
+  }
+  zcp_publisher_get_stats (publisher, &stats);
+  result->chunks_after = stats.chunks_total;
   zcp_chunk_release (&chunks[0]);
   zcp_chunk_release (&chunks[1]);
   zcp_publisher_close (publisher);
   return 0;
 }
 
+/* A pool of @pool_chunks that /dev/shm stops at two chunks, either within
+ * its segment or when it would grow, and that gets @chunks_after once there
+ * is room again. */
 static void
-test_full_shm_stops_the_pool (void)
+test_full_shm (const char *what, uint32_t pool_chunks, uint32_t chunks_after)
 {
   struct full_shm_result result = { {0} };
   int status, pipe_fds[2];
@@ -505,7 +532,7 @@ test_full_shm_stops_the_pool (void)
     abort ();
   child = fork ();
   if (child == 0) {
-    int ret = run_with_full_shm (&result);
+    int ret = run_with_full_shm (pool_chunks, &result);
 
     if (write (pipe_fds[1], &result, sizeof result) != sizeof result)
       _exit (3);
@@ -523,13 +550,18 @@ test_full_shm_stops_the_pool (void)
     return;
   }
   ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
-      "a publisher on a small /dev/shm ends cleanly (status %d)", status);
+      "%s: a publisher on a small /dev/shm ends cleanly (status %d)", what,
+      status);
   is_int (result.claims[0], 0, "the reserved first chunk is claimed");
   is_int (result.claims[1], 0, "a second one fits");
   is_int (result.claims[2], -EAGAIN,
       "a third does not: a wait for a chunk, not a SIGBUS");
-  is_int (result.chunks_total, 2, "the pool stops at the chunks it has");
+  is_int (result.chunks_cut, 2, "the pool stops at the chunks it has");
+  ok (result.out_of_space, "and says that /dev/shm is why");
   is_int (result.refill, 0, "and goes on with them");
+  is_int (result.after_room, 0, "with room again, a waiting claim gets one");
+  is_int (result.chunks_after, chunks_after, "the pool has %u chunks again",
+      chunks_after);
 }
 
 int
@@ -542,6 +574,7 @@ main (void)
   test_growth ();
   test_queue_policies ();
   test_chunks_reserved_on_first_claim ();
-  test_full_shm_stops_the_pool ();
+  test_full_shm ("cut short", 8, 8);
+  test_full_shm ("growth refused", 2, 4);
   return tap_done ();
 }
