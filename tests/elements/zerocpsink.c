@@ -395,9 +395,9 @@ GST_START_TEST (test_pool_limit_warns)
 GST_END_TEST;
 
 /* The part of test_full_dev_shm_warns that runs in a mount namespace of its
- * own, with a /dev/shm that holds the control segment and three chunks.
- * Exits 0 when all went as expected, 2 without a namespace, else the step
- * that failed; the warning's message goes to @report. */
+ * own, with a /dev/shm that holds the control segment and three chunks, and
+ * then one more.  Exits 0 when all went as expected, 2 without a namespace,
+ * else the step that failed; the warning's message goes to @report. */
 static void
 publish_on_small_dev_shm (int report)
 {
@@ -408,7 +408,8 @@ publish_on_small_dev_shm (int report)
   GstBufferPoolAcquireParams dontwait = {
     .flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
   };
-  GstBuffer *held[3], *extra = NULL;
+  GstBuffer *held[4], *extra = NULL;
+  gint64 deadline;
   GstBufferPool *pool;
   gchar *warning;
   gchar *channel = unique_channel ("small-shm");
@@ -433,7 +434,7 @@ publish_on_small_dev_shm (int report)
   pool = proposed_pool (h, NULL);
   if (!gst_buffer_pool_set_active (pool, TRUE))
     _exit (3);
-  for (guint i = 0; i < G_N_ELEMENTS (held); i++) {
+  for (guint i = 0; i < 3; i++) {
     if (gst_buffer_pool_acquire_buffer (pool, &held[i], NULL) != GST_FLOW_OK)
       _exit (4);
     /* Every byte: a chunk handed out has its memory. */
@@ -441,7 +442,7 @@ publish_on_small_dev_shm (int report)
   }
   if (gst_buffer_pool_acquire_buffer (pool, &extra, &dontwait) != GST_FLOW_EOS)
     _exit (5);
-  if (sink_stat (sink, "chunks-total") != G_N_ELEMENTS (held))
+  if (sink_stat (sink, "chunks-total") != 3)
     _exit (6);
 
   warning = pop_no_space_warning (bus);
@@ -449,6 +450,24 @@ publish_on_small_dev_shm (int report)
     _exit (7);
   if (write (report, warning, strlen (warning)) < 0)
     _exit (8);
+
+  /* /dev/shm made larger while every chunk is held: within a few seconds,
+   * the pool takes the room. */
+  options = g_strdup_printf ("size=%" G_GSIZE_FORMAT, room + 4096 +
+      GST_ROUND_UP_N ((gsize) VIDEO_SIZE, (gsize) sysconf (_SC_PAGESIZE)));
+  if (mount ("tmpfs", "/dev/shm", "tmpfs", MS_REMOUNT, options) != 0)
+    _exit (9);
+  g_free (options);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (gst_buffer_pool_acquire_buffer (pool, &held[3], &dontwait) !=
+      GST_FLOW_OK) {
+    if (g_get_monotonic_time () >= deadline)
+      _exit (10);
+    g_usleep (10 * 1000);
+  }
+  memset (writable_data (held[3]), 0x55, VIDEO_SIZE);
+  if (sink_stat (sink, "chunks-total") <= 3)
+    _exit (11);
 
   /* Torn down all the same: valgrind checks this process's leaks too. */
   g_free (warning);
