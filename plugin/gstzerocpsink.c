@@ -189,6 +189,7 @@ gst_zero_cp_sink_make_stats (GstZeroCpSink * self)
       "chunks-free", G_TYPE_UINT, stats.chunks_total - stats.chunks_in_use,
       "pools", G_TYPE_UINT, stats.pools,
       "pool-bytes", G_TYPE_UINT64, stats.pool_bytes,
+      "shm-bytes", G_TYPE_UINT64, stats.shm_bytes,
       "max-pool-bytes", G_TYPE_UINT64, stats.pool_limit,
       "pool-limit-waits", G_TYPE_UINT64, stats.limit_waits, NULL);
   gst_structure_take_value (structure, "subscriber-stats", &list);
@@ -1007,7 +1008,9 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
    * Counters of the channel: frames-published, frames-copied (buffers that
    * did not come from the proposed pool), subscribers, chunk-size,
    * chunks-total, chunks-in-use and chunks-free (of the pools claims draw
-   * from), pools (with retired ones still held), pool-bytes, max-pool-bytes,
+   * from), pools (with retired ones still held), pool-bytes (the active
+   * pools' size, which max-pool-bytes bounds), shm-bytes (what all pools
+   * take in /dev/shm: the chunks used so far), max-pool-bytes,
    * pool-limit-waits, and subscriber-stats: an array with, per subscriber,
    * slot, pid, delivered, dropped, queued, max-buffers and leaky.
    */

@@ -1345,6 +1345,9 @@ zcp_publisher_get_stats (struct zcp_publisher *self,
     if (!map)
       continue;
     stats->pools++;
+    for (uint32_t w = 0; w < ZCP_MAX_CHUNKS_PER_POOL / 64; w++)
+      stats->shm_bytes += map->chunk_stride *
+          (uint64_t) __builtin_popcountll (self->backing[p].reserved[w]);
     if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
       continue;
     stats->chunk_size = map->chunk_size;

@@ -151,6 +151,7 @@ struct zcp_publisher_stats
   uint32_t pools;               /* active and retired */
   uint64_t chunk_size;          /* of the active pools */
   uint64_t pool_bytes;          /* of the active pools */
+  uint64_t shm_bytes;           /* of /dev/shm that all pools take */
   uint64_t pool_limit;
   uint64_t limit_waits;         /* times a claim found the pool at its limit */
   bool out_of_space;            /* the limit was /dev/shm's room, not ours */

@@ -418,6 +418,15 @@ pool_footprint (const char *channel, uint64_t * size, uint64_t * taken)
     closedir (dir);
 }
 
+static uint64_t
+shm_bytes_of (struct zcp_publisher *publisher)
+{
+  struct zcp_publisher_stats stats;
+
+  zcp_publisher_get_stats (publisher, &stats);
+  return stats.shm_bytes;
+}
+
 static void
 test_chunks_reserved_on_first_claim (void)
 {
@@ -433,11 +442,13 @@ test_chunks_reserved_on_first_claim (void)
   pool_footprint (channel, &size, &taken);
   is_int (size, 8 * chunk, "the segment has room for 8 chunks");
   is_int (taken, chunk, "of which only the first takes memory");
+  is_int (shm_bytes_of (publisher), taken, "and the stats say so");
 
   is_int (zcp_publisher_claim (publisher, &a, 0, NULL), 0, "claim a");
   is_int (zcp_publisher_claim (publisher, &b, 0, NULL), 0, "claim b");
   pool_footprint (channel, &size, &taken);
   is_int (taken, 2 * chunk, "a second chunk is reserved when first claimed");
+  is_int (shm_bytes_of (publisher), taken, "and the stats say so");
   /* Every page of both, written: reserved means no SIGBUS. */
   memset (a.data, 0x11, chunk);
   memset (b.data, 0x22, chunk);
@@ -447,6 +458,7 @@ test_chunks_reserved_on_first_claim (void)
   is_int (zcp_publisher_claim (publisher, &again, 0, NULL), 0, "claim again");
   pool_footprint (channel, &size, &taken);
   is_int (taken, 2 * chunk, "a chunk claimed before is not reserved twice");
+  is_int (shm_bytes_of (publisher), taken, "and the stats say so");
   zcp_chunk_release (&again);
   zcp_publisher_close (publisher);
 }
