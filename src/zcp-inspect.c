@@ -13,6 +13,24 @@
 #include "zcp-pool.h"
 #include "zcp-private.h"
 
+/* What a pool's file takes in /dev/shm: the chunks reserved so far.  0 if
+ * it is gone; stat needs no right to read it. */
+static uint64_t
+pool_shm_bytes (const char *channel, uint32_t epoch, uint32_t index,
+    uint32_t generation)
+{
+  char name[ZCP_SHM_NAME_SIZE], path[ZCP_SHM_NAME_SIZE + sizeof ZCP_SHM_DIR];
+  struct stat st;
+
+  if (zcp_segment_pool_name (channel, epoch, index, generation, name,
+          sizeof name) < 0)
+    return 0;
+  snprintf (path, sizeof path, ZCP_SHM_DIR "%s", name);
+  if (stat (path, &st) != 0)
+    return 0;
+  return (uint64_t) st.st_blocks * 512;
+}
+
 const char *
 zcp_leaky_nick (enum zcp_leaky leaky)
 {
@@ -88,6 +106,8 @@ zcp_channel_inspect (const char *channel, struct zcp_channel_snapshot *snapshot)
 
   for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++) {
     struct zcp_shm_pool *pool = &control->pools[p];
+    uint32_t pool_generation = atomic_load_explicit (&pool->generation,
+        memory_order_acquire);
     uint32_t state = atomic_load_explicit (&pool->state, memory_order_acquire);
     struct zcp_pool_snapshot *entry;
     uint32_t chunk_count = pool->chunk_count;
@@ -102,6 +122,8 @@ zcp_channel_inspect (const char *channel, struct zcp_channel_snapshot *snapshot)
     entry->retired = state == ZCP_POOL_STATE_RETIRED;
     entry->chunk_size = pool->chunk_size;
     entry->chunk_count = chunk_count;
+    entry->shm_bytes = pool_shm_bytes (channel, control->epoch, p,
+        pool_generation);
     for (uint32_t c = 0; c < chunk_count; c++)
       if (atomic_load_explicit (zcp_control_mask (control, p, c),
               memory_order_relaxed) != 0)

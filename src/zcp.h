@@ -394,6 +394,7 @@ struct zcp_pool_snapshot
   uint64_t chunk_size;
   uint32_t chunk_count;
   uint32_t chunks_in_use;
+  uint64_t shm_bytes;           /* taken in /dev/shm: the chunks used so far */
 };
 
 struct zcp_subscriber_snapshot

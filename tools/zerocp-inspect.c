@@ -149,9 +149,10 @@ print_json (const struct zcp_channel_snapshot *snapshot, double frames_per_s,
     const struct zcp_pool_snapshot *pool = &snapshot->pools[p];
 
     printf ("%s{\"index\": %" PRIu32 ", \"retired\": %s, \"chunk_size\": %"
-        PRIu64 ", \"chunks\": %" PRIu32 ", \"chunks_in_use\": %" PRIu32 "}",
-        p ? ", " : "", pool->index, pool->retired ? "true" : "false",
-        pool->chunk_size, pool->chunk_count, pool->chunks_in_use);
+        PRIu64 ", \"chunks\": %" PRIu32 ", \"chunks_in_use\": %" PRIu32
+        ", \"shm_bytes\": %" PRIu64 "}", p ? ", " : "", pool->index,
+        pool->retired ? "true" : "false", pool->chunk_size, pool->chunk_count,
+        pool->chunks_in_use, pool->shm_bytes);
   }
   printf ("], \"subscribers\": [");
   for (uint32_t s = 0; s < snapshot->n_subscribers; s++) {
@@ -214,8 +215,9 @@ print_detail (const struct zcp_channel_snapshot *snapshot,
     const struct zcp_pool_snapshot *pool = &snapshot->pools[p];
 
     printf ("  pool %" PRIu32 "     %" PRIu32 " chunks of %" PRIu64 " bytes, %"
-        PRIu32 " in use%s\n", pool->index, pool->chunk_count,
-        pool->chunk_size, pool->chunks_in_use, pool->retired ? " (retired)" :
+        PRIu32 " in use, %" PRIu64 " bytes in /dev/shm%s\n",
+        pool->index, pool->chunk_count, pool->chunk_size,
+        pool->chunks_in_use, pool->shm_bytes, pool->retired ? " (retired)" :
         "");
   }
   if (snapshot->n_subscribers == 0)

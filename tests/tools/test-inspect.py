@@ -107,6 +107,11 @@ try:
         check("one pool with chunks in use",
               len(channel["pools"]) == 1
               and channel["pools"][0]["chunks_in_use"] >= 1, channel["pools"])
+        pool = channel["pools"][0] if channel["pools"] else {}
+        check("the pool takes in /dev/shm at least the chunks in use",
+              pool.get("shm_bytes", 0) >=
+              max(pool.get("chunks_in_use", 1), 1) * pool.get("chunk_size", 1),
+              pool)
         queues = {s["leaky"]: s["max_buffers"] for s in channel["subscribers"]}
         check("each subscriber's queue policy", queues == {"no": 4,
                                                            "downstream": 2},
