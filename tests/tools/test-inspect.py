@@ -108,10 +108,9 @@ try:
               len(channel["pools"]) == 1
               and channel["pools"][0]["chunks_in_use"] >= 1, channel["pools"])
         pool = channel["pools"][0] if channel["pools"] else {}
-        check("the pool takes in /dev/shm at least the chunks in use",
-              pool.get("shm_bytes", 0) >=
-              max(pool.get("chunks_in_use", 1), 1) * pool.get("chunk_size", 1),
-              pool)
+        check("the pool takes in /dev/shm at least its chunks in use",
+              pool.get("shm_bytes", 0) > 0 and pool["shm_bytes"] >=
+              pool["chunks_in_use"] * pool["chunk_size"], pool)
         queues = {s["leaky"]: s["max_buffers"] for s in channel["subscribers"]}
         check("each subscriber's queue policy", queues == {"no": 4,
                                                            "downstream": 2},
