@@ -595,7 +595,7 @@ gst_zero_cp_sink_initial_chunks (struct zcp_publisher *publisher, gsize size)
 
 static GstBufferPool *
 gst_zero_cp_sink_make_pool (GstZeroCpSink * self, GstCaps * caps, guint size,
-    guint chunks)
+    guint min_buffers, guint chunks)
 {
   struct zcp_publisher *publisher = gst_zero_cp_sink_ref_publisher (self);
   GstBufferPool *pool;
@@ -608,13 +608,12 @@ gst_zero_cp_sink_make_pool (GstZeroCpSink * self, GstCaps * caps, guint size,
   zcp_publisher_unref (publisher);
 
   config = gst_buffer_pool_get_config (pool);
-  gst_buffer_pool_config_set_params (config, caps, size, POOL_MIN_BUFFERS,
-      chunks);
+  gst_buffer_pool_config_set_params (config, caps, size, min_buffers, chunks);
   gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
   if (!gst_buffer_pool_set_config (pool, config)) {
     config = gst_buffer_pool_get_config (pool);
     if (!gst_buffer_pool_config_validate_params (config, caps, size,
-            POOL_MIN_BUFFERS, chunks) ||
+            min_buffers, chunks) ||
         !gst_buffer_pool_set_config (pool, config)) {
       GST_WARNING_OBJECT (self, "our pool refused its own config");
       gst_object_unref (pool);
@@ -633,7 +632,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   gboolean need_pool;
   GstVideoInfo info;
   GstCaps *caps;
-  guint size, chunks;
+  guint size, chunks, min_buffers;
 
   gst_query_parse_allocation (query, &caps, &need_pool);
   if (!caps) {
@@ -655,6 +654,8 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
     return FALSE;
   chunks = gst_zero_cp_sink_initial_chunks (publisher, size);
   zcp_publisher_unref (publisher);
+  /* A limit smaller than two chunks leaves a pool of one. */
+  min_buffers = MIN (POOL_MIN_BUFFERS, chunks);
 
   if (need_pool) {
     GST_OBJECT_LOCK (self);
@@ -676,7 +677,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
     }
 
     if (!pool) {
-      pool = gst_zero_cp_sink_make_pool (self, caps, size, chunks);
+      pool = gst_zero_cp_sink_make_pool (self, caps, size, min_buffers, chunks);
       if (!pool)
         return FALSE;
       GST_OBJECT_LOCK (self);
@@ -686,8 +687,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
 
     /* The maximum is the first pool's size: the pool grows past it when
      * every chunk is held, up to max-pool-bytes. */
-    gst_query_add_allocation_pool (query, pool, size,
-        MIN (POOL_MIN_BUFFERS, chunks), chunks);
+    gst_query_add_allocation_pool (query, pool, size, min_buffers, chunks);
     gst_object_unref (pool);
   }
 
