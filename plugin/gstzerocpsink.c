@@ -633,6 +633,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   GstVideoInfo info;
   GstCaps *caps;
   guint size, chunks, min_buffers;
+  int ret;
 
   gst_query_parse_allocation (query, &caps, &need_pool);
   if (!caps) {
@@ -653,7 +654,17 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   if (!publisher)
     return FALSE;
   chunks = gst_zero_cp_sink_initial_chunks (publisher, size);
+  /* The first chunk's shared memory, now: a /dev/shm that cannot hold one
+   * frame must be an error that says so, not a pool that upstream fails to
+   * start (which GstBaseSrc reports as not-negotiated).  The pool's start
+   * keeps what this makes. */
+  ret = need_pool ? zcp_publisher_configure_pool (publisher, size, chunks) : 0;
   zcp_publisher_unref (publisher);
+  if (ret < 0) {
+    GST_ZERO_CP_ELEMENT_ERROR (self, ret, self->channel_in_use,
+        "zcp_publisher_configure_pool");
+    return FALSE;
+  }
   /* A limit smaller than two chunks leaves a pool of one. */
   min_buffers = MIN (POOL_MIN_BUFFERS, chunks);
 

@@ -566,6 +566,9 @@ zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
     chunks = 1;
   }
   ret = create_pool_locked (self, chunk_size, chunks, &index);
+  if (ret < 0)
+    zcp_log (ZCP_LOG_WARNING, "channel %s: no pool of chunks of %" PRIu64
+        " bytes: %s", self->control->channel, chunk_size, strerror (-ret));
   collect_pools_locked (self);
   pthread_mutex_unlock (&self->lock);
   return ret;

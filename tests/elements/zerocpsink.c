@@ -427,17 +427,74 @@ GST_START_TEST (test_pool_of_one_chunk)
 
 GST_END_TEST;
 
-/* The part of test_full_dev_shm_warns that runs in a mount namespace of its
- * own, with a /dev/shm that holds the control segment and three chunks, and
- * then one more.  Exits 0 when all went as expected, 2 without a namespace,
- * else the step that failed; the warning's message goes to @report. */
+/* The size of a /dev/shm that holds the control segment and @chunks chunks
+ * of a VIDEO_SIZE frame. */
+static gsize
+small_dev_shm_size (gdouble chunks)
+{
+  /* A page more: the control segment ends in a page of its own. */
+  return ZCP_CONTROL_SIZE + 4096 + (gsize) (chunks *
+      GST_ROUND_UP_N ((gsize) VIDEO_SIZE, (gsize) sysconf (_SC_PAGESIZE)));
+}
+
+/* In a child: a mount namespace of its own, with a tmpfs of @size bytes on
+ * /dev/shm; exit status 2 without one. */
+static void
+enter_small_dev_shm (gsize size)
+{
+  gchar *options = g_strdup_printf ("size=%" G_GSIZE_FORMAT, size);
+  int mounted = unshare (CLONE_NEWNS) == 0 &&
+      mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0 &&
+      mount ("tmpfs", "/dev/shm", "tmpfs", 0, options) == 0;
+
+  g_free (options);
+  if (!mounted)
+    _exit (2);
+}
+
+/* Runs @body in a child, which writes what it saw to the pipe it is given
+ * and exits 0 when all went as expected, 2 without a namespace, else the
+ * step that failed.  FALSE if it skipped; what it wrote goes to @report. */
+static gboolean
+run_on_small_dev_shm (const gchar * test, void (*body) (int report),
+    gchar * report, gsize report_size)
+{
+  int status, pipe_fds[2];
+  gssize length;
+  pid_t child;
+
+  memset (report, 0, report_size);
+  fail_unless (pipe (pipe_fds) == 0);
+  child = fork ();
+  fail_unless (child >= 0);
+  if (child == 0) {
+    close (pipe_fds[0]);
+    body (pipe_fds[1]);
+  }
+  close (pipe_fds[1]);
+  length = read (pipe_fds[0], report, report_size - 1);
+  close (pipe_fds[0]);
+  fail_unless (waitpid (child, &status, 0) == child);
+
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 2) {
+    g_print ("%s: SKIPPED: needs a mount namespace of its own (root)\n", test);
+    return FALSE;
+  }
+  fail_unless (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+      "%s: the child on a small /dev/shm failed at step %d (status %d)",
+      test, WIFEXITED (status) ? WEXITSTATUS (status) : -1, status);
+  fail_unless (length > 0);
+  return TRUE;
+}
+
+/* The part of test_full_dev_shm_warns in a mount namespace of its own, with
+ * a /dev/shm that holds the control segment and three chunks, and then one
+ * more.  The warning's message goes to @report. */
 static void
 publish_on_small_dev_shm (int report)
 {
-  const gsize room = ZCP_CONTROL_SIZE + 3 * GST_ROUND_UP_N ((gsize) VIDEO_SIZE,
-      (gsize) sysconf (_SC_PAGESIZE));
-  /* A page more: the control segment ends in a page of its own. */
-  gchar *options = g_strdup_printf ("size=%" G_GSIZE_FORMAT, room + 4096);
+  gsize room = small_dev_shm_size (3);
+  gchar *options;
   GstBufferPoolAcquireParams dontwait = {
     .flags = GST_BUFFER_POOL_ACQUIRE_FLAG_DONTWAIT
   };
@@ -449,15 +506,8 @@ publish_on_small_dev_shm (int report)
   GstElement *sink;
   GstHarness *h;
   GstBus *bus;
-  int mounted;
 
-  mounted = unshare (CLONE_NEWNS) == 0 &&
-      mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0 &&
-      mount ("tmpfs", "/dev/shm", "tmpfs", 0, options) == 0;
-  g_free (options);
-  if (!mounted)
-    _exit (2);
-
+  enter_small_dev_shm (room);
   h = sink_harness (channel);
   sink = sink_of (h);
   bus = gst_bus_new ();
@@ -486,8 +536,7 @@ publish_on_small_dev_shm (int report)
 
   /* /dev/shm made larger while every chunk is held: within a few seconds,
    * the pool takes the room. */
-  options = g_strdup_printf ("size=%" G_GSIZE_FORMAT, room + 4096 +
-      GST_ROUND_UP_N ((gsize) VIDEO_SIZE, (gsize) sysconf (_SC_PAGESIZE)));
+  options = g_strdup_printf ("size=%" G_GSIZE_FORMAT, small_dev_shm_size (4));
   if (mount ("tmpfs", "/dev/shm", "tmpfs", MS_REMOUNT, options) != 0)
     _exit (9);
   g_free (options);
@@ -510,34 +559,68 @@ publish_on_small_dev_shm (int report)
 
 GST_START_TEST (test_full_dev_shm_warns)
 {
-  gchar report[512] = { 0 };
-  int status, pipe_fds[2];
-  gssize length;
-  pid_t child;
+  gchar report[512];
 
-  fail_unless (pipe (pipe_fds) == 0);
-  child = fork ();
-  fail_unless (child >= 0);
-  if (child == 0) {
-    close (pipe_fds[0]);
-    publish_on_small_dev_shm (pipe_fds[1]);
-  }
-  close (pipe_fds[1]);
-  length = read (pipe_fds[0], report, sizeof report - 1);
-  close (pipe_fds[0]);
-  fail_unless (waitpid (child, &status, 0) == child);
+  if (run_on_small_dev_shm ("test_full_dev_shm_warns",
+          publish_on_small_dev_shm, report, sizeof report))
+    fail_unless (strstr (report, "No room left in /dev/shm") != NULL, "%s",
+        report);
+}
 
-  if (WIFEXITED (status) && WEXITSTATUS (status) == 2) {
-    g_print ("test_full_dev_shm_warns: SKIPPED: needs a mount namespace of "
-        "its own (root)\n");
-    return;
-  }
-  fail_unless (WIFEXITED (status) && WEXITSTATUS (status) == 0,
-      "the publisher on a small /dev/shm failed at step %d (status %d)",
-      WIFEXITED (status) ? WEXITSTATUS (status) : -1, status);
-  fail_unless (length > 0);
-  fail_unless (strstr (report, "No room left in /dev/shm") != NULL, "%s",
-      report);
+GST_END_TEST;
+
+/* The part of test_dev_shm_too_small_for_a_frame in a mount namespace of
+ * its own, with a /dev/shm that holds the control segment and half a chunk.
+ * The error's message goes to @report. */
+static void
+propose_on_tiny_dev_shm (int report)
+{
+  gchar *channel = unique_channel ("tiny-shm");
+  GstCaps *caps = gst_caps_from_string (VIDEO_CAPS);
+  GstQuery *query = gst_query_new_allocation (caps, TRUE);
+  GstMessage *message;
+  GError *error = NULL;
+  GstHarness *h;
+  GstBus *bus;
+
+  enter_small_dev_shm (small_dev_shm_size (0.5));
+  h = sink_harness (channel);
+  bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  if (gst_pad_peer_query (h->srcpad, query))
+    _exit (3);
+  message = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+  if (!message)
+    _exit (4);
+  gst_message_parse_error (message, &error, NULL);
+  if (!g_error_matches (error, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_NO_SPACE_LEFT))
+    _exit (5);
+  if (write (report, error->message, strlen (error->message)) < 0)
+    _exit (6);
+
+  g_error_free (error);
+  gst_message_unref (message);
+  gst_query_unref (query);
+  gst_caps_unref (caps);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (channel);
+  _exit (0);
+}
+
+/* Not one frame fits in /dev/shm: the sink says so when upstream asks for
+ * its pool, rather than hand out a pool that cannot start (which upstream
+ * would report as not-negotiated). */
+GST_START_TEST (test_dev_shm_too_small_for_a_frame)
+{
+  gchar report[512];
+
+  if (run_on_small_dev_shm ("test_dev_shm_too_small_for_a_frame",
+          propose_on_tiny_dev_shm, report, sizeof report))
+    fail_unless (strstr (report, "Not enough shared memory") != NULL, "%s",
+        report);
 }
 
 GST_END_TEST;
@@ -642,6 +725,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_pool_limit_warns);
   tcase_add_test (tc, test_pool_of_one_chunk);
   tcase_add_test (tc, test_full_dev_shm_warns);
+  tcase_add_test (tc, test_dev_shm_too_small_for_a_frame);
   tcase_add_test (tc, test_bad_channel_names);
   tcase_add_test (tc, test_second_publisher_refused);
   tcase_add_test (tc, test_stalled_subscriber_does_not_hang_stop);
