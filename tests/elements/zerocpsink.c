@@ -452,18 +452,18 @@ enter_small_dev_shm (gsize size)
     _exit (2);
 }
 
-/* Runs @body in a child, which writes what it saw to the pipe it is given
- * and exits 0 when all went as expected, 2 without a namespace, else the
- * step that failed.  FALSE if it skipped; what it wrote goes to @report. */
-static gboolean
+/* Runs @body in a child, which writes the message it saw to the pipe it is
+ * given and exits 0 when all went as expected, 2 without a namespace, else
+ * the step that failed; the message must hold @expected. */
+static void
 run_on_small_dev_shm (const gchar * test, void (*body) (int report),
-    gchar * report, gsize report_size)
+    const gchar * expected)
 {
+  gchar report[512] = { 0 };
   int status, pipe_fds[2];
   gssize length;
   pid_t child;
 
-  memset (report, 0, report_size);
   fail_unless (pipe (pipe_fds) == 0);
   child = fork ();
   fail_unless (child >= 0);
@@ -472,19 +472,19 @@ run_on_small_dev_shm (const gchar * test, void (*body) (int report),
     body (pipe_fds[1]);
   }
   close (pipe_fds[1]);
-  length = read (pipe_fds[0], report, report_size - 1);
+  length = read (pipe_fds[0], report, sizeof report - 1);
   close (pipe_fds[0]);
   fail_unless (waitpid (child, &status, 0) == child);
 
   if (WIFEXITED (status) && WEXITSTATUS (status) == 2) {
     g_print ("%s: SKIPPED: needs a mount namespace of its own (root)\n", test);
-    return FALSE;
+    return;
   }
   fail_unless (WIFEXITED (status) && WEXITSTATUS (status) == 0,
       "%s: the child on a small /dev/shm failed at step %d (status %d)",
       test, WIFEXITED (status) ? WEXITSTATUS (status) : -1, status);
   fail_unless (length > 0);
-  return TRUE;
+  fail_unless (strstr (report, expected) != NULL, "%s: %s", test, report);
 }
 
 /* The part of test_full_dev_shm_warns in a mount namespace of its own, with
@@ -559,12 +559,8 @@ publish_on_small_dev_shm (int report)
 
 GST_START_TEST (test_full_dev_shm_warns)
 {
-  gchar report[512];
-
-  if (run_on_small_dev_shm ("test_full_dev_shm_warns",
-          publish_on_small_dev_shm, report, sizeof report))
-    fail_unless (strstr (report, "No room left in /dev/shm") != NULL, "%s",
-        report);
+  run_on_small_dev_shm ("test_full_dev_shm_warns", publish_on_small_dev_shm,
+      "No room left in /dev/shm");
 }
 
 GST_END_TEST;
@@ -615,12 +611,8 @@ propose_on_tiny_dev_shm (int report)
  * would report as not-negotiated). */
 GST_START_TEST (test_dev_shm_too_small_for_a_frame)
 {
-  gchar report[512];
-
-  if (run_on_small_dev_shm ("test_dev_shm_too_small_for_a_frame",
-          propose_on_tiny_dev_shm, report, sizeof report))
-    fail_unless (strstr (report, "Not enough shared memory") != NULL, "%s",
-        report);
+  run_on_small_dev_shm ("test_dev_shm_too_small_for_a_frame",
+      propose_on_tiny_dev_shm, "Not enough shared memory");
 }
 
 GST_END_TEST;
