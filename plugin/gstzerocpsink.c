@@ -593,6 +593,27 @@ gst_zero_cp_sink_initial_chunks (struct zcp_publisher *publisher, gsize size)
   return chunks;
 }
 
+/* Makes @publisher's pool for frames of @size bytes (it keeps one that fits),
+ * or posts an error that says why it cannot. */
+static gboolean
+gst_zero_cp_sink_configure_pool (GstZeroCpSink * self,
+    struct zcp_publisher *publisher, gsize size, guint chunks)
+{
+  int ret = zcp_publisher_configure_pool (publisher, MAX (size, 1), chunks);
+
+  if (ret == -EBUSY)
+    /* Not a second publisher, as EBUSY means elsewhere: the pool table. */
+    GST_ELEMENT_ERROR (self, RESOURCE, BUSY, ("Subscribers of channel '%s' "
+            "still hold frames of all %u earlier pools: no room for a pool "
+            "of the new frame size.", self->channel_in_use, ZCP_POOLS_MAX),
+        ("zcp_publisher_configure_pool: chunks of %" G_GSIZE_FORMAT " bytes",
+            size));
+  else if (ret < 0)
+    GST_ZERO_CP_ELEMENT_ERROR (self, ret, self->channel_in_use,
+        "zcp_publisher_configure_pool");
+  return ret == 0;
+}
+
 static GstBufferPool *
 gst_zero_cp_sink_make_pool (GstZeroCpSink * self, GstCaps * caps, guint size,
     guint min_buffers, guint chunks)
@@ -633,7 +654,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   GstVideoInfo info;
   GstCaps *caps;
   guint size, chunks, min_buffers;
-  int ret;
+  gboolean made;
 
   gst_query_parse_allocation (query, &caps, &need_pool);
   if (!caps) {
@@ -658,13 +679,11 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
    * frame must be an error that says so, not a pool that upstream fails to
    * start (which GstBaseSrc reports as not-negotiated).  The pool's start
    * keeps what this makes. */
-  ret = need_pool ? zcp_publisher_configure_pool (publisher, size, chunks) : 0;
+  made = !need_pool ||
+      gst_zero_cp_sink_configure_pool (self, publisher, size, chunks);
   zcp_publisher_unref (publisher);
-  if (ret < 0) {
-    GST_ZERO_CP_ELEMENT_ERROR (self, ret, self->channel_in_use,
-        "zcp_publisher_configure_pool");
+  if (!made)
     return FALSE;
-  }
   /* A limit smaller than two chunks leaves a pool of one. */
   min_buffers = MIN (POOL_MIN_BUFFERS, chunks);
 
@@ -714,15 +733,10 @@ gst_zero_cp_sink_copy_into_chunk (GstZeroCpSink * self, GstBuffer * buffer,
   gsize size = gst_buffer_get_size (buffer);
   int ret;
 
-  if (zcp_publisher_chunk_size (self->publisher) < MAX (size, 1)) {
-    ret = zcp_publisher_configure_pool (self->publisher, MAX (size, 1),
-        gst_zero_cp_sink_initial_chunks (self->publisher, size));
-    if (ret < 0) {
-      GST_ZERO_CP_ELEMENT_ERROR (self, ret, self->channel_in_use,
-          "zcp_publisher_configure_pool");
-      return GST_FLOW_ERROR;
-    }
-  }
+  if (zcp_publisher_chunk_size (self->publisher) < MAX (size, 1) &&
+      !gst_zero_cp_sink_configure_pool (self, self->publisher, size,
+          gst_zero_cp_sink_initial_chunks (self->publisher, size)))
+    return GST_FLOW_ERROR;
 
   while ((ret = zcp_publisher_claim (self->publisher, chunk, CLAIM_WAIT_NS,
               &self->unlocking)) == -ETIMEDOUT)

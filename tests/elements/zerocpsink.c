@@ -665,6 +665,45 @@ push_until_refused (gpointer data)
   return GINT_TO_POINTER (ret);
 }
 
+/* Each larger frame retires the pool before it; a subscriber that holds a
+ * frame of each keeps every entry of the pool table taken.  The frame that
+ * needs one more is an error that says so, not "a live publisher". */
+GST_START_TEST (test_every_pool_held_is_an_error)
+{
+  gchar *channel = unique_channel ("pools-held");
+  GstHarness *h = sink_harness (channel);
+  struct zcp_subscriber *holder;
+  GstBus *bus = gst_bus_new ();
+  GstMessage *message;
+  GError *error = NULL;
+
+  gst_element_set_bus (h->element, bus);
+  fail_unless_equals_int (zcp_subscriber_open (channel, &holder), 0);
+  for (guint i = 1; i <= ZCP_POOLS_MAX; i++)
+    fail_unless_equals_int (gst_harness_push (h,
+            gst_buffer_new_allocate (NULL, i * 4096, NULL)), GST_FLOW_OK);
+  fail_unless_equals_int (gst_harness_push (h, gst_buffer_new_allocate (NULL,
+              (ZCP_POOLS_MAX + 1) * 4096, NULL)), GST_FLOW_ERROR);
+
+  message = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (message != NULL);
+  gst_message_parse_error (message, &error, NULL);
+  fail_unless (g_error_matches (error, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_BUSY), "%s", error->message);
+  fail_unless (strstr (error->message, "still hold frames") != NULL, "%s",
+      error->message);
+
+  g_error_free (error);
+  gst_message_unref (message);
+  zcp_subscriber_close (holder);
+  gst_bus_set_flushing (bus, TRUE);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_stalled_subscriber_does_not_hang_stop)
 {
   gchar *channel = unique_channel ("stalled");
@@ -721,6 +760,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_bad_channel_names);
   tcase_add_test (tc, test_second_publisher_refused);
   tcase_add_test (tc, test_stalled_subscriber_does_not_hang_stop);
+  tcase_add_test (tc, test_every_pool_held_is_an_error);
   return s;
 }
 
