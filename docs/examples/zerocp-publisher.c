@@ -70,6 +70,17 @@ draw (GstBuffer * buffer, const GstVideoInfo * info, guint n)
   gst_video_frame_unmap (&frame);
 }
 
+/* Prints the error that @message carries. */
+static void
+print_error (GstMessage * message)
+{
+  GError *error = NULL;
+
+  gst_message_parse_error (message, &error, NULL);
+  g_printerr ("error: %s\n", error->message);
+  g_error_free (error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -79,7 +90,7 @@ main (int argc, char **argv)
   GstMessage *message;
   GstVideoInfo info;
   GstCaps *caps;
-  gchar *description;
+  GError *parse_error = NULL;
   guint frames;
   guint64 published = 0, copied = 0;
   int status = 0;
@@ -91,17 +102,20 @@ main (int argc, char **argv)
   }
   frames = argc > 2 ? atoi (argv[2]) : 300;
 
-  description = g_strdup_printf ("appsrc name=src format=time is-live=true "
-      "do-timestamp=false ! zerocpsink name=sink channel=%s "
-      "wait-for-connection=true", argv[1]);
-  pipeline = gst_parse_launch (description, NULL);
-  g_free (description);
-  if (!pipeline) {
-    g_printerr ("no zerocpsink: set GST_PLUGIN_PATH to build/plugin\n");
+  pipeline = gst_parse_launch ("appsrc name=src format=time is-live=true "
+      "do-timestamp=false ! zerocpsink name=sink wait-for-connection=true",
+      &parse_error);
+  if (!pipeline || parse_error) {
+    g_printerr ("%s: set GST_PLUGIN_PATH to build/plugin\n",
+        parse_error ? parse_error->message : "no pipeline");
+    g_clear_error (&parse_error);
     return 1;
   }
   appsrc = gst_bin_get_by_name (GST_BIN (pipeline), "src");
   sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  /* A property, not text in the launch line: the element checks the name,
+   * whatever the user typed. */
+  g_object_set (sink, "channel", argv[1], NULL);
 
   gst_video_info_set_format (&info, GST_VIDEO_FORMAT_NV12, WIDTH, HEIGHT);
   GST_VIDEO_INFO_FPS_N (&info) = FPS;
@@ -114,8 +128,16 @@ main (int argc, char **argv)
    * for the first frame, which the sink needs to preroll.) */
   if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE) {
-    g_printerr ("cannot start: see the error above, or run with "
-        "GST_DEBUG=zerocp*:4\n");
+    /* The sink said why on the bus: a bad channel name, a channel that
+     * already has a publisher, no room in /dev/shm. */
+    message = gst_bus_pop_filtered (GST_ELEMENT_BUS (pipeline),
+        GST_MESSAGE_ERROR);
+    if (message) {
+      print_error (message);
+      gst_message_unref (message);
+    } else {
+      g_printerr ("cannot start: run with GST_DEBUG=zerocp*:4\n");
+    }
     return 1;
   }
   pool = get_sink_pool (appsrc, caps, info.size);
@@ -143,11 +165,7 @@ main (int argc, char **argv)
   message = gst_bus_timed_pop_filtered (GST_ELEMENT_BUS (pipeline),
       GST_CLOCK_TIME_NONE, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
   if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR) {
-    GError *error = NULL;
-
-    gst_message_parse_error (message, &error, NULL);
-    g_printerr ("error: %s\n", error->message);
-    g_error_free (error);
+    print_error (message);
     status = 1;
   }
   gst_message_unref (message);

@@ -92,7 +92,7 @@ main (int argc, char **argv)
   GstCaps *caps = NULL;
   Tally tally = { 0 };
   gboolean tty = isatty (STDOUT_FILENO);
-  gchar *description;
+  GError *parse_error = NULL;
   int status = 0;
 
   gst_init (&argc, &argv);
@@ -101,16 +101,19 @@ main (int argc, char **argv)
     return 2;
   }
   /* Lossless, so that the count at the end is every frame published. */
-  description = g_strdup_printf ("zerocpsrc name=src channel=%s leaky=no ! "
-      "appsink name=sink sync=false max-buffers=1", argv[1]);
-  pipeline = gst_parse_launch (description, NULL);
-  g_free (description);
-  if (!pipeline) {
-    g_printerr ("no zerocpsrc: set GST_PLUGIN_PATH to build/plugin\n");
+  pipeline = gst_parse_launch ("zerocpsrc name=src leaky=no ! "
+      "appsink name=sink sync=false max-buffers=1", &parse_error);
+  if (!pipeline || parse_error) {
+    g_printerr ("%s: set GST_PLUGIN_PATH to build/plugin\n",
+        parse_error ? parse_error->message : "no pipeline");
+    g_clear_error (&parse_error);
     return 1;
   }
   src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
   appsink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+  /* A property, not text in the launch line: the element checks the name,
+   * whatever the user typed. */
+  g_object_set (src, "channel", argv[1], NULL);
   tally.latencies = g_array_new (FALSE, FALSE, sizeof (guint64));
   tally.all_latencies = g_array_new (FALSE, FALSE, sizeof (guint64));
   tally.second_started = g_get_monotonic_time ();

@@ -57,10 +57,13 @@ def main():
 
     Gst.init(None)
     pipeline = Gst.parse_launch(
-        "zerocpsrc name=src channel=%s ! video/x-raw,format={GRAY8,NV12,I420} "
-        "! appsink name=sink sync=false max-buffers=1" % args.channel)
+        "zerocpsrc name=src ! video/x-raw,format={GRAY8,NV12,I420} "
+        "! appsink name=sink sync=false max-buffers=1")
     src = pipeline.get_by_name("src")
     sink = pipeline.get_by_name("sink")
+    # A property, not text in the launch line: the element checks the name,
+    # whatever the user typed.
+    src.set_property("channel", args.channel)
     pipeline.set_state(Gst.State.PLAYING)
 
     frames = 0

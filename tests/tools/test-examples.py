@@ -56,5 +56,17 @@ leftovers = [name for name in os.listdir("/dev/shm")
              if name.startswith("zerocp." + CHANNEL)]
 check("nothing left in /dev/shm", not leftovers, leftovers)
 
+# What a user types goes to the channel property, never into a launch line:
+# a name with spaces and a '!' is refused by the element, with its message.
+for name, command in (("publisher", [PUBLISHER, "a b ! fakesink", "1"]),
+                      ("subscriber", [SUBSCRIBER, "a b ! fakesink"])):
+    run = subprocess.run(command, capture_output=True, text=True,
+                         timeout=DEADLINE_S)
+    output = run.stdout + run.stderr
+    check("the %s refuses a bad channel name with exit status 1" % name,
+          run.returncode == 1 and "Invalid channel name 'a b ! fakesink'"
+          in output and "CRITICAL" not in output
+          and "WARNING **" not in output, output)
+
 print("1..%d" % len(results))
 sys.exit(0 if all(results) else 1)

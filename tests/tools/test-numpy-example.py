@@ -77,5 +77,12 @@ leftovers = [name for name in os.listdir("/dev/shm")
              if name.startswith("zerocp." + CHANNEL)]
 check("nothing left in /dev/shm", not leftovers, leftovers)
 
+run = subprocess.run([sys.executable, EXAMPLE, "a b ! fakesink"],
+                     capture_output=True, text=True, timeout=DEADLINE_S)
+check("a bad channel name is refused with the element's message",
+      run.returncode == 1
+      and "Invalid channel name 'a b ! fakesink'" in run.stderr,
+      run.stdout + run.stderr)
+
 print("1..%d" % len(results))
 sys.exit(0 if all(results) else 1)
