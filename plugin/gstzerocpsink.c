@@ -588,8 +588,10 @@ gst_zero_cp_sink_initial_chunks (struct zcp_publisher *publisher, gsize size)
   /* Chunks start on pages of their own, as the library lays them out. */
   stride = GST_ROUND_UP_N (MAX (size, 1), (gsize) sysconf (_SC_PAGESIZE));
   zcp_publisher_get_stats (publisher, &stats);
+  /* Below two, the publisher makes two all the same (see
+   * zcp_publisher_configure_pool). */
   if (stats.pool_limit / stride < chunks)
-    chunks = MAX (stats.pool_limit / stride, 1);
+    chunks = MAX (stats.pool_limit / stride, POOL_MIN_BUFFERS);
   return chunks;
 }
 
@@ -1009,7 +1011,9 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
    * The most shared memory the channel's pool may take.  The pool starts
    * small and grows when every chunk is held; at this limit upstream waits
    * for a chunk to come free instead, and the sink posts a warning.  0
-   * means half of the size of /dev/shm.
+   * means half of the size of /dev/shm.  A limit below two frames still
+   * gives two chunks: with one, a subscriber's sink keeping its last frame
+   * would hold the stream.
    */
   properties[PROP_MAX_POOL_BYTES] = g_param_spec_uint64 ("max-pool-bytes",
       "Maximum pool bytes", "Most bytes of shared memory the pool may grow "

@@ -24,6 +24,10 @@
  * any demand; the first one has at least this many. */
 #define MIN_EXTENT_CHUNKS 2u
 
+/* The fewest chunks a stream moves with, whatever the pool limit: one that a
+ * subscriber keeps as its last frame, one that upstream writes. */
+#define MIN_STREAM_CHUNKS 2u
+
 /* After /dev/shm refused a chunk, how long the pools stay as they are
  * before a claim that finds every chunk held looks for room again: another
  * user of /dev/shm may have gone, and a failed reservation is not free. */
@@ -532,7 +536,7 @@ int
 zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
     uint32_t chunk_count)
 {
-  uint32_t index, chunks;
+  uint32_t index, chunks, fewest;
   int ret = 0;
 
   if (chunk_size == 0 || chunk_count == 0 ||
@@ -555,15 +559,18 @@ zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
   /* /dev/shm may have room again, and the new pool will say if not. */
   self->out_of_space = false;
   self->space_refusals = 0;
-  /* The first pool respects the limit too, but a stream gets a chunk
-   * whatever the limit says. */
-  /* Every pool is retired now: nothing active counts against the limit. */
+  /* The first pool respects the limit too, but a stream gets two chunks
+   * (if it asks for as many) whatever the limit says: a subscriber's sink
+   * keeps the last frame it rendered, and upstream needs another to write
+   * the next one into.  Every pool is retired now: nothing active counts
+   * against the limit. */
+  fewest = (uint32_t) zcp_min_i64 (chunk_count, MIN_STREAM_CHUNKS);
   chunks = chunks_within_limit_locked (self, chunk_size, 0, chunk_count);
-  if (chunks == 0) {
+  if (chunks < fewest) {
+    chunks = fewest;
     zcp_log (ZCP_LOG_WARNING, "channel %s: a pool limit of %" PRIu64 " bytes "
-        "is less than one chunk of %" PRIu64 " bytes; making one",
-        self->control->channel, self->pool_limit, chunk_size);
-    chunks = 1;
+        "is less than %u chunks of %" PRIu64 " bytes; making %u",
+        self->control->channel, self->pool_limit, chunks, chunk_size, chunks);
   }
   ret = create_pool_locked (self, chunk_size, chunks, &index);
   if (ret < 0)

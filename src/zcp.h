@@ -189,7 +189,8 @@ struct zcp_publisher *zcp_publisher_ref (struct zcp_publisher *self);
 void zcp_publisher_unref (struct zcp_publisher *self);
 
 /* Makes a pool of @chunk_count chunks of at least @chunk_size bytes the one
- * that zcp_publisher_claim() draws from (fewer if the pool limit says so).
+ * that zcp_publisher_claim() draws from (fewer if the pool limit says so,
+ * but not fewer than two: a subscriber's sink keeps its last frame).
  * Active pools whose chunks are large enough are kept; otherwise they are
  * retired (removed once no process holds any of their chunks).  Claims grow
  * the pool on demand, up to the limit.  The segment takes memory only for

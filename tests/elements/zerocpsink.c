@@ -394,33 +394,36 @@ GST_START_TEST (test_pool_limit_warns)
 
 GST_END_TEST;
 
-/* A limit below two chunks, or below one (a 4320p frame is 47 MB; half of
- * Docker's /dev/shm is 32), still gives upstream a pool: of one chunk. */
-GST_START_TEST (test_pool_of_one_chunk)
+/* A limit of one chunk, or below one (a 4320p frame is 47 MB; half of
+ * Docker's /dev/shm is 32), still gives upstream a pool of two: one for the
+ * frame a subscriber's sink keeps, one to write the next into. */
+GST_START_TEST (test_pool_limit_below_two_chunks)
 {
-  const guint64 limits[] = { 0, 1 };
+  const guint64 limits[] = {
+    GST_ROUND_UP_N ((guint64) VIDEO_SIZE, (guint64) sysconf (_SC_PAGESIZE)), 1
+  };
 
   for (guint i = 0; i < G_N_ELEMENTS (limits); i++) {
-    gchar *channel = unique_channel ("one-chunk");
+    gchar *channel = unique_channel ("small-limit");
     GstHarness *h = sink_harness (channel);
     GstElement *sink = sink_of (h);
     guint max_buffers = 0;
     GstBufferPool *pool;
-    GstBuffer *buffer = NULL;
+    GstBuffer *held[2];
 
-    if (limits[i] == 0)
-      limit_pool (h, 1);
-    else
-      g_object_set (sink, "max-pool-bytes", limits[i], NULL);
+    g_object_set (sink, "max-pool-bytes", limits[i], NULL);
     pool = proposed_pool (h, &max_buffers);
-    fail_unless_equals_int (max_buffers, 1);
+    fail_unless_equals_int (max_buffers, 2);
     fail_unless (gst_buffer_pool_set_active (pool, TRUE));
-    fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
-            NULL), GST_FLOW_OK);
-    fail_unless (is_zero_cp_memory (gst_buffer_peek_memory (buffer, 0)));
-    fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
+    for (guint k = 0; k < G_N_ELEMENTS (held); k++) {
+      fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &held[k],
+              NULL), GST_FLOW_OK);
+      fail_unless (is_zero_cp_memory (gst_buffer_peek_memory (held[k], 0)));
+    }
+    for (guint k = 0; k < G_N_ELEMENTS (held); k++)
+      fail_unless_equals_int (gst_harness_push (h, held[k]), GST_FLOW_OK);
     fail_unless_equals_uint64 (sink_stat (sink, "frames-copied"), 0);
-    fail_unless_equals_uint64 (sink_stat (sink, "chunks-total"), 1);
+    fail_unless_equals_uint64 (sink_stat (sink, "chunks-total"), 2);
     finish_with_pool (h, sink, pool, channel);
   }
 }
@@ -754,7 +757,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_buffer_rendered_twice_is_copied);
   tcase_add_test (tc, test_full_pool_waits_and_flushes);
   tcase_add_test (tc, test_pool_limit_warns);
-  tcase_add_test (tc, test_pool_of_one_chunk);
+  tcase_add_test (tc, test_pool_limit_below_two_chunks);
   tcase_add_test (tc, test_full_dev_shm_warns);
   tcase_add_test (tc, test_dev_shm_too_small_for_a_frame);
   tcase_add_test (tc, test_bad_channel_names);

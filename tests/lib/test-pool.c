@@ -312,6 +312,13 @@ test_growth (void)
     zcp_chunk_release (&held[c]);
   zcp_publisher_get_stats (publisher, &stats);
   is_int ((int) stats.pools, 1, "and go once they are released");
+
+  /* A subscriber's sink keeps its last frame: one chunk would not move. */
+  zcp_publisher_set_pool_limit (publisher, PAGE);
+  is_int (zcp_publisher_configure_pool (publisher, 4 * PAGE, 8), 0,
+      "chunks larger than the limit");
+  zcp_publisher_get_stats (publisher, &stats);
+  is_int ((int) stats.chunks_total, 2, "make a pool of two all the same");
   zcp_publisher_close (publisher);
 }
 

@@ -2,8 +2,9 @@
 /*
  * Stream semantics across the process boundary, with real pipelines in real
  * processes: events in order, what a late joiner gets, a keyframe for an
- * H.264 joiner, an mp4 round trip, resolution flips, and audio and video of
- * one producer kept in sync by a muxing consumer.
+ * H.264 joiner, an mp4 round trip, resolution flips, audio and video of
+ * one producer kept in sync by a muxing consumer, and a stream whose pool
+ * limit is below two frames.
  */
 #include "child.h"
 
@@ -352,6 +353,37 @@ GST_START_TEST (test_caps_flip)
 
 GST_END_TEST;
 
+/* A limit below two frames (max-pool-bytes, or half of a small /dev/shm)
+ * still streams to a sink that keeps its last frame, as fakesink and
+ * appsink do by default: with one chunk, that frame would be the only one,
+ * and upstream would wait for it forever. */
+GST_START_TEST (test_pool_limit_below_two_frames_streams)
+{
+  gchar *channel = unique_channel ("tiny-limit");
+  gchar *pub_line = g_strdup_printf ("videotestsrc num-buffers=30 ! "
+      SMALL_VIDEO " ! zerocpsink channel=%s max-pool-bytes=1 "
+      "wait-for-connection=true", channel);
+  gchar *sub_line = g_strdup_printf ("zerocpsrc channel=%s leaky=no ! "
+      "fakesink name=probe", channel);
+  GPtrArray *lines;
+  Child *pub, *sub;
+
+  sub = child_start (NULL, sub_line);
+  pub = child_start (NULL, pub_line);
+  lines = stream_lines (sub);
+  fail_unless_equals_int (count_of (lines, "frame "), 30);
+  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+
+  g_ptr_array_unref (lines);
+  child_free (sub);
+  child_free (pub);
+  g_free (sub_line);
+  g_free (pub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* The last timestamp of the stream @pad of @path, in nanoseconds. */
 static guint64
 last_end_time (const gchar * path, const gchar * pad)
@@ -438,6 +470,7 @@ stream_suite (void)
   tcase_add_test (tc, test_mp4_round_trip);
   tcase_add_test (tc, test_caps_flip);
   tcase_add_test (tc, test_audio_video_stay_in_sync);
+  tcase_add_test (tc, test_pool_limit_below_two_frames_streams);
   suite_add_tcase (suite, tc);
   return suite;
 }
