@@ -373,6 +373,7 @@ GST_START_TEST (test_pool_limit_below_two_frames_streams)
   lines = stream_lines (sub);
   fail_unless_equals_int (count_of (lines, "frame "), 30);
   fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+  assert_channel_gone (channel);
 
   g_ptr_array_unref (lines);
   child_free (sub);
