@@ -733,12 +733,20 @@ gst_zero_cp_sink_copy_into_chunk (GstZeroCpSink * self, GstBuffer * buffer,
     struct zcp_chunk *chunk)
 {
   gsize size = gst_buffer_get_size (buffer);
+  guint64 chunk_size = zcp_publisher_chunk_size (self->publisher);
   int ret;
 
-  if (zcp_publisher_chunk_size (self->publisher) < MAX (size, 1) &&
-      !gst_zero_cp_sink_configure_pool (self, self->publisher, size,
-          gst_zero_cp_sink_initial_chunks (self->publisher, size)))
-    return GST_FLOW_ERROR;
+  if (chunk_size < MAX (size, 1)) {
+    /* Buffers that vary in size (encoded video, audio) would make a new pool,
+     * which every subscriber maps, at each new largest one: leave room for
+     * half as much again, and up to the page that the chunk ends in. */
+    gsize wanted = GST_ROUND_UP_N (MAX (size, chunk_size + chunk_size / 2),
+        (gsize) sysconf (_SC_PAGESIZE));
+
+    if (!gst_zero_cp_sink_configure_pool (self, self->publisher, wanted,
+            gst_zero_cp_sink_initial_chunks (self->publisher, wanted)))
+      return GST_FLOW_ERROR;
+  }
 
   while ((ret = zcp_publisher_claim (self->publisher, chunk, CLAIM_WAIT_NS,
               &self->unlocking)) == -ETIMEDOUT)

@@ -205,6 +205,36 @@ GST_START_TEST (test_foreign_buffer_is_copied_and_counted)
 
 GST_END_TEST;
 
+/* Copied buffers that grow (encoded video, audio) get chunks with room to
+ * spare, so that each new largest one does not make a new pool. */
+GST_START_TEST (test_growing_copies_leave_room)
+{
+  gchar *channel = unique_channel ("growing");
+  GstHarness *h = sink_harness (channel);
+  GstElement *sink = sink_of (h);
+  const guint64 page = (guint64) sysconf (_SC_PAGESIZE);
+  const gsize sizes[] = { 1000, page + 1000, page + 1500 };
+  guint64 chunk_sizes[G_N_ELEMENTS (sizes)];
+
+  gst_harness_set_src_caps_str (h, "application/octet-stream");
+  for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
+    fail_unless_equals_int (gst_harness_push (h,
+            gst_buffer_new_allocate (NULL, sizes[i], NULL)), GST_FLOW_OK);
+    chunk_sizes[i] = sink_stat (sink, "chunk-size");
+  }
+  /* The first to the end of its page; the next half as large again. */
+  fail_unless_equals_uint64 (chunk_sizes[0], page);
+  fail_unless_equals_uint64 (chunk_sizes[1], 2 * page);
+  fail_unless_equals_uint64 (chunk_sizes[2], 2 * page);
+  fail_unless_equals_uint64 (sink_stat (sink, "frames-copied"), 3);
+
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* The next buffer for @subscriber, past the events the sink sent first. */
 static int
 next_buffer (struct zcp_subscriber *subscriber, struct zcp_frame *frame,
@@ -682,11 +712,12 @@ GST_START_TEST (test_every_pool_held_is_an_error)
 
   gst_element_set_bus (h->element, bus);
   fail_unless_equals_int (zcp_subscriber_open (channel, &holder), 0);
-  for (guint i = 1; i <= ZCP_POOLS_MAX; i++)
+  /* Twice as large each time: more than the room a pool leaves. */
+  for (guint i = 0; i < ZCP_POOLS_MAX; i++)
     fail_unless_equals_int (gst_harness_push (h,
-            gst_buffer_new_allocate (NULL, i * 4096, NULL)), GST_FLOW_OK);
+            gst_buffer_new_allocate (NULL, 4096 << i, NULL)), GST_FLOW_OK);
   fail_unless_equals_int (gst_harness_push (h, gst_buffer_new_allocate (NULL,
-              (ZCP_POOLS_MAX + 1) * 4096, NULL)), GST_FLOW_ERROR);
+              4096 << ZCP_POOLS_MAX, NULL)), GST_FLOW_ERROR);
 
   message = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND, GST_MESSAGE_ERROR);
   fail_unless (message != NULL);
@@ -764,6 +795,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_second_publisher_refused);
   tcase_add_test (tc, test_stalled_subscriber_does_not_hang_stop);
   tcase_add_test (tc, test_every_pool_held_is_an_error);
+  tcase_add_test (tc, test_growing_copies_leave_room);
   return s;
 }
 
