@@ -26,6 +26,11 @@
  * stream uses, not what it may; a full /dev/shm stops it at the chunks it
  * has, with a warning of its own, until room comes back.
  *
+ * With a zerocpsrc of the same channel in the same pipeline, set async=false
+ * on the sink: it publishes only once the pipeline plays, and the pipeline
+ * would otherwise wait for the zerocpsrc's sink to preroll on a frame that
+ * never comes.
+ *
  * The sink posts an element message when a subscriber comes
  * (`zerocp-subscriber-connected`: channel, slot, pid, max-buffers, leaky) or
  * goes (`zerocp-subscriber-left`: channel, slot, pid, delivered, dropped).
