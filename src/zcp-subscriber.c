@@ -156,6 +156,17 @@ zcp_subscriber_open_with_queue (const char *channel, uint32_t max_buffers,
   return 0;
 }
 
+/* Whether the publisher closed the channel or died. */
+static bool
+publisher_gone (struct zcp_subscriber *self)
+{
+  struct zcp_control *control = self->control;
+
+  return atomic_load_explicit (&control->header->state,
+      memory_order_acquire) != ZCP_SEGMENT_STATE_READY ||
+      zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_PUBLISHER) == 0;
+}
+
 static int
 pool_map_for (struct zcp_subscriber *self, uint32_t index,
     uint32_t generation, struct zcp_pool_map **map_out)
@@ -262,6 +273,14 @@ accept_desc (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
   }
 
   ret = pool_map_for (self, desc->pool_index, desc->pool_generation, &map);
+  if (ret == -ENOENT && publisher_gone (self)) {
+    /* A publisher that did not wait for us (we are leaky, or it stopped
+     * without end-of-stream) unlinked its pools as it left: a frame of one
+     * we had not mapped is lost, not the rest of the queue. */
+    zcp_log (ZCP_LOG_WARNING, "channel %s: a frame of pool %u is lost: the "
+        "publisher left and took the pool with it", channel, desc->pool_index);
+    return -EAGAIN;
+  }
   if (ret < 0) {
     zcp_log (ZCP_LOG_WARNING, "channel %s: descriptor names pool %u "
         "generation %u, which is not there", channel, desc->pool_index,

@@ -401,6 +401,54 @@ test_queue_policies (void)
   zcp_publisher_close (publisher);
 }
 
+/* A leaky subscriber's queue outlives a publisher that does not wait for
+ * it: a frame of a pool the subscriber has mapped is delivered, one of a
+ * pool it had not (whose name went with the publisher) is skipped, and the
+ * stream ends with its end-of-stream, not with an error. */
+static void
+test_queue_outlives_publisher (void)
+{
+  const char *channel = tap_channel ("outlives");
+  struct zcp_subscriber *subscriber;
+  struct zcp_publisher *publisher;
+  struct zcp_chunk chunk, got;
+  struct zcp_frame frame;
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  is_int (zcp_publisher_configure_pool (publisher, PAGE, 2), 0, "a pool");
+  is_int (zcp_subscriber_open_with_queue (channel, 4,
+          ZCP_LEAKY_DOWNSTREAM, &subscriber), 0, "a leaky subscriber");
+  for (int f = 0; f < 2; f++) {
+    is_int (zcp_publisher_claim (publisher, &chunk, 0, NULL), 0, "claim");
+    is_int (publish (publisher, &chunk), 0, "frame %d, first pool", f);
+    zcp_chunk_release (&chunk);
+  }
+  is_int (zcp_subscriber_next (subscriber, &frame, &got, 0, NULL), 0,
+      "the subscriber takes frame 0, and maps the first pool");
+  zcp_chunk_release (&got);
+
+  is_int (zcp_publisher_configure_pool (publisher, 2 * PAGE, 2), 0,
+      "a pool of larger chunks");
+  is_int (zcp_publisher_claim (publisher, &chunk, 0, NULL), 0, "claim");
+  is_int (publish (publisher, &chunk), 0, "frame 2, second pool");
+  zcp_chunk_release (&chunk);
+  is_int (zcp_publisher_send_eos (publisher, NULL), 0, "end-of-stream");
+  /* No drain: it waits for lossless subscribers only. */
+  zcp_publisher_close (publisher);
+
+  is_int (zcp_subscriber_next (subscriber, &frame, &got, 0, NULL), 0,
+      "frame 1 comes after the publisher left");
+  ok (frame.kind == ZCP_FRAME_KIND_BUFFER && frame.sequence == 1,
+      "from the pool the subscriber had mapped");
+  zcp_chunk_release (&got);
+  is_int (zcp_subscriber_next (subscriber, &frame, &got, 0, NULL), 0,
+      "then, frame 2 skipped, end-of-stream");
+  is_int (frame.kind, ZCP_FRAME_KIND_EOS, "which is what comes");
+  is_int (zcp_subscriber_next (subscriber, &frame, &got, 0, NULL), -EPIPE,
+      "and then the publisher is gone");
+  zcp_subscriber_close (subscriber);
+}
+
 /* Size and bytes taken in /dev/shm of @channel's only pool segment. */
 static void
 pool_footprint (const char *channel, uint64_t * size, uint64_t * taken)
@@ -592,6 +640,7 @@ main (void)
   test_dead_subscriber_reclaimed ();
   test_growth ();
   test_queue_policies ();
+  test_queue_outlives_publisher ();
   test_chunks_reserved_on_first_claim ();
   test_full_shm ("cut short", 8, 8);
   test_full_shm ("growth refused", 2, 4);
