@@ -593,8 +593,8 @@ gst_zero_cp_sink_initial_chunks (struct zcp_publisher *publisher, gsize size)
   /* Chunks start on pages of their own, as the library lays them out. */
   stride = GST_ROUND_UP_N (MAX (size, 1), (gsize) sysconf (_SC_PAGESIZE));
   zcp_publisher_get_stats (publisher, &stats);
-  /* Below two, the publisher makes two all the same (see
-   * zcp_publisher_configure_pool). */
+  /* Never below the pool's minimum: the publisher makes two chunks whatever
+   * the limit (see zcp_publisher_configure_pool). */
   if (stats.pool_limit / stride < chunks)
     chunks = MAX (stats.pool_limit / stride, POOL_MIN_BUFFERS);
   return chunks;
@@ -623,7 +623,7 @@ gst_zero_cp_sink_configure_pool (GstZeroCpSink * self,
 
 static GstBufferPool *
 gst_zero_cp_sink_make_pool (GstZeroCpSink * self, GstCaps * caps, guint size,
-    guint min_buffers, guint chunks)
+    guint chunks)
 {
   struct zcp_publisher *publisher = gst_zero_cp_sink_ref_publisher (self);
   GstBufferPool *pool;
@@ -636,12 +636,13 @@ gst_zero_cp_sink_make_pool (GstZeroCpSink * self, GstCaps * caps, guint size,
   zcp_publisher_unref (publisher);
 
   config = gst_buffer_pool_get_config (pool);
-  gst_buffer_pool_config_set_params (config, caps, size, min_buffers, chunks);
+  gst_buffer_pool_config_set_params (config, caps, size, POOL_MIN_BUFFERS,
+      chunks);
   gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
   if (!gst_buffer_pool_set_config (pool, config)) {
     config = gst_buffer_pool_get_config (pool);
     if (!gst_buffer_pool_config_validate_params (config, caps, size,
-            min_buffers, chunks) ||
+            POOL_MIN_BUFFERS, chunks) ||
         !gst_buffer_pool_set_config (pool, config)) {
       GST_WARNING_OBJECT (self, "our pool refused its own config");
       gst_object_unref (pool);
@@ -660,7 +661,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   gboolean need_pool;
   GstVideoInfo info;
   GstCaps *caps;
-  guint size, chunks, min_buffers;
+  guint size, chunks;
   gboolean made;
 
   gst_query_parse_allocation (query, &caps, &need_pool);
@@ -691,8 +692,6 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   zcp_publisher_unref (publisher);
   if (!made)
     return FALSE;
-  /* A limit smaller than two chunks leaves a pool of one. */
-  min_buffers = MIN (POOL_MIN_BUFFERS, chunks);
 
   if (need_pool) {
     GST_OBJECT_LOCK (self);
@@ -714,7 +713,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
     }
 
     if (!pool) {
-      pool = gst_zero_cp_sink_make_pool (self, caps, size, min_buffers, chunks);
+      pool = gst_zero_cp_sink_make_pool (self, caps, size, chunks);
       if (!pool)
         return FALSE;
       GST_OBJECT_LOCK (self);
@@ -724,7 +723,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
 
     /* The maximum is the first pool's size: the pool grows past it when
      * every chunk is held, up to max-pool-bytes. */
-    gst_query_add_allocation_pool (query, pool, size, min_buffers, chunks);
+    gst_query_add_allocation_pool (query, pool, size, POOL_MIN_BUFFERS, chunks);
     gst_object_unref (pool);
   }
 
