@@ -61,8 +61,7 @@ struct zcp_publisher
   uint32_t pool_state[ZCP_MAX_POOLS];   /* ZCP_POOL_STATE_* */
   struct pool_backing backing[ZCP_MAX_POOLS];
   /* /dev/shm refused a chunk: no growth, and pools cut short stay short,
-   * until space_retry_at. */
-  bool out_of_space;
+   * until this time; 0 while /dev/shm has not refused. */
   int64_t space_retry_at;
   uint64_t space_refusals;      /* since the last configure; the first warns */
   uint64_t active_chunk_size;   /* of every active pool; 0 if none */
@@ -480,7 +479,6 @@ note_out_of_space_locked (struct zcp_publisher *self, const char *what, int err)
   uint32_t chunks;
   uint64_t bytes;
 
-  self->out_of_space = true;
   self->space_retry_at = zcp_now_ns () + SPACE_RETRY_NS;
   count_active_locked (self, &chunks, &bytes);
   zcp_log (self->space_refusals++ == 0 ? ZCP_LOG_WARNING : ZCP_LOG_DEBUG,
@@ -557,7 +555,7 @@ zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
   check_subscribers_locked (self);
   retire_active_locked (self);
   /* /dev/shm may have room again, and the new pool will say if not. */
-  self->out_of_space = false;
+  self->space_retry_at = 0;
   self->space_refusals = 0;
   /* The first pool respects the limit too, but a stream gets two chunks
    * (if it asks for as many) whatever the limit says: a subscriber's sink
@@ -676,7 +674,7 @@ retry_space_locked (struct zcp_publisher *self)
   for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
     if (self->pool_state[p] == ZCP_POOL_STATE_ACTIVE)
       self->backing[p].claimable = self->maps[p]->chunk_count;
-  self->out_of_space = false;
+  self->space_retry_at = 0;
   return true;
 }
 
@@ -710,7 +708,7 @@ try_claim_locked (struct zcp_publisher *self, struct zcp_chunk *chunk)
       reclaimed = true;
       continue;
     }
-    if (self->out_of_space) {
+    if (self->space_retry_at != 0) {
       if (!retry_space_locked (self))
         break;
       continue;
@@ -728,7 +726,7 @@ try_claim_locked (struct zcp_publisher *self, struct zcp_chunk *chunk)
     uint64_t bytes;
 
     count_active_locked (self, &chunks, &bytes);
-    if (self->out_of_space)
+    if (self->space_retry_at != 0)
       zcp_log (level, "channel %s: all %u chunks are held and /dev/shm has "
           "no room for another: waiting for one to come free",
           self->control->channel, chunks);
@@ -1370,7 +1368,7 @@ zcp_publisher_get_stats (struct zcp_publisher *self,
   }
   stats->pool_limit = self->pool_limit;
   stats->limit_waits = self->limit_waits;
-  stats->out_of_space = self->out_of_space;
+  stats->out_of_space = self->space_retry_at != 0;
   pthread_mutex_unlock (&self->lock);
 }
 

@@ -67,29 +67,25 @@ zcp_segment_pool_name (const char *channel, uint32_t epoch, uint32_t index,
       index, generation);
 }
 
-static void
-populate (void *start, uint64_t length)
-{
-  /* Page faults here, once, rather than one by one in the first frame
-   * written there.  Only a speed-up: a kernel older than 5.14 refuses, and
-   * the pages fault in as they are first written. */
-  if (length > 0)
-    (void) madvise (start, length, MADV_POPULATE_WRITE);
-}
-
-/* No log: a full /dev/shm is the caller's to report, and a publisher that
- * waits for room tries again and again. */
-static int
-reserve_range (int fd, uint64_t offset, uint64_t length)
+int
+zcp_segment_reserve (int fd, void *base, uint64_t offset, uint64_t length)
 {
   int ret;
 
   /* tmpfs gives up a long reservation when a signal arrives: that is no
-   * reason to think /dev/shm full. */
+   * reason to think /dev/shm full.  No log: a full /dev/shm is the caller's
+   * to report, and a publisher that waits for room tries again and again. */
   do
     ret = posix_fallocate (fd, (off_t) offset, (off_t) length);
   while (ret == EINTR);
-  return -ret;
+  if (ret != 0)
+    return -ret;
+
+  /* Page faults here, once, rather than one by one in the first frame
+   * written there.  Only a speed-up: a kernel older than 5.14 refuses, and
+   * the pages fault in as they are first written. */
+  (void) madvise ((uint8_t *) base + offset, length, MADV_POPULATE_WRITE);
+  return 0;
 }
 
 int
@@ -113,15 +109,15 @@ zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
     goto fail;
   }
 
-  if (reserve > 0 && (ret = reserve_range (fd, 0, reserve)) < 0)
-    goto fail;
-
   base = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) {
     ret = -errno;
     goto fail;
   }
-  populate (base, reserve);
+  if (reserve > 0 && (ret = zcp_segment_reserve (fd, base, 0, reserve)) < 0) {
+    munmap (base, size);
+    goto fail;
+  }
 
   *fd_out = fd;
   *base_out = base;
@@ -130,16 +126,6 @@ zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
 fail:
   shm_unlink (name);
   close (fd);
-  return ret;
-}
-
-int
-zcp_segment_reserve (int fd, void *base, uint64_t offset, uint64_t length)
-{
-  int ret = reserve_range (fd, offset, length);
-
-  if (ret == 0)
-    populate ((uint8_t *) base + offset, length);
   return ret;
 }
 
