@@ -1007,14 +1007,15 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
   /**
    * GstZeroCpSink:wait-for-connection:
    *
-   * Block the stream until a subscriber is attached, so that the first
-   * frames are not published to nobody.
+   * Block the stream while no subscriber is attached, so that frames are
+   * not published to nobody: at the start, and again whenever the last
+   * subscriber leaves, as shmsink's property of the same name does.
    */
   properties[PROP_WAIT_FOR_CONNECTION] = g_param_spec_boolean
       ("wait-for-connection", "Wait for connection",
-      "Hold the first frame until at least one subscriber is attached "
-      "(default: false: publish at the stream's own pace, to whoever is "
-      "there)", DEFAULT_WAIT_FOR_CONNECTION,
+      "Hold the stream while no subscriber is attached, at the start and "
+      "whenever the last one leaves (default: false: publish at the "
+      "stream's own pace, to whoever is there)", DEFAULT_WAIT_FOR_CONNECTION,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
 
   /**

@@ -775,6 +775,65 @@ GST_START_TEST (test_stalled_subscriber_does_not_hang_stop)
 
 GST_END_TEST;
 
+static gpointer
+push_one_frame (gpointer data)
+{
+  GstHarness *h = data;
+
+  return GINT_TO_POINTER (gst_harness_push (h, gst_buffer_new_allocate (NULL,
+              VIDEO_SIZE, NULL)));
+}
+
+/* Checks, a moment after the push started, that it is still held: nothing
+ * published.  A sink that did not hold would have published well within
+ * it. */
+static void
+check_push_held (GstElement * sink, guint64 published)
+{
+  g_usleep (200 * 1000);
+  fail_unless_equals_uint64 (sink_stat (sink, "frames-published"), published);
+}
+
+/* wait-for-connection holds the stream while nobody listens: at the start,
+ * and again once the last subscriber has left, as shmsink's does; stopping
+ * lets go of a held push. */
+GST_START_TEST (test_wait_for_connection_holds_while_nobody_listens)
+{
+  gchar *channel = unique_channel ("wait");
+  GstHarness *h = sink_harness (channel);
+  GstElement *sink = sink_of (h);
+  struct zcp_subscriber *subscriber;
+  struct zcp_frame frame;
+  struct zcp_chunk chunk;
+  GThread *thread;
+
+  g_object_set (sink, "wait-for-connection", TRUE, NULL);
+  thread = g_thread_new ("push", push_one_frame, h);
+  check_push_held (sink, 0);
+
+  fail_unless_equals_int (zcp_subscriber_open_with_queue (channel, 4,
+          ZCP_LEAKY_NO, &subscriber), 0);
+  fail_unless_equals_int (GPOINTER_TO_INT (g_thread_join (thread)),
+      GST_FLOW_OK);
+  fail_unless_equals_int (next_buffer (subscriber, &frame, &chunk), 0);
+  fail_unless_equals_uint64 (frame.size, VIDEO_SIZE);
+  zcp_chunk_release (&chunk);
+  zcp_subscriber_close (subscriber);
+
+  thread = g_thread_new ("push", push_one_frame, h);
+  check_push_held (sink, 1);
+  fail_unless_equals_int (gst_element_set_state (h->element,
+          GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (GPOINTER_TO_INT (g_thread_join (thread)),
+      GST_FLOW_FLUSHING);
+
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerocpsink_suite (void)
 {
@@ -796,6 +855,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_stalled_subscriber_does_not_hang_stop);
   tcase_add_test (tc, test_every_pool_held_is_an_error);
   tcase_add_test (tc, test_growing_copies_leave_room);
+  tcase_add_test (tc, test_wait_for_connection_holds_while_nobody_listens);
   return s;
 }
 
