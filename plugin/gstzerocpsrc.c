@@ -680,6 +680,28 @@ gst_zero_cp_src_publisher_lost (GstZeroCpSrc * self)
   return gst_zero_cp_src_attach (self);
 }
 
+/* The channel's caps are the only ones we can offer.  Asked before they are
+ * set, so that a refusal is an error that names the channel and both sides'
+ * formats, not basesrc's "Internal data stream error" at the next push. */
+static gboolean
+gst_zero_cp_src_downstream_accepts (GstZeroCpSrc * self, GstCaps * caps)
+{
+  GstPad *pad = GST_BASE_SRC_PAD (self);
+  GstCaps *accepted;
+
+  /* Unlinked, the push fails as not-linked, which says so itself. */
+  if (!gst_pad_is_linked (pad) || gst_pad_peer_query_accept_caps (pad, caps))
+    return TRUE;
+
+  accepted = gst_pad_peer_query_caps (pad, NULL);
+  GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Channel '%s' carries a "
+          "format that downstream does not accept.", self->channel_in_use),
+      ("channel caps %" GST_PTR_FORMAT "; downstream accepts %" GST_PTR_FORMAT,
+          caps, accepted));
+  gst_clear_caps (&accepted);
+  return FALSE;
+}
+
 static gboolean
 gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
 {
@@ -711,9 +733,8 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
     /* basesrc skips caps equal to the current ones, but a new stream (the
      * next publisher) must carry its caps after its stream-start. */
     gst_pad_push_event (GST_BASE_SRC_PAD (self), gst_event_new_caps (caps));
-  } else if (!gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
-    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, (NULL),
-        ("downstream refused the channel's caps %" GST_PTR_FORMAT, caps));
+  } else if (!gst_zero_cp_src_downstream_accepts (self, caps) ||
+      !gst_base_src_set_caps (GST_BASE_SRC (self), caps)) {
     gst_clear_caps (&current);
     gst_caps_unref (caps);
     return FALSE;

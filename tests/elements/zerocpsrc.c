@@ -622,6 +622,32 @@ GST_START_TEST (test_publisher_timeout)
 
 GST_END_TEST;
 
+/* A channel whose format downstream refuses is an error that names the
+ * channel and both formats. */
+GST_START_TEST (test_refused_caps_name_both_sides)
+{
+  gchar *channel = unique_channel ("refused");
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s ! "
+      "video/x-raw,format=I420 ! fakesink", channel);
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  expect_pipeline_error (pipeline, "refused caps", GST_CORE_ERROR,
+      GST_CORE_ERROR_NEGOTIATION, "does not accept", "format=(string)NV12");
+
+  gst_harness_teardown (pub);
+  g_free (description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* Each side tells its application who came and went, and the publisher
  * learns the subscriber's queue settings, changes included. */
 GST_START_TEST (test_peers_are_announced)
@@ -1476,6 +1502,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_gap_crosses);
   tcase_add_test (tc, test_upstream_events_reach_publisher);
   tcase_add_test (tc, test_opaque_stream_crosses);
+  tcase_add_test (tc, test_refused_caps_name_both_sides);
   tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
       G_N_ELEMENTS (requested_slices));
   return s;
