@@ -4,8 +4,10 @@
 #endif
 
 #include <string.h>
+#include <time.h>
 
 #include "gstzerocpdescriptor.h"
+#include "gstzerocpelements.h"
 
 /* Flags that mean something only inside one process. */
 #define LOCAL_BUFFER_FLAGS (GST_BUFFER_FLAG_TAG_MEMORY | \
@@ -47,6 +49,65 @@ gst_zero_cp_time_to_clock (const GstSegment * segment, GstClockTime base_time,
   if (!GST_CLOCK_TIME_IS_VALID (running_time))
     return ZCP_TIME_NONE;
   return running_time + base_time;
+}
+
+static gboolean
+clock_is_monotonic (GstClock * clock)
+{
+  GstClockType type = GST_CLOCK_TYPE_REALTIME;
+
+  /* Subclasses of the system clock, GstAudioClock among them, keep their
+   * own time. */
+  if (G_OBJECT_TYPE (clock) != GST_TYPE_SYSTEM_CLOCK)
+    return FALSE;
+  g_object_get (clock, "clock-type", &type, NULL);
+  return type == GST_CLOCK_TYPE_MONOTONIC;
+}
+
+GstClockTime
+gst_zero_cp_wire_base_time (GstElement * element, GstZeroCpClockCheck * check)
+{
+  GstClockTime base_time, clock_now;
+  GstClock *clock;
+  struct timespec now;
+  gint64 shifted;
+
+  GST_OBJECT_LOCK (element);
+  base_time = element->base_time;
+  clock = element->clock;
+  if (clock == check->clock && check->is_monotonic) {
+    GST_OBJECT_UNLOCK (element);
+    return base_time;
+  }
+  if (clock)
+    gst_object_ref (clock);
+  GST_OBJECT_UNLOCK (element);
+  if (!clock)
+    return base_time;
+
+  if (clock != check->clock) {
+    gst_object_replace ((GstObject **) & check->clock, GST_OBJECT (clock));
+    check->is_monotonic = clock_is_monotonic (clock);
+    GST_CAT_INFO_OBJECT (gst_zero_cp_debug, element, "clock %"
+        GST_PTR_FORMAT " %s CLOCK_MONOTONIC", clock, check->is_monotonic ?
+        "is" : "is not");
+  }
+  if (!check->is_monotonic) {
+    clock_now = gst_clock_get_time (clock);
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    shifted = (gint64) base_time + GST_TIMESPEC_TO_TIME (now) -
+        (gint64) clock_now;
+    base_time = MAX (shifted, 0);
+  }
+  gst_object_unref (clock);
+  return base_time;
+}
+
+void
+gst_zero_cp_clock_check_clear (GstZeroCpClockCheck * check)
+{
+  gst_clear_object (&check->clock);
+  check->is_monotonic = FALSE;
 }
 
 void

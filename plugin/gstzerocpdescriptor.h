@@ -22,6 +22,24 @@ guint64 gst_zero_cp_time_to_clock (const GstSegment * segment,
 GstClockTime gst_zero_cp_time_from_clock (guint64 time,
     GstClockTime base_time);
 
+/* What gst_zero_cp_wire_base_time() learnt of the last clock it saw. */
+typedef struct
+{
+  GstClock *clock;
+  gboolean is_monotonic;
+} GstZeroCpClockCheck;
+
+/* @element's base time on CLOCK_MONOTONIC, the clock of the times on the
+ * wire.  On GStreamer's default system clock the two are the same; on any
+ * other (an audio device's, a network clock) the base time is moved by how
+ * far that clock is from CLOCK_MONOTONIC now, so that the publisher's and
+ * the subscriber's times still meet.  Call from one thread; @check keeps
+ * the verdict on the element's clock until it changes. */
+GstClockTime gst_zero_cp_wire_base_time (GstElement * element,
+    GstZeroCpClockCheck * check);
+
+void gst_zero_cp_clock_check_clear (GstZeroCpClockCheck * check);
+
 /* Fills @frame's times, flags and video layout from @buffer.  PTS and DTS
  * become absolute clock times: running time through @segment plus
  * @base_time, so that a subscriber on the same clock (the system monotonic

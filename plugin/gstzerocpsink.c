@@ -118,6 +118,7 @@ struct _GstZeroCpSink
   gchar *channel_in_use;
   gboolean is_video;
   GstVideoInfo info;
+  GstZeroCpClockCheck clock_check;
   /* A LATENCY event came; set from the application's thread. */
   atomic_bool latency_configured;
 
@@ -498,6 +499,7 @@ gst_zero_cp_sink_stop (GstBaseSink * bsink)
   gst_clear_object (&pool);
   gst_clear_object (&self->allocator);
   g_clear_pointer (&self->channel_in_use, g_free);
+  gst_zero_cp_clock_check_clear (&self->clock_check);
   return TRUE;
 }
 
@@ -813,7 +815,7 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     chunk = gst_zero_cp_memory_get_chunk (mem);
 
   gst_zero_cp_frame_from_buffer (&frame, buffer, &bsink->segment,
-      gst_element_get_base_time (GST_ELEMENT_CAST (self)),
+      gst_zero_cp_wire_base_time (GST_ELEMENT_CAST (self), &self->clock_check),
       self->is_video ? &self->info : NULL);
 
   if (chunk) {
@@ -888,8 +890,8 @@ gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
     gst_structure_set (gst_event_writable_structure (gap),
         GST_ZERO_CP_GAP_CLOCK_TIME_FIELD, G_TYPE_UINT64,
         gst_zero_cp_time_to_clock (&GST_BASE_SINK (self)->segment,
-            gst_element_get_base_time (GST_ELEMENT_CAST (self)), timestamp),
-        NULL);
+            gst_zero_cp_wire_base_time (GST_ELEMENT_CAST (self),
+                &self->clock_check), timestamp), NULL);
     string = gst_zero_cp_event_to_string (gap);
     gst_event_unref (gap);
   } else {

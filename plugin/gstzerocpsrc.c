@@ -202,6 +202,7 @@ struct _GstZeroCpSrc
   guint32 caps_generation;
   GstZeroCpSrcTimestampMode mode_in_use;
   guint64 first_pts;            /* origin of a non-live timeline */
+  GstZeroCpClockCheck clock_check;
   gboolean have_sequence;
   guint64 next_sequence;        /* of the frame expected next */
   gboolean have_buffer;         /* a buffer went out since the last segment */
@@ -520,6 +521,7 @@ gst_zero_cp_src_stop (GstBaseSrc * bsrc)
   if (self->wake_fd >= 0)
     close (self->wake_fd);
   self->wake_fd = -1;
+  gst_zero_cp_clock_check_clear (&self->clock_check);
   return TRUE;
 }
 
@@ -751,7 +753,8 @@ static GstClockTime
 gst_zero_cp_src_time_origin (GstZeroCpSrc * self, guint64 first_time)
 {
   if (gst_base_src_is_live (GST_BASE_SRC (self)))
-    return gst_element_get_base_time (GST_ELEMENT_CAST (self));
+    return gst_zero_cp_wire_base_time (GST_ELEMENT_CAST (self),
+        &self->clock_check);
 
   /* Without a live clock to share, the stream starts at 0. */
   if (self->first_pts == ZCP_TIME_NONE)

@@ -18,6 +18,10 @@ harness_for (const gchar * element, const gchar * channel)
       element, channel);
   GstHarness *h = gst_harness_new_parse (description);
 
+  /* The wire's clock, as in a pipeline by default; GstHarness's own test
+   * clock stands still, which each end would account for at a different
+   * moment. */
+  gst_harness_use_systemclock (h);
   /* GstHarness starts sinks by itself, sources only when told. */
   if (g_str_has_prefix (element, "zerocpsrc"))
     gst_harness_play (h);
@@ -648,6 +652,105 @@ GST_START_TEST (test_refused_caps_name_both_sides)
 
 GST_END_TEST;
 
+typedef struct
+{
+  GMutex lock;
+  GCond arrived;
+  GArray *pts;
+} Arrivals;
+
+static void
+note_arrival (GstElement * fakesink, GstBuffer * buffer, GstPad * pad,
+    Arrivals * arrivals)
+{
+  GstClockTime pts = GST_BUFFER_PTS (buffer);
+
+  g_mutex_lock (&arrivals->lock);
+  g_array_append_val (arrivals->pts, pts);
+  g_cond_signal (&arrivals->arrived);
+  g_mutex_unlock (&arrivals->lock);
+}
+
+/* A clock that is not CLOCK_MONOTONIC, as an audio device's or a network
+ * clock is not: the realtime one, decades away from it. */
+static GstClock *
+other_clock (void)
+{
+  return g_object_new (GST_TYPE_SYSTEM_CLOCK, "clock-type",
+      GST_CLOCK_TYPE_REALTIME, NULL);
+}
+
+/* Ten frames at 30 fps from a publisher into a subscriber that syncs, with
+ * the publisher's pipeline (@other_on_publisher) or the subscriber's on
+ * other_clock(): the frames come, a frame apart. */
+static void
+check_stream_across_clocks (gboolean other_on_publisher)
+{
+  gchar *channel = unique_channel ("clocks");
+  gchar *pub_description = g_strdup_printf ("videotestsrc is-live=true ! "
+      VIDEO_CAPS " ! zerocpsink channel=%s wait-for-connection=true",
+      channel);
+  gchar *sub_description = g_strdup_printf ("zerocpsrc channel=%s ! "
+      "fakesink name=out sync=true signal-handoffs=true", channel);
+  GstElement *publisher = gst_parse_launch (pub_description, NULL);
+  GstElement *subscriber = gst_parse_launch (sub_description, NULL);
+  GstElement *out = gst_bin_get_by_name (GST_BIN (subscriber), "out");
+  GstClock *clock = other_clock ();
+  Arrivals arrivals = {.pts = g_array_new (FALSE, FALSE,
+        sizeof (GstClockTime))
+  };
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  gst_pipeline_use_clock (GST_PIPELINE (other_on_publisher ? publisher :
+          subscriber), clock);
+  g_mutex_init (&arrivals.lock);
+  g_cond_init (&arrivals.arrived);
+  g_signal_connect (out, "handoff", G_CALLBACK (note_arrival), &arrivals);
+  fail_unless (gst_element_set_state (subscriber, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (gst_element_set_state (publisher, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+
+  g_mutex_lock (&arrivals.lock);
+  while (arrivals.pts->len < 10)
+    fail_unless (g_cond_wait_until (&arrivals.arrived, &arrivals.lock,
+            deadline), "%u frames rendered in 10 s", arrivals.pts->len);
+  g_mutex_unlock (&arrivals.lock);
+
+  gst_element_set_state (subscriber, GST_STATE_NULL);
+  gst_element_set_state (publisher, GST_STATE_NULL);
+  for (guint i = 1; i < arrivals.pts->len; i++) {
+    GstClockTime step = g_array_index (arrivals.pts, GstClockTime, i) -
+        g_array_index (arrivals.pts, GstClockTime, i - 1);
+
+    fail_unless (step > GST_SECOND / 60 && step < GST_SECOND / 20,
+        "frame %u came %" GST_TIME_FORMAT " after the one before", i,
+        GST_TIME_ARGS (step));
+  }
+
+  g_array_free (arrivals.pts, TRUE);
+  g_cond_clear (&arrivals.arrived);
+  g_mutex_clear (&arrivals.lock);
+  gst_object_unref (clock);
+  gst_object_unref (out);
+  gst_object_unref (subscriber);
+  gst_object_unref (publisher);
+  g_free (sub_description);
+  g_free (pub_description);
+  g_free (channel);
+}
+
+/* The wire's times are CLOCK_MONOTONIC's, GStreamer's default clock; a
+ * pipeline on another clock (an audio sink or source picked as the
+ * pipeline's clock) still meets the other end on it. */
+GST_START_TEST (test_pipelines_on_other_clocks_meet)
+{
+  check_stream_across_clocks (TRUE);
+  check_stream_across_clocks (FALSE);
+}
+
+GST_END_TEST;
+
 /* Each side tells its application who came and went, and the publisher
  * learns the subscriber's queue settings, changes included. */
 GST_START_TEST (test_peers_are_announced)
@@ -875,10 +978,10 @@ GST_START_TEST (test_timestamp_modes)
       "wait-for-connection=true", channel);
   GstHarness *sub = harness_for (src_description, channel);
   GstElement *sink = element_of (pub), *src = element_of (sub);
+  GstClock *clock = gst_element_get_clock (src);
+  GstClockTime sent_at, pulled_at;
   GstBuffer *buffer, *received;
   GstSegment segment;
-  GstClockTime expected;
-  GstClock *clock;
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
   gst_segment_init (&segment, GST_FORMAT_TIME);
@@ -886,19 +989,24 @@ GST_START_TEST (test_timestamp_modes)
   fail_unless (gst_harness_push_event (pub, gst_event_new_segment (&segment)));
   buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
   GST_BUFFER_PTS (buffer) = 11 * GST_SECOND;
+  sent_at = gst_clock_get_time (clock) - gst_element_get_base_time (src);
   fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
   received = gst_harness_pull (sub);
+  pulled_at = gst_clock_get_time (clock) - gst_element_get_base_time (src);
 
-  clock = gst_element_get_clock (src);
-  if (g_str_equal (mode, "compensate"))
-    expected = GST_SECOND + gst_element_get_base_time (sink) -
-        gst_element_get_base_time (src);
-  else if (g_str_equal (mode, "passthrough"))
-    expected = 11 * GST_SECOND;
-  else
-    /* The harness's test clock stands still: arrival is now. */
-    expected = gst_clock_get_time (clock) - gst_element_get_base_time (src);
-  fail_unless_equals_clocktime (GST_BUFFER_PTS (received), expected);
+  if (g_str_equal (mode, "compensate")) {
+    fail_unless_equals_clocktime (GST_BUFFER_PTS (received), GST_SECOND +
+        gst_element_get_base_time (sink) - gst_element_get_base_time (src));
+  } else if (g_str_equal (mode, "passthrough")) {
+    fail_unless_equals_clocktime (GST_BUFFER_PTS (received), 11 * GST_SECOND);
+  } else {
+    /* Our running time when it arrived. */
+    fail_unless (GST_BUFFER_PTS (received) >= sent_at &&
+        GST_BUFFER_PTS (received) <= pulled_at, "arrived at %"
+        GST_TIME_FORMAT ", sent at %" GST_TIME_FORMAT ", pulled at %"
+        GST_TIME_FORMAT, GST_TIME_ARGS (GST_BUFFER_PTS (received)),
+        GST_TIME_ARGS (sent_at), GST_TIME_ARGS (pulled_at));
+  }
 
   if (g_str_equal (mode, "passthrough")) {
     /* The publisher's segment, once: its copy in the subscriber's pad. */
@@ -1503,6 +1611,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_upstream_events_reach_publisher);
   tcase_add_test (tc, test_opaque_stream_crosses);
   tcase_add_test (tc, test_refused_caps_name_both_sides);
+  tcase_add_test (tc, test_pipelines_on_other_clocks_meet);
   tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
       G_N_ELEMENTS (requested_slices));
   return s;
