@@ -90,6 +90,12 @@ gst_zero_cp_element_post_error (GstElement * element, int err,
       text = g_strdup_printf ("Channel '%s' has no free subscriber slot.",
           channel);
       break;
+    case EMFILE:
+    case ENFILE:
+      code = GST_RESOURCE_ERROR_FAILED;
+      text = g_strdup_printf ("Too many open files to use channel '%s' "
+          "(raise the limit: ulimit -n).", channel);
+      break;
     case EINVAL:
     case ENAMETOOLONG:
       code = GST_RESOURCE_ERROR_SETTINGS;

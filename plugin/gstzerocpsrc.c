@@ -470,8 +470,7 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
 
   self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (self->wake_fd < 0) {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, (NULL),
-        ("eventfd: %s", g_strerror (errno)));
+    GST_ZERO_CP_ELEMENT_ERROR (self, -errno, channel, "eventfd");
     g_free (channel);
     return FALSE;
   }

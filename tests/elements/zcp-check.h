@@ -6,6 +6,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 #include <gst/video/video.h>
+#include <errno.h>
 #include <unistd.h>
 
 #define ZERO_CP_MEMORY_TYPE "ZeroCpMemory"
@@ -99,4 +100,32 @@ static inline void
 assert_pipeline_error (const gchar * description, GQuark domain, gint code)
 {
   assert_pipeline_error_full (description, domain, code, NULL);
+}
+
+/* Runs @description, already parsed into @pipeline, with every file
+ * descriptor of the process taken, and checks it fails with an error that
+ * says so.  The system clock and the bus are made first: GStreamer itself
+ * needs descriptors for them. */
+static inline void
+assert_error_without_file_descriptors (GstElement * pipeline)
+{
+  GstClock *clock = gst_system_clock_obtain ();
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GArray *taken = g_array_new (FALSE, FALSE, sizeof (int));
+  int fd;
+
+  while ((fd = dup (STDIN_FILENO)) >= 0)
+    g_array_append_val (taken, fd);
+  fail_unless (errno == EMFILE, "dup: %s", g_strerror (errno));
+
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  for (guint i = 0; i < taken->len; i++)
+    close (g_array_index (taken, int, i));
+  expect_pipeline_error (pipeline, "no file descriptor left",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_FAILED, "Too many open files",
+      NULL);
+
+  g_array_free (taken, TRUE);
+  gst_object_unref (bus);
+  gst_object_unref (clock);
 }

@@ -834,6 +834,21 @@ GST_START_TEST (test_wait_for_connection_holds_while_nobody_listens)
 
 GST_END_TEST;
 
+/* A process out of file descriptors is told so, and what to do. */
+GST_START_TEST (test_too_many_open_files_says_so)
+{
+  gchar *channel = unique_channel ("nofd");
+  gchar *description =
+      g_strdup_printf ("videotestsrc ! zerocpsink channel=%s", channel);
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+
+  assert_error_without_file_descriptors (pipeline);
+  g_free (description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerocpsink_suite (void)
 {
@@ -856,6 +871,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_every_pool_held_is_an_error);
   tcase_add_test (tc, test_growing_copies_leave_room);
   tcase_add_test (tc, test_wait_for_connection_holds_while_nobody_listens);
+  tcase_add_test (tc, test_too_many_open_files_says_so);
   return s;
 }
 

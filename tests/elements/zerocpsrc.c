@@ -1581,6 +1581,21 @@ GST_START_TEST (test_streaming_thread_slice)
 
 GST_END_TEST;
 
+/* A process out of file descriptors is told so, and what to do. */
+GST_START_TEST (test_too_many_open_files_says_so)
+{
+  gchar *channel = unique_channel ("nofd");
+  gchar *description =
+      g_strdup_printf ("zerocpsrc channel=%s ! fakesink", channel);
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+
+  assert_error_without_file_descriptors (pipeline);
+  g_free (description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerocpsrc_suite (void)
 {
@@ -1612,6 +1627,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_opaque_stream_crosses);
   tcase_add_test (tc, test_refused_caps_name_both_sides);
   tcase_add_test (tc, test_pipelines_on_other_clocks_meet);
+  tcase_add_test (tc, test_too_many_open_files_says_so);
   tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
       G_N_ELEMENTS (requested_slices));
   return s;
