@@ -34,6 +34,8 @@ typedef struct
 struct _GstZeroCpAllocator
 {
   GstAllocator parent;
+
+  gint chunks_held;             /* atomic */
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstZeroCpAllocator, gst_zero_cp_allocator,
@@ -93,13 +95,41 @@ gst_zero_cp_mem_is_span (GstMemory * mem1, GstMemory * mem2, gsize * offset)
   return TRUE;
 }
 
+/* Takes over @chunk's hold for @mem. */
+static void
+take_hold (GstAllocator * allocator, GstZeroCpMemory * mem,
+    struct zcp_chunk *chunk)
+{
+  mem->chunk = *chunk;
+  mem->data = chunk->data;
+  memset (chunk, 0, sizeof *chunk);
+  g_atomic_int_inc (&GST_ZERO_CP_ALLOCATOR (allocator)->chunks_held);
+}
+
+static void
+release_hold (GstAllocator * allocator, GstZeroCpMemory * mem)
+{
+  if (!mem->chunk.map)
+    return;
+  zcp_chunk_release (&mem->chunk);
+  mem->data = NULL;
+  g_atomic_int_add (&GST_ZERO_CP_ALLOCATOR (allocator)->chunks_held, -1);
+}
+
+guint
+gst_zero_cp_allocator_chunks_held (GstAllocator * allocator)
+{
+  return (guint) g_atomic_int_get (&GST_ZERO_CP_ALLOCATOR
+      (allocator)->chunks_held);
+}
+
 static void
 gst_zero_cp_allocator_free (GstAllocator * allocator, GstMemory * gmem)
 {
   GstZeroCpMemory *mem = (GstZeroCpMemory *) gmem;
 
   if (!gmem->parent)
-    zcp_chunk_release (&mem->chunk);
+    release_hold (allocator, mem);
   g_free (mem);
 }
 
@@ -153,10 +183,7 @@ gst_zero_cp_allocator_wrap (GstAllocator * allocator, struct zcp_chunk *chunk,
   gst_memory_init (GST_MEMORY_CAST (mem),
       readonly ? GST_MEMORY_FLAG_READONLY : 0, allocator, NULL,
       chunk->capacity, 0, offset, size);
-  mem->chunk = *chunk;
-  mem->data = chunk->data;
-  /* The memory owns the hold now. */
-  memset (chunk, 0, sizeof *chunk);
+  take_hold (allocator, mem, chunk);
 
   GST_LOG_OBJECT (allocator, "memory %p: pool %u chunk %u, %" G_GSIZE_FORMAT
       " bytes at %" G_GSIZE_FORMAT, mem, mem->chunk.pool_index,
@@ -184,8 +211,7 @@ keep_bare_memory (GstBuffer * buffer, GstAllocator * allocator)
 
   GST_LOG_OBJECT (gmem->allocator, "memory %p: drops pool %u chunk %u", mem,
       mem->chunk.pool_index, mem->chunk.chunk_index);
-  zcp_chunk_release (&mem->chunk);
-  mem->data = NULL;
+  release_hold (allocator, mem);
   gmem->offset = 0;
   gmem->size = 0;
   return TRUE;
@@ -228,9 +254,7 @@ gst_zero_cp_buffer_attach_chunk (GstBuffer * buffer, GstAllocator * allocator,
   gmem->maxsize = chunk->capacity;
   gmem->offset = offset;
   gmem->size = size;
-  mem->chunk = *chunk;
-  mem->data = chunk->data;
-  memset (chunk, 0, sizeof *chunk);
+  take_hold (allocator, mem, chunk);
 
   GST_LOG_OBJECT (gmem->allocator, "memory %p: pool %u chunk %u, %"
       G_GSIZE_FORMAT " bytes at %" G_GSIZE_FORMAT, mem, mem->chunk.pool_index,

@@ -31,6 +31,10 @@ void gst_zero_cp_buffer_attach_chunk (GstBuffer * buffer,
     GstAllocator * allocator, struct zcp_chunk *chunk, gsize offset,
     gsize size, gboolean readonly);
 
+/* Chunks held by memories of @allocator now: attached and not yet given
+ * up. */
+guint gst_zero_cp_allocator_chunks_held (GstAllocator * allocator);
+
 gboolean gst_is_zero_cp_memory (GstMemory * mem);
 
 /* The chunk behind @mem, or NULL if @mem is not zerocp memory. */

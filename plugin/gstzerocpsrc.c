@@ -68,6 +68,7 @@
 #include "zcp.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_src_debug);
+GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 #define GST_CAT_DEFAULT gst_zero_cp_src_debug
 
 #define DEFAULT_CHANNEL NULL
@@ -197,6 +198,7 @@ struct _GstZeroCpSrc
 
   /* set in start, used by the streaming thread */
   gchar *channel_in_use;
+  GstAllocator *allocator;
   GstBufferPool *frame_pool;
   gboolean have_caps;
   guint32 caps_generation;
@@ -215,6 +217,10 @@ struct _GstZeroCpSrc
    * set), for that thread alone. */
   guint64 thread_slice;
   guint64 thread_slice_before;
+
+  /* Frames copied because downstream held our share of a pool that may not
+   * grow; read by the application's thread. */
+  atomic_uint_fast64_t frames_copied;
 
   atomic_bool unlocking;
   int wake_fd;                  /* readable while unlocking */
@@ -313,7 +319,9 @@ gst_zero_cp_src_make_stats (GstZeroCpSrc * self)
       "leaky", G_TYPE_STRING, leaky->value_nick,
       "slot", G_TYPE_UINT, stats.slot,
       "subscribers", G_TYPE_UINT, stats.subscribers,
-      "reconnects", G_TYPE_UINT, reconnects, NULL);
+      "reconnects", G_TYPE_UINT, reconnects,
+      "frames-copied", G_TYPE_UINT64, (guint64) atomic_load
+      (&self->frames_copied), NULL);
 }
 
 static void
@@ -448,7 +456,6 @@ static gboolean
 gst_zero_cp_src_start (GstBaseSrc * bsrc)
 {
   GstZeroCpSrc *self = GST_ZERO_CP_SRC (bsrc);
-  GstAllocator *allocator;
   gchar *channel;
   int ret;
 
@@ -475,9 +482,9 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
     return FALSE;
   }
 
-  allocator = gst_zero_cp_allocator_new ();
-  self->frame_pool = gst_zero_cp_frame_pool_new (allocator);
-  gst_object_unref (allocator);
+  self->allocator = gst_zero_cp_allocator_new ();
+  self->frame_pool = gst_zero_cp_frame_pool_new (self->allocator);
+  atomic_store (&self->frames_copied, 0);
   self->have_caps = FALSE;
   self->first_pts = ZCP_TIME_NONE;
   self->new_stream = FALSE;
@@ -517,6 +524,7 @@ gst_zero_cp_src_stop (GstBaseSrc * bsrc)
   if (self->frame_pool)
     gst_buffer_pool_set_active (self->frame_pool, FALSE);
   gst_clear_object (&self->frame_pool);
+  gst_clear_object (&self->allocator);
   if (self->wake_fd >= 0)
     close (self->wake_fd);
   self->wake_fd = -1;
@@ -1068,6 +1076,30 @@ gst_zero_cp_src_apply_frame (GstZeroCpSrc * self, GstBuffer * buffer,
   return TRUE;
 }
 
+/* Downstream holds our share of a pool that may not grow (an encoder's
+ * look-ahead, an unbounded queue): the frame goes out in our own memory and
+ * its chunk back to the publisher at once, so that what we keep cannot
+ * stall the publisher and the other subscribers.  The same copy
+ * GST_MAP_WRITE would make, once per frame beyond the share. */
+static GstBuffer *
+gst_zero_cp_src_copy_frame (GstZeroCpSrc * self, struct zcp_chunk *chunk,
+    const struct zcp_frame *frame, guint hold_budget)
+{
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, frame->size, NULL);
+
+  gst_buffer_fill (buffer, 0, chunk->data + frame->offset, frame->size);
+  zcp_chunk_release (chunk);
+  if (atomic_fetch_add (&self->frames_copied, 1) == 0)
+    GST_ELEMENT_WARNING (self, RESOURCE, NO_SPACE_LEFT, ("Downstream holds "
+            "%u frames of channel '%s', this subscriber's share of a pool "
+            "that may not grow: frames beyond them are copied.", hold_budget,
+            self->channel_in_use), ("raise zerocpsink's max-pool-bytes or "
+            "the size of /dev/shm, or hold fewer frames downstream"));
+  GST_CAT_LOG_OBJECT (CAT_PERFORMANCE, self, "copied frame %" G_GUINT64_FORMAT
+      " of %" G_GUINT64_FORMAT " bytes", frame->sequence, frame->size);
+  return buffer;
+}
+
 static GstFlowReturn
 gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
@@ -1076,6 +1108,7 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   struct zcp_chunk chunk;
   gchar *problem = NULL;
   GstBuffer *buffer;
+  guint hold_budget;
 
   for (;;) {
     GstFlowReturn flow = gst_zero_cp_src_next (self, &frame, &chunk);
@@ -1103,8 +1136,13 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     return GST_FLOW_NOT_NEGOTIATED;
   }
 
-  buffer = gst_zero_cp_frame_pool_wrap (self->frame_pool, &chunk,
-      frame.offset, frame.size);
+  hold_budget = zcp_subscriber_hold_budget (self->subscriber);
+  if (hold_budget > 0 &&
+      gst_zero_cp_allocator_chunks_held (self->allocator) >= hold_budget)
+    buffer = gst_zero_cp_src_copy_frame (self, &chunk, &frame, hold_budget);
+  else
+    buffer = gst_zero_cp_frame_pool_wrap (self->frame_pool, &chunk,
+        frame.offset, frame.size);
 
   if (!gst_zero_cp_src_apply_frame (self, buffer, &frame, &problem)) {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Channel '%s' is corrupt or of "
@@ -1444,11 +1482,14 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
    * Counters of this subscriber: connected, publisher-pid, delivered,
    * dropped (by the publisher for a leaky queue), queued, max-buffers,
    * leaky, slot in the channel, subscribers (of the channel, this one
-   * included) and reconnects (publishers lost and replaced).
+   * included), reconnects (publishers lost and replaced) and frames-copied
+   * (frames handed on in our own memory because downstream held this
+   * subscriber's share of a pool that may not grow).
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Counters of this subscriber: frames delivered, dropped and queued, "
-      "publisher pid, subscribers of the channel, reconnects",
+      "publisher pid, subscribers of the channel, reconnects, frames copied "
+      "because downstream held too many",
       GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
@@ -1478,6 +1519,7 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
 
   GST_DEBUG_CATEGORY_INIT (gst_zero_cp_src_debug, "zerocpsrc", 0,
       "zerocp subscriber");
+  GST_DEBUG_CATEGORY_GET (CAT_PERFORMANCE, "GST_PERFORMANCE");
 }
 
 static void

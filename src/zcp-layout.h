@@ -142,7 +142,12 @@ struct zcp_shm_header
    * bit of its slot (zcp_event_wait_shared_until), so that one wake-up call
    * serves a frame's subscribers however many. */
   _Atomic uint32_t subscriber_wake;
-  uint32_t reserved1;
+  /* The most chunks the active pools may have: what they have and what the
+   * limit and the pool table let them grow by (only what they have while
+   * /dev/shm refuses room).  0 before the first pool.  A subscriber keeps
+   * at most its share of them and copies the frames beyond it, so that
+   * what one holds cannot stall the publisher and the others. */
+  _Atomic uint32_t chunk_capacity;
   /* Bit s: slot s may be active.  A subscriber sets its bit before it makes
    * its slot ACTIVE, the publisher clears it before it frees the slot, so
    * that a frame looks at one word and the slots it names, not at 63 slots
@@ -195,7 +200,8 @@ _Static_assert (offsetof (struct zcp_shm_header, sticky_records) == 164,
     "srecs");
 _Static_assert (offsetof (struct zcp_shm_header, subscriber_wake) == 168,
     "subwake");
-_Static_assert (offsetof (struct zcp_shm_header, reserved1) == 172, "res1");
+_Static_assert (offsetof (struct zcp_shm_header, chunk_capacity) == 172,
+    "capacity");
 _Static_assert (offsetof (struct zcp_shm_header, active_slots) == 176,
     "active");
 _Static_assert (offsetof (struct zcp_shm_header, reserved) == 184, "res");

@@ -295,11 +295,14 @@ reclaim_slot_locked (struct zcp_publisher *self, uint32_t slot_index)
       "are back in the pool", control->channel, slot_index);
 }
 
+static void publish_capacity_locked (struct zcp_publisher *self);
+
 /* Frees retired pools that nobody holds any more. */
 static void
 collect_pools_locked (struct zcp_publisher *self)
 {
   struct zcp_control *control = self->control;
+  bool freed = false;
 
   for (uint32_t index = 0; index < ZCP_MAX_POOLS; index++) {
     struct zcp_shm_pool *entry = &control->pools[index];
@@ -313,9 +316,13 @@ collect_pools_locked (struct zcp_publisher *self)
     atomic_store_explicit (&entry->state, ZCP_POOL_STATE_FREE,
         memory_order_release);
     forget_pool (self, index);
+    freed = true;
     zcp_log (ZCP_LOG_DEBUG, "channel %s: retired pool %u removed",
         control->channel, index);
   }
+  /* Its entry of the pool table is free for the active pools to grow. */
+  if (freed)
+    publish_capacity_locked (self);
 }
 
 static void
@@ -470,6 +477,39 @@ chunks_within_limit_locked (struct zcp_publisher *self, uint64_t chunk_size,
   return wanted;
 }
 
+/* Chunks the next extent of a pool of @chunks asks for: as many again. */
+static uint32_t
+next_extent (uint32_t chunks)
+{
+  return (uint32_t) zcp_min_i64 (ZCP_MAX_CHUNKS_PER_POOL,
+      chunks < MIN_EXTENT_CHUNKS ? MIN_EXTENT_CHUNKS : chunks);
+}
+
+/* Tells subscribers the most chunks the active pools may have: grows them
+ * on paper as grow_locked() would, within the limit and the free entries of
+ * the pool table, unless /dev/shm refused room lately. */
+static void
+publish_capacity_locked (struct zcp_publisher *self)
+{
+  uint64_t stride = pool_stride (self->active_chunk_size), bytes;
+  uint32_t chunks, extent, free_entries = 0;
+
+  count_active_locked (self, &chunks, &bytes);
+  if (self->active_chunk_size != 0 && self->space_retry_at == 0)
+    for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
+      free_entries += self->maps[p] == NULL;
+  for (; free_entries > 0; free_entries--) {
+    extent = chunks_within_limit_locked (self, self->active_chunk_size, bytes,
+        next_extent (chunks));
+    if (extent == 0)
+      break;
+    chunks += extent;
+    bytes += stride * extent;
+  }
+  atomic_store_explicit (&self->control->header->chunk_capacity, chunks,
+      memory_order_relaxed);
+}
+
 /* /dev/shm refused @what with @err: the pools stay at the chunks they have
  * for SPACE_RETRY_NS.  Warns the first time after a configure; a stream
  * held at that size would say it again every SPACE_RETRY_NS. */
@@ -480,6 +520,7 @@ note_out_of_space_locked (struct zcp_publisher *self, const char *what, int err)
   uint64_t bytes;
 
   self->space_retry_at = zcp_now_ns () + SPACE_RETRY_NS;
+  publish_capacity_locked (self);
   count_active_locked (self, &chunks, &bytes);
   zcp_log (self->space_refusals++ == 0 ? ZCP_LOG_WARNING : ZCP_LOG_DEBUG,
       "channel %s: /dev/shm has no room for %s (%s): the pool stays at %u "
@@ -501,8 +542,7 @@ grow_locked (struct zcp_publisher *self)
     return -EINVAL;
   count_active_locked (self, &chunks, &bytes);
   extent = chunks_within_limit_locked (self, self->active_chunk_size, bytes,
-      zcp_min_i64 (ZCP_MAX_CHUNKS_PER_POOL, chunks < MIN_EXTENT_CHUNKS ?
-          MIN_EXTENT_CHUNKS : chunks));
+      next_extent (chunks));
   if (extent == 0)
     return -ENOSPC;
 
@@ -575,6 +615,7 @@ zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
     zcp_log (ZCP_LOG_WARNING, "channel %s: no pool of chunks of %" PRIu64
         " bytes: %s", self->control->channel, chunk_size, strerror (-ret));
   collect_pools_locked (self);
+  publish_capacity_locked (self);
   pthread_mutex_unlock (&self->lock);
   return ret;
 }
@@ -585,6 +626,7 @@ zcp_publisher_set_pool_limit (struct zcp_publisher *self, uint64_t max_bytes)
   pthread_mutex_lock (&self->lock);
   self->pool_limit = max_bytes ? max_bytes :
       zcp_publisher_default_pool_limit ();
+  publish_capacity_locked (self);
   pthread_mutex_unlock (&self->lock);
   /* A claim waiting at the old limit looks again. */
   zcp_publisher_wake (self);
@@ -675,6 +717,7 @@ retry_space_locked (struct zcp_publisher *self)
     if (self->pool_state[p] == ZCP_POOL_STATE_ACTIVE)
       self->backing[p].claimable = self->maps[p]->chunk_count;
   self->space_retry_at = 0;
+  publish_capacity_locked (self);
   return true;
 }
 
@@ -737,6 +780,10 @@ try_claim_locked (struct zcp_publisher *self, struct zcp_chunk *chunk)
           self->pool_limit);
     self->at_limit = true;
     self->limit_waits++;
+    /* However far publish_capacity_locked() expected the pools to grow,
+     * this is as far as they could. */
+    atomic_store_explicit (&self->control->header->chunk_capacity, chunks,
+        memory_order_relaxed);
   }
   return -EAGAIN;
 }

@@ -440,6 +440,27 @@ zcp_subscriber_get_latency (struct zcp_subscriber *self)
       memory_order_relaxed);
 }
 
+/* What upstream of the publisher holds at most when it streams: the frame it
+ * writes and the one the sink publishes. */
+#define UPSTREAM_CHUNKS 2u
+
+uint32_t
+zcp_subscriber_hold_budget (struct zcp_subscriber *self)
+{
+  struct zcp_shm_header *header = self->control->header;
+  uint32_t capacity = atomic_load_explicit (&header->chunk_capacity,
+      memory_order_relaxed), subscribers, share;
+
+  if (capacity == 0)
+    return 0;
+  subscribers = (uint32_t) __builtin_popcountll (atomic_load_explicit
+      (&header->active_slots, memory_order_relaxed));
+  /* Upstream of the publisher keeps what the pool gives it first. */
+  share = capacity > UPSTREAM_CHUNKS ?
+      (capacity - UPSTREAM_CHUNKS) / (subscribers ? subscribers : 1) : 0;
+  return share > 0 ? share : 1;
+}
+
 void
 zcp_subscriber_set_queue (struct zcp_subscriber *self, uint32_t max_buffers,
     enum zcp_leaky leaky)

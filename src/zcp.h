@@ -369,6 +369,15 @@ void zcp_subscriber_wake (struct zcp_subscriber *self);
 int zcp_subscriber_send_upstream (struct zcp_subscriber *self,
     const char *event) ZCP_WARN_UNUSED;
 
+/* How many chunks this subscriber should hold at most, counting frames it
+ * handed on and has not released: its share of the most chunks the
+ * publisher's pools may have (their capacity less upstream's two, over the
+ * subscribers), at least 1; 0 before the publisher has a pool.  Frames
+ * beyond it should be copied and their chunks released at once, or what
+ * this subscriber keeps can stall the publisher and every other subscriber.
+ * Two relaxed loads; any thread. */
+uint32_t zcp_subscriber_hold_budget (struct zcp_subscriber *self);
+
 /* Latency of the publishing pipeline, in nanoseconds. */
 uint64_t zcp_subscriber_get_latency (struct zcp_subscriber *self);
 

@@ -1581,6 +1581,82 @@ GST_START_TEST (test_streaming_thread_slice)
 
 GST_END_TEST;
 
+#define HOARDED_FRAMES 16
+
+static gpointer
+push_hoarded_frames (gpointer data)
+{
+  GstHarness *pub = data;
+  GstFlowReturn ret = GST_FLOW_OK;
+
+  for (guint i = 0; i < HOARDED_FRAMES && ret == GST_FLOW_OK; i++) {
+    GstBuffer *buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+
+    gst_buffer_memset (buffer, 0, i, VIDEO_SIZE);
+    ret = gst_harness_push (pub, buffer);
+  }
+  return GINT_TO_POINTER (ret);
+}
+
+/* A subscriber whose downstream keeps every frame (an encoder's
+ * look-ahead, an unbounded queue) in a pool that may not grow keeps its
+ * share of the chunks and gets copies beyond it: the publisher never waits
+ * for it, and every frame comes, with its bytes. */
+GST_START_TEST (test_hoarding_downstream_gets_copies)
+{
+  gchar *channel = unique_channel ("hoard");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = harness_for ("zerocpsrc is-live=false", channel);
+  GstElement *sink = element_of (pub), *src = element_of (sub);
+  guint64 page = (guint64) sysconf (_SC_PAGESIZE);
+  GstBuffer *held[HOARDED_FRAMES];
+  guint zero_copy = 0;
+  GstStructure *stats;
+  guint64 copied = 0;
+  GThread *thread;
+
+  /* Four chunks and no more: one subscriber's share is 2. */
+  g_object_set (sink, "max-pool-bytes", 4 * GST_ROUND_UP_N ((guint64)
+          VIDEO_SIZE, page), NULL);
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  thread = g_thread_new ("push", push_hoarded_frames, pub);
+
+  for (guint i = 0; i < HOARDED_FRAMES; i++) {
+    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    GstMapInfo map;
+
+    while (!(held[i] = gst_harness_try_pull (sub))) {
+      fail_unless (g_get_monotonic_time () < deadline,
+          "frame %u did not come: the publisher waits for chunks", i);
+      g_usleep (1000);
+    }
+    fail_unless (gst_buffer_map (held[i], &map, GST_MAP_READ));
+    fail_unless (map.size == VIDEO_SIZE && map.data[0] == i &&
+        map.data[VIDEO_SIZE - 1] == i, "frame %u has the wrong bytes", i);
+    gst_buffer_unmap (held[i], &map);
+    zero_copy += is_zero_cp_memory (gst_buffer_peek_memory (held[i], 0));
+  }
+  fail_unless_equals_int (GPOINTER_TO_INT (g_thread_join (thread)),
+      GST_FLOW_OK);
+
+  fail_unless_equals_int (zero_copy, 2);
+  g_object_get (src, "stats", &stats, NULL);
+  fail_unless (gst_structure_get_uint64 (stats, "frames-copied", &copied));
+  fail_unless_equals_uint64 (copied, HOARDED_FRAMES - zero_copy);
+  gst_structure_free (stats);
+
+  for (guint i = 0; i < HOARDED_FRAMES; i++)
+    gst_buffer_unref (held[i]);
+  gst_object_unref (sink);
+  gst_object_unref (src);
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* A process out of file descriptors is told so, and what to do. */
 GST_START_TEST (test_too_many_open_files_says_so)
 {
@@ -1627,6 +1703,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_opaque_stream_crosses);
   tcase_add_test (tc, test_refused_caps_name_both_sides);
   tcase_add_test (tc, test_pipelines_on_other_clocks_meet);
+  tcase_add_test (tc, test_hoarding_downstream_gets_copies);
   tcase_add_test (tc, test_too_many_open_files_says_so);
   tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
       G_N_ELEMENTS (requested_slices));

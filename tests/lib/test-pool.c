@@ -322,6 +322,43 @@ test_growth (void)
   zcp_publisher_close (publisher);
 }
 
+/* Each subscriber may hold its share of what the pool may grow to, less
+ * upstream's two, so that the chunks one keeps cannot stall the rest. */
+static void
+test_hold_budget (void)
+{
+  const char *channel = tap_channel ("budget");
+  struct zcp_subscriber *first, *second;
+  struct zcp_publisher *publisher;
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  is_int (zcp_subscriber_open (channel, &first), 0, "subscriber");
+  is_int ((int) zcp_subscriber_hold_budget (first), 0,
+      "no pool yet: no budget");
+
+  zcp_publisher_set_pool_limit (publisher, 7 * PAGE);
+  is_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0, "pool of 2");
+  is_int ((int) zcp_subscriber_hold_budget (first), 5,
+      "it may grow to 7 chunks (as test_growth grows it): 5 for one "
+      "subscriber");
+  is_int (zcp_subscriber_open (channel, &second), 0, "a second subscriber");
+  is_int ((int) zcp_subscriber_hold_budget (first), 2, "2 each for two");
+
+  zcp_publisher_set_pool_limit (publisher, 12 * PAGE);
+  is_int ((int) zcp_subscriber_hold_budget (second), 5,
+      "a higher limit: 12 chunks, 5 each");
+  zcp_subscriber_close (second);
+
+  zcp_publisher_set_pool_limit (publisher, PAGE);
+  is_int (zcp_publisher_configure_pool (publisher, 4 * PAGE, 8), 0,
+      "chunks larger than the limit");
+  is_int ((int) zcp_subscriber_hold_budget (first), 1,
+      "a pool of two that may not grow: 1");
+
+  zcp_subscriber_close (first);
+  zcp_publisher_close (publisher);
+}
+
 /* Publishes frames 0..4 to a subscriber whose queue holds 2 and returns
  * the sequence numbers it then reads. */
 static int
@@ -639,6 +676,7 @@ main (void)
   test_claim_waits ();
   test_dead_subscriber_reclaimed ();
   test_growth ();
+  test_hold_budget ();
   test_queue_policies ();
   test_queue_outlives_publisher ();
   test_chunks_reserved_on_first_claim ();
