@@ -1108,7 +1108,7 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   struct zcp_chunk chunk;
   gchar *problem = NULL;
   GstBuffer *buffer;
-  guint hold_budget;
+  guint held, hold_budget;
 
   for (;;) {
     GstFlowReturn flow = gst_zero_cp_src_next (self, &frame, &chunk);
@@ -1136,9 +1136,9 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     return GST_FLOW_NOT_NEGOTIATED;
   }
 
-  hold_budget = zcp_subscriber_hold_budget (self->subscriber);
-  if (hold_budget > 0 &&
-      gst_zero_cp_allocator_chunks_held (self->allocator) >= hold_budget)
+  held = gst_zero_cp_allocator_chunks_held (self->allocator);
+  hold_budget = held > 0 ? zcp_subscriber_hold_budget (self->subscriber) : 0;
+  if (hold_budget > 0 && held >= hold_budget)
     buffer = gst_zero_cp_src_copy_frame (self, &chunk, &frame, hold_budget);
   else
     buffer = gst_zero_cp_frame_pool_wrap (self->frame_pool, &chunk,

@@ -31,6 +31,11 @@ struct zcp_subscriber
   char *replay[ZCP_STICKY_KINDS];
   uint64_t replay_number[ZCP_STICKY_KINDS];
   uint32_t replay_next;
+  /* zcp_subscriber_hold_budget's last answer and what it was worked out
+   * from: both change seldom, and a frame then costs two loads. */
+  uint32_t budget_capacity;
+  uint64_t budget_slots;
+  uint32_t budget;
 };
 
 static uint32_t
@@ -450,15 +455,20 @@ zcp_subscriber_hold_budget (struct zcp_subscriber *self)
   struct zcp_shm_header *header = self->control->header;
   uint32_t capacity = atomic_load_explicit (&header->chunk_capacity,
       memory_order_relaxed), subscribers, share;
+  uint64_t slots = atomic_load_explicit (&header->active_slots,
+      memory_order_relaxed);
 
-  if (capacity == 0)
-    return 0;
-  subscribers = (uint32_t) __builtin_popcountll (atomic_load_explicit
-      (&header->active_slots, memory_order_relaxed));
+  if (capacity == self->budget_capacity && slots == self->budget_slots)
+    return self->budget;
+
+  subscribers = (uint32_t) __builtin_popcountll (slots);
   /* Upstream of the publisher keeps what the pool gives it first. */
   share = capacity > UPSTREAM_CHUNKS ?
       (capacity - UPSTREAM_CHUNKS) / (subscribers ? subscribers : 1) : 0;
-  return share > 0 ? share : 1;
+  self->budget_capacity = capacity;
+  self->budget_slots = slots;
+  self->budget = capacity == 0 ? 0 : share > 0 ? share : 1;
+  return self->budget;
 }
 
 void

@@ -375,7 +375,7 @@ int zcp_subscriber_send_upstream (struct zcp_subscriber *self,
  * subscribers), at least 1; 0 before the publisher has a pool.  Frames
  * beyond it should be copied and their chunks released at once, or what
  * this subscriber keeps can stall the publisher and every other subscriber.
- * Two relaxed loads; any thread. */
+ * Two relaxed loads while neither changes; one caller at a time. */
 uint32_t zcp_subscriber_hold_budget (struct zcp_subscriber *self);
 
 /* Latency of the publishing pipeline, in nanoseconds. */
