@@ -294,9 +294,9 @@ show (const char *channel)
     if (ret < 0) {
       fprintf (stderr, "zerocp-inspect: channel '%s': %s\n", *name,
           describe (ret));
-      /* A channel that vanished between the listing and the look is
-       * not an error of ours. */
-      if (channel || ret != -ENOENT)
+      /* A channel that vanished between the listing and the look, or
+       * whose publisher is still making it, is not an error of ours. */
+      if (channel || (ret != -ENOENT && ret != -EAGAIN))
         status = 1;
       continue;
     }

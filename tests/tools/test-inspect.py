@@ -126,6 +126,16 @@ try:
                                                  "alive"]
                             for line in out.splitlines()), out)
 
+    # Another publisher between shm_open and its first write: the listing
+    # notes it and goes on.
+    starting = "/dev/shm/zerocp." + CHANNEL + "-starting"
+    open(starting, "wb").close()
+    code, out, err = inspect("--json")
+    os.unlink(starting)
+    listed = [c["channel"] for c in json.loads(out)] if code == 0 else []
+    check("a channel being set up does not fail the listing",
+          CHANNEL in listed and "still setting it up" in err, out + err)
+
     watcher = subprocess.Popen([INSPECT, "--watch", "--json", CHANNEL],
                                stdout=subprocess.PIPE, text=True)
     first = watcher.stdout.readline()
