@@ -88,6 +88,11 @@ enum
 
 /* No sticky kind: an event that only travels in order. */
 #define ZCP_SHM_STICKY_NONE UINT32_MAX
+/* In an event descriptor's event_sticky: its record holds the caps of the
+ * generation the descriptor names, sent in order ahead of the first frame
+ * that has them.  The caps entries keep only the last ZCP_CAPS_ENTRIES
+ * generations, and a subscriber may have more changes queued than that. */
+#define ZCP_SHM_EVENT_CAPS 0x53504143u
 
 /* A process-shared wake-up: a futex word and a count of sleepers, so that a
  * signal costs no system call when nobody sleeps. */
@@ -232,8 +237,9 @@ _Static_assert (offsetof (struct zcp_shm_pool, segment_size) == 32, "segsize");
 _Static_assert (offsetof (struct zcp_shm_pool, reserved) == 40, "pool.res");
 
 /* Caps strings, written under a seqlock; entry g % ZCP_CAPS_ENTRIES holds
- * generation g, so a subscriber a few renegotiations behind still finds the
- * caps of the frames it has queued. */
+ * generation g: the caps of a subscriber that joins, and of any generation
+ * too long for an event record (the others also travel in order, see
+ * ZCP_SHM_EVENT_CAPS). */
 struct zcp_shm_caps
 {
   _Atomic uint32_t seq;

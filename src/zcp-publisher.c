@@ -73,6 +73,10 @@ struct zcp_publisher
   uint32_t mode;
   uint64_t sequence;            /* publishing thread only */
   uint64_t event_number;        /* publishing thread only */
+  /* Caps set and not yet sent in order to the subscribers; publishing
+   * thread only. */
+  char *unsent_caps;
+  uint32_t unsent_caps_generation;
 };
 
 static uint32_t
@@ -853,8 +857,15 @@ zcp_publisher_set_caps (struct zcp_publisher *self, const char *caps)
   atomic_store_explicit (&entry->seq, seq + 2, memory_order_release);
   atomic_store_explicit (&header->caps_generation, generation,
       memory_order_release);
+
+  /* Sent in order before the next frame or event; without memory for it,
+   * subscribers read the entry, as they did before. */
+  free (self->unsent_caps);
+  self->unsent_caps = length < ZCP_EVENT_MAX ? strdup (caps) : NULL;
+  self->unsent_caps_generation = generation;
   return 0;
 }
+
 
 /* A slot's queue policy, as the subscriber wrote it: out-of-range values
  * (zero from a subscriber of the first release, or anything from a hostile
@@ -1077,6 +1088,38 @@ push_to_subscribers (struct zcp_publisher *self,
   return ret;
 }
 
+/* Sends the caps set since the last frame or event, in an event record:
+ * queued frames refer to their generation, which the caps entries may have
+ * dropped by the time a subscriber many renegotiations behind reads them.
+ * Takes no sequence number: subscribers keep it to themselves. */
+static int
+send_unsent_caps (struct zcp_publisher *self, const atomic_bool * cancel)
+{
+  struct zcp_control *control = self->control;
+  struct zcp_frame frame = {.kind = ZCP_FRAME_KIND_EVENT };
+  struct zcp_shm_desc desc;
+  uint64_t number;
+  int ret;
+
+  if (!self->unsent_caps)
+    return 0;
+  number = ++self->event_number;
+  zcp_record_write (&control->events[number % ZCP_EVENT_RECORDS], number,
+      ZCP_SHM_STICKY_NONE, self->unsent_caps,
+      (uint32_t) strlen (self->unsent_caps));
+  frame.sequence = self->sequence;
+  frame.caps_generation = self->unsent_caps_generation;
+  frame.event_number = number;
+  frame.event_sticky = ZCP_SHM_EVENT_CAPS;
+  zcp_desc_from_frame (&desc, NULL, &frame);
+  ret = push_to_subscribers (self, &desc, cancel);
+  if (ret == 0) {
+    free (self->unsent_caps);
+    self->unsent_caps = NULL;
+  }
+  return ret;
+}
+
 int
 zcp_publisher_publish (struct zcp_publisher *self,
     const struct zcp_chunk *chunk, struct zcp_frame *frame,
@@ -1099,6 +1142,9 @@ zcp_publisher_publish (struct zcp_publisher *self,
               chunk->pool_index, chunk->chunk_index), memory_order_relaxed) &
       ~(UINT64_C (1) << ZCP_PUBLISHER_BIT))
     return -EBUSY;
+  ret = send_unsent_caps (self, cancel);
+  if (ret < 0)
+    return ret;
 
   frame->kind = ZCP_FRAME_KIND_BUFFER;
   frame->sequence = self->sequence++;
@@ -1126,11 +1172,15 @@ zcp_publisher_send_event (struct zcp_publisher *self, const char *event,
   size_t length = strlen (event);
   struct zcp_shm_desc desc;
   uint64_t number;
+  int ret;
 
   if (length >= ZCP_EVENT_MAX)
     return -E2BIG;
   if (sticky >= ZCP_STICKY_KINDS)
     sticky = ZCP_STICKY_NONE;
+  ret = send_unsent_caps (self, cancel);
+  if (ret < 0)
+    return ret;
 
   number = ++self->event_number;
   /* The record before the descriptor that names it. */
@@ -1504,6 +1554,7 @@ zcp_publisher_unref (struct zcp_publisher *self)
       forget_pool (self, p);
   pthread_mutex_destroy (&self->lock);
   zcp_control_unref (self->control);
+  free (self->unsent_caps);
   free (self);
 }
 

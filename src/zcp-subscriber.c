@@ -36,6 +36,11 @@ struct zcp_subscriber
   uint32_t budget_capacity;
   uint64_t budget_slots;
   uint32_t budget;
+  /* The caps the publisher last sent in order (ZCP_SHM_EVENT_CAPS), which
+   * the frames after them have; only the thread that calls
+   * zcp_subscriber_next touches them. */
+  char *sent_caps;
+  uint32_t sent_caps_generation;
 };
 
 static uint32_t
@@ -223,6 +228,12 @@ accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
         self->control->channel, desc->event_number, strerror (-ret));
     return ret == -ENOMEM ? ret : -EAGAIN;
   }
+  if (desc->event_sticky == ZCP_SHM_EVENT_CAPS) {
+    free (self->sent_caps);
+    self->sent_caps = data;
+    self->sent_caps_generation = desc->caps_generation;
+    return -EAGAIN;
+  }
   zcp_desc_to_frame (frame, desc);
   frame->event_sticky = sticky < ZCP_STICKY_KINDS ? sticky : ZCP_STICKY_NONE;
   frame->event = data;
@@ -400,6 +411,10 @@ int
 zcp_subscriber_get_caps (struct zcp_subscriber *self, uint32_t generation,
     char **caps_out)
 {
+  if (self->sent_caps && generation == self->sent_caps_generation) {
+    *caps_out = strdup (self->sent_caps);
+    return *caps_out ? 0 : -ENOMEM;
+  }
   return zcp_control_read_caps (self->control, generation, caps_out);
 }
 
@@ -535,6 +550,7 @@ zcp_subscriber_close (struct zcp_subscriber *self)
   zcp_event_signal (&control->header->publisher_event);
   zcp_log (ZCP_LOG_INFO, "channel %s: left slot %u", control->channel,
       self->slot_index);
+  free (self->sent_caps);
   free (self);
   zcp_control_unref (control);
 }

@@ -220,9 +220,10 @@ uint64_t zcp_publisher_chunk_size (struct zcp_publisher *self);
 int zcp_publisher_claim (struct zcp_publisher *self, struct zcp_chunk *chunk,
     int64_t timeout_ns, const atomic_bool *cancel) ZCP_WARN_UNUSED;
 
-/* Publishes new caps (an opaque string) for the frames published after it.
- * -E2BIG if longer than the channel can carry.  Call from the publishing
- * thread. */
+/* Publishes new caps (an opaque string) for the frames published after it;
+ * they are also sent to the subscribers in order, ahead of the next frame
+ * or event.  -E2BIG if longer than the channel can carry.  Call from the
+ * publishing thread. */
 int zcp_publisher_set_caps (struct zcp_publisher *self, const char *caps)
     ZCP_WARN_UNUSED;
 
@@ -356,7 +357,11 @@ int zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
     ZCP_WARN_UNUSED;
 
 /* Copies the caps of @generation into a new NUL-terminated string that the
- * caller frees with free().  -ESTALE if the channel no longer holds them. */
+ * caller frees with free(): those the publisher last sent in order, which
+ * every frame after them has however many renegotiations later it is read,
+ * or else the channel's entry.  -ESTALE if the channel no longer holds them
+ * (caps too long for an event record, ZCP_CAPS_ENTRIES changes since).
+ * Call from the thread that calls zcp_subscriber_next. */
 int zcp_subscriber_get_caps (struct zcp_subscriber *self, uint32_t generation,
     char **caps) ZCP_WARN_UNUSED;
 

@@ -359,6 +359,55 @@ test_hold_budget (void)
   zcp_publisher_close (publisher);
 }
 
+/* Caps that change at every frame (crops of varying size) reach a
+ * subscriber many frames behind with each frame: the channel's entries keep
+ * the last four generations, the caps sent in order keep the rest.  The
+ * frames' sequence numbers have no gap, which would read as drops. */
+static void
+test_caps_of_queued_frames (void)
+{
+  const char *channel = tap_channel ("caps-queue");
+  struct zcp_subscriber *subscriber;
+  struct zcp_publisher *publisher;
+  struct zcp_frame frame;
+  struct zcp_chunk chunk;
+  int right = 0, in_order = 0, published = 0;
+  uint64_t expected_sequence = 0;
+  char caps[32];
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  is_int (zcp_publisher_configure_pool (publisher, 4096, 16), 0, "pool");
+  is_int (zcp_subscriber_open (channel, &subscriber), 0, "subscriber");
+  for (int f = 0; f < 10; f++) {
+    snprintf (caps, sizeof caps, "caps-%d", f);
+    published += zcp_publisher_set_caps (publisher, caps) == 0 &&
+        zcp_publisher_claim (publisher, &chunk, 0, NULL) == 0 &&
+        publish (publisher, &chunk) == 0;
+    zcp_chunk_release (&chunk);
+  }
+  is_int (published, 10, "10 frames, each with caps of its own, queued");
+
+  for (int f = 0; f < 10; f++) {
+    char *got = NULL;
+
+    if (zcp_subscriber_next (subscriber, &frame, &chunk, 0, NULL) != 0 ||
+        frame.kind != ZCP_FRAME_KIND_BUFFER)
+      break;
+    snprintf (caps, sizeof caps, "caps-%d", f);
+    right += zcp_subscriber_get_caps (subscriber, frame.caps_generation,
+        &got) == 0 && strcmp (got, caps) == 0;
+    in_order += frame.sequence == expected_sequence;
+    expected_sequence = frame.sequence + 1;
+    free (got);
+    zcp_chunk_release (&chunk);
+  }
+  is_int (right, 10, "each read back with its own caps");
+  is_int (in_order, 10, "with no gap in their sequence numbers");
+
+  zcp_subscriber_close (subscriber);
+  zcp_publisher_close (publisher);
+}
+
 /* Publishes frames 0..4 to a subscriber whose queue holds 2 and returns
  * the sequence numbers it then reads. */
 static int
@@ -677,6 +726,7 @@ main (void)
   test_dead_subscriber_reclaimed ();
   test_growth ();
   test_hold_budget ();
+  test_caps_of_queued_frames ();
   test_queue_policies ();
   test_queue_outlives_publisher ();
   test_chunks_reserved_on_first_claim ();

@@ -353,6 +353,55 @@ GST_START_TEST (test_caps_flip)
 
 GST_END_TEST;
 
+/* Caps that change at every frame, to a lossless subscriber that falls
+ * many frames behind: each frame still comes after the caps of its size
+ * (the channel keeps only the last four generations; the rest travel in
+ * order with the frames). */
+GST_START_TEST (test_caps_every_frame_to_a_slow_subscriber)
+{
+  gchar *channel = unique_channel ("flip-slow");
+  gchar *pub_line = g_strdup_printf ("videotestsrc num-buffers=40 ! "
+      "capsfilter name=flip caps=" SMALL_VIDEO " ! zerocpsink name=probe "
+      "channel=%s sync=false", channel);
+  gchar *sub_line = subscriber_line (channel, "identity sleep-time=20000 !");
+  guint64 frame_size = 0;
+  guint frames = 0;
+  Child *pub, *sub;
+  GPtrArray *lines;
+
+  pub = child_start ("--wait-subscribers 1 --flip-every 1", pub_line);
+  sub = child_start (NULL, sub_line);
+  lines = stream_lines (sub);
+  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+
+  for (guint i = 0; i < lines->len; i++) {
+    const gchar *line = g_ptr_array_index (lines, i);
+
+    if (g_str_has_prefix (line, "caps ")) {
+      GstCaps *caps = gst_caps_from_string (line + 5);
+      GstVideoInfo info;
+
+      fail_unless (gst_video_info_from_caps (&info, caps), "%s", line);
+      frame_size = info.size;
+      gst_caps_unref (caps);
+    } else if (g_str_has_prefix (line, "frame ")) {
+      fail_unless_equals_uint64 (line_number (line, "size"), frame_size);
+      frames++;
+    }
+  }
+  fail_unless_equals_int (frames, 40);
+  assert_channel_gone (channel);
+
+  g_ptr_array_unref (lines);
+  child_free (sub);
+  child_free (pub);
+  g_free (sub_line);
+  g_free (pub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* A limit below two frames (max-pool-bytes, or half of a small /dev/shm)
  * still streams to a sink that keeps its last frame, as fakesink and
  * appsink do by default: with one chunk, that frame would be the only one,
@@ -470,6 +519,7 @@ stream_suite (void)
   tcase_add_test (tc, test_h264_joiner_gets_a_keyframe);
   tcase_add_test (tc, test_mp4_round_trip);
   tcase_add_test (tc, test_caps_flip);
+  tcase_add_test (tc, test_caps_every_frame_to_a_slow_subscriber);
   tcase_add_test (tc, test_audio_video_stay_in_sync);
   tcase_add_test (tc, test_pool_limit_below_two_frames_streams);
   suite_add_tcase (suite, tc);
