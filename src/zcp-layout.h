@@ -148,8 +148,9 @@ struct zcp_shm_header
    * serves a frame's subscribers however many. */
   _Atomic uint32_t subscriber_wake;
   /* The most chunks the active pools may have: what they have and what the
-   * limit and the pool table let them grow by (only what they have while
-   * /dev/shm refuses room).  0 before the first pool.  A subscriber keeps
+   * limit, the pool table and the room left in /dev/shm let them grow by
+   * (only what they have while /dev/shm refuses room).  0 before the first
+   * pool.  A subscriber keeps
    * at most its share of them and copies the frames beyond it, so that
    * what one holds cannot stall the publisher and the others. */
   _Atomic uint32_t chunk_capacity;

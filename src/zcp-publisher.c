@@ -489,14 +489,44 @@ next_extent (uint32_t chunks)
       chunks < MIN_EXTENT_CHUNKS ? MIN_EXTENT_CHUNKS : chunks);
 }
 
+/* Bytes /dev/shm can still give; as good as unlimited if it cannot say. */
+static uint64_t
+shm_room (void)
+{
+  struct statvfs st;
+
+  if (statvfs (ZCP_SHM_DIR, &st) != 0)
+    return UINT64_MAX;
+  return (uint64_t) st.f_bavail * st.f_frsize;
+}
+
+/* Chunks of the active pools that have their room in /dev/shm already. */
+static uint32_t
+count_reserved_locked (struct zcp_publisher *self)
+{
+  uint32_t reserved = 0;
+
+  for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++) {
+    if (self->pool_state[p] != ZCP_POOL_STATE_ACTIVE)
+      continue;
+    for (uint32_t c = 0; c < self->backing[p].claimable; c++)
+      reserved += (self->backing[p].reserved[c / 64] >> (c % 64)) & 1;
+  }
+  return reserved;
+}
+
 /* Tells subscribers the most chunks the active pools may have: grows them
  * on paper as grow_locked() would, within the limit and the free entries of
- * the pool table, unless /dev/shm refused room lately. */
+ * the pool table, and keeps the chunks not reserved yet to what /dev/shm
+ * has room for now (other channels share it), unless it refused room
+ * lately.  Called when a pool is made, grows or goes, or the limit or the
+ * room changes; an estimate too high would let a subscriber hold what the
+ * publisher will need. */
 static void
 publish_capacity_locked (struct zcp_publisher *self)
 {
-  uint64_t stride = pool_stride (self->active_chunk_size), bytes;
-  uint32_t chunks, extent, free_entries = 0;
+  uint64_t stride = pool_stride (self->active_chunk_size), bytes, fit;
+  uint32_t chunks, extent, reserved, free_entries = 0;
 
   count_active_locked (self, &chunks, &bytes);
   if (self->active_chunk_size != 0 && self->space_retry_at == 0)
@@ -509,6 +539,12 @@ publish_capacity_locked (struct zcp_publisher *self)
       break;
     chunks += extent;
     bytes += stride * extent;
+  }
+  if (self->active_chunk_size != 0) {
+    reserved = count_reserved_locked (self);
+    fit = shm_room () / stride;
+    if (chunks - reserved > fit)
+      chunks = reserved + (uint32_t) fit;
   }
   atomic_store_explicit (&self->control->header->chunk_capacity, chunks,
       memory_order_relaxed);
@@ -555,9 +591,12 @@ grow_locked (struct zcp_publisher *self)
     note_out_of_space_locked (self, "a new extent", ret);
   if (ret == -EBUSY || ret == -ENOSPC)
     return -ENOSPC;
-  if (ret == 0)
+  if (ret == 0) {
     zcp_log (ZCP_LOG_INFO, "channel %s: every chunk was held; grew by %u "
         "chunks to %u", self->control->channel, extent, chunks + extent);
+    /* Other channels may have taken some of /dev/shm since. */
+    publish_capacity_locked (self);
+  }
   return ret;
 }
 

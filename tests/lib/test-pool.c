@@ -612,6 +612,7 @@ struct full_shm_result
   int refill;
   int after_room;
   uint32_t chunks_after;
+  uint32_t budget;
 };
 
 /* In a mount namespace of its own, with a 6 MiB /dev/shm of which a 2 MiB
@@ -622,7 +623,9 @@ run_with_full_shm (uint32_t pool_chunks, struct full_shm_result *result)
 {
   const uint64_t chunk = 1 << 20;
   const char *ballast = "/dev/shm/ballast";
+  const char *channel = tap_channel ("full-shm");
   struct zcp_publisher_stats stats;
+  struct zcp_subscriber *subscriber;
   struct zcp_publisher *publisher;
   struct zcp_chunk chunks[3];
   int fd;
@@ -637,12 +640,17 @@ run_with_full_shm (uint32_t pool_chunks, struct full_shm_result *result)
     return 1;
   close (fd);
 
-  if (zcp_publisher_open (tap_channel ("full-shm"), 0600, &publisher) != 0)
+  if (zcp_publisher_open (channel, 0600, &publisher) != 0)
     return 1;
   /* Above the default of half of /dev/shm: the space runs out first. */
   zcp_publisher_set_pool_limit (publisher, 64 * chunk);
-  if (zcp_publisher_configure_pool (publisher, chunk, pool_chunks) != 0)
+  if (zcp_publisher_configure_pool (publisher, chunk, pool_chunks) != 0 ||
+      zcp_subscriber_open (channel, &subscriber) != 0)
     return 1;
+  /* The limit would let the pool grow to 64 chunks; /dev/shm has room for
+   * two. */
+  result->budget = zcp_subscriber_hold_budget (subscriber);
+  zcp_subscriber_close (subscriber);
   for (int i = 0; i < 3; i++) {
     result->claims[i] = zcp_publisher_claim (publisher, &chunks[i], 0, NULL);
     if (result->claims[i] == 0)
@@ -705,6 +713,8 @@ test_full_shm (const char *what, uint32_t pool_chunks, uint32_t chunks_after)
   ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
       "%s: a publisher on a small /dev/shm ends cleanly (status %d)", what,
       status);
+  is_int ((int) result.budget, 1, "a subscriber's share is of the 2 chunks "
+      "/dev/shm has room for, not of the 64 the limit allows");
   is_int (result.claims[0], 0, "the reserved first chunk is claimed");
   is_int (result.claims[1], 0, "a second one fits");
   is_int (result.claims[2], -EAGAIN,
