@@ -44,6 +44,31 @@ zero_cp_element_init (GstPlugin * plugin)
   }
 }
 
+const gchar *const gst_zero_cp_uri_protocols[] = { "zerocp", NULL };
+
+gchar *
+gst_zero_cp_uri_get_channel (const gchar * uri, GError ** error)
+{
+  gchar *channel = NULL;
+
+  if (gst_uri_has_protocol (uri, gst_zero_cp_uri_protocols[0]))
+    channel = gst_uri_get_location (uri);
+  if (!channel || zcp_channel_name_validate (channel) < 0) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI, "Invalid "
+        "zerocp URI '%s': use zerocp://CHANNEL, with 1 to %u of the "
+        "characters A-Z a-z 0-9 _ - .", uri, ZCP_CHANNEL_NAME_MAX);
+    g_clear_pointer (&channel, g_free);
+  }
+  return channel;
+}
+
+gchar *
+gst_zero_cp_uri_from_channel (const gchar * channel)
+{
+  return channel ? g_strdup_printf ("%s://%s", gst_zero_cp_uri_protocols[0],
+      channel) : NULL;
+}
+
 void
 gst_zero_cp_element_post_error (GstElement * element, int err,
     const gchar * channel, const gchar * operation, const gchar * file,

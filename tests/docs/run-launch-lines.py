@@ -31,6 +31,7 @@ def blocks(path):
 
 def runnable(line, channel):
     line = re.sub(r"channel=[A-Za-z0-9_.-]+", "channel=" + channel, line)
+    line = re.sub(r"zerocp://[A-Za-z0-9_.-]+", "zerocp://" + channel, line)
     line = line.replace("autovideosink", "fakesink")
     line = re.sub(r"num-buffers=(\d+)",
                   lambda m: "num-buffers=%d" % min(int(m.group(1)), MAX_BUFFERS),

@@ -1657,6 +1657,43 @@ GST_START_TEST (test_hoarding_downstream_gets_copies)
 
 GST_END_TEST;
 
+/* zerocp://CHANNEL makes either element wherever GStreamer takes a URI
+ * (playbin, uridecodebin), names its channel and reads back; a bad name is
+ * refused as a bad URI. */
+GST_START_TEST (test_uri_names_the_channel)
+{
+  static const GstURIType types[] = { GST_URI_SRC, GST_URI_SINK };
+  static const gchar *factories[] = { "zerocpsrc", "zerocpsink" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++) {
+    GError *error = NULL;
+    GstElement *element = gst_element_make_from_uri (types[i],
+        "zerocp://cam-uri.1", NULL, &error);
+    gchar *channel = NULL, *uri;
+
+    fail_unless (element != NULL, "%s: %s", factories[i],
+        error ? error->message : "no element");
+    fail_unless_equals_string (GST_OBJECT_NAME (gst_element_get_factory
+            (element)), factories[i]);
+    g_object_get (element, "channel", &channel, NULL);
+    fail_unless_equals_string (channel, "cam-uri.1");
+    uri = gst_uri_handler_get_uri (GST_URI_HANDLER (element));
+    fail_unless_equals_string (uri, "zerocp://cam-uri.1");
+
+    fail_if (gst_uri_handler_set_uri (GST_URI_HANDLER (element),
+            "zerocp://a b", &error));
+    fail_unless (g_error_matches (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI),
+        "%s", error ? error->message : "no error");
+    g_clear_error (&error);
+
+    g_free (uri);
+    g_free (channel);
+    gst_object_unref (element);
+  }
+}
+
+GST_END_TEST;
+
 /* A process out of file descriptors is told so, and what to do. */
 GST_START_TEST (test_too_many_open_files_says_so)
 {
@@ -1704,6 +1741,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_refused_caps_name_both_sides);
   tcase_add_test (tc, test_pipelines_on_other_clocks_meet);
   tcase_add_test (tc, test_hoarding_downstream_gets_copies);
+  tcase_add_test (tc, test_uri_names_the_channel);
   tcase_add_test (tc, test_too_many_open_files_says_so);
   tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
       G_N_ELEMENTS (requested_slices));
