@@ -553,6 +553,45 @@ gst_zero_cp_sink_query_latency (GstZeroCpSink * self)
     gst_zero_cp_sink_publish_latency (self, min);
 }
 
+/* Frames cross in system memory.  Memory of another kind (a DMABuf, a GPU
+ * surface such as DeepStream's memory:NVMM) would be copied as the bytes of
+ * its handle, and the subscriber would take those for the frame: upstream
+ * is offered the caps it asks about in system memory only, so that it
+ * converts, and caps in any other memory are not accepted. */
+static GstCaps *
+gst_zero_cp_sink_get_caps (GstBaseSink * bsink, GstCaps * filter)
+{
+  GstCaps *caps;
+
+  if (!filter)
+    return gst_caps_new_any ();
+  caps = gst_caps_copy (filter);
+  for (guint i = 0; i < gst_caps_get_size (caps); i++)
+    gst_caps_set_features (caps, i, NULL);
+  return gst_caps_simplify (caps);
+}
+
+static gboolean
+gst_zero_cp_sink_query (GstBaseSink * bsink, GstQuery * query)
+{
+  GstCaps *caps;
+
+  if (GST_QUERY_TYPE (query) == GST_QUERY_ACCEPT_CAPS) {
+    gst_query_parse_accept_caps (query, &caps);
+    for (guint i = 0; i < gst_caps_get_size (caps); i++) {
+      GstCapsFeatures *features = gst_caps_get_features (caps, i);
+
+      if (!gst_caps_features_is_equal (features,
+              GST_CAPS_FEATURES_MEMORY_SYSTEM_MEMORY)) {
+        gst_query_set_accept_caps_result (query, FALSE);
+        return TRUE;
+      }
+    }
+  }
+  return GST_BASE_SINK_CLASS (gst_zero_cp_sink_parent_class)->query (bsink,
+      query);
+}
+
 static gboolean
 gst_zero_cp_sink_set_caps (GstBaseSink * bsink, GstCaps * caps)
 {
@@ -1139,6 +1178,8 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
       GST_DEBUG_FUNCPTR (gst_zero_cp_sink_send_element_event);
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_stop);
+  basesink_class->get_caps = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_get_caps);
+  basesink_class->query = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_query);
   basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_set_caps);
   basesink_class->propose_allocation =
       GST_DEBUG_FUNCPTR (gst_zero_cp_sink_propose_allocation);

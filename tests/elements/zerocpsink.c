@@ -849,6 +849,37 @@ GST_START_TEST (test_too_many_open_files_says_so)
 
 GST_END_TEST;
 
+/* Frames cross in system memory: caps in another memory (a GPU surface
+ * such as DeepStream's memory:NVMM, whose bytes are a handle) are refused,
+ * and upstream that asks is offered its caps in system memory, so that it
+ * converts. */
+GST_START_TEST (test_only_system_memory_caps)
+{
+  gchar *channel = unique_channel ("sysmem");
+  GstHarness *h = sink_harness (channel);
+  GstCaps *gpu = gst_caps_from_string ("video/x-raw(memory:NVMM),"
+      "format=NV12,width=320,height=240,framerate=30/1");
+  GstCaps *system = gst_caps_from_string (VIDEO_CAPS);
+  GstCaps *either = gst_caps_merge (gst_caps_ref (gpu),
+      gst_caps_ref (system));
+  GstCaps *offered;
+
+  fail_if (gst_pad_peer_query_accept_caps (h->srcpad, gpu));
+  fail_unless (gst_pad_peer_query_accept_caps (h->srcpad, system));
+  offered = gst_pad_peer_query_caps (h->srcpad, either);
+  fail_unless (gst_caps_is_equal (offered, system), "offered %"
+      GST_PTR_FORMAT, offered);
+
+  gst_caps_unref (offered);
+  gst_caps_unref (either);
+  gst_caps_unref (system);
+  gst_caps_unref (gpu);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static Suite *
 zerocpsink_suite (void)
 {
@@ -872,6 +903,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_growing_copies_leave_room);
   tcase_add_test (tc, test_wait_for_connection_holds_while_nobody_listens);
   tcase_add_test (tc, test_too_many_open_files_says_so);
+  tcase_add_test (tc, test_only_system_memory_caps);
   return s;
 }
 
