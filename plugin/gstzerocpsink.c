@@ -919,6 +919,34 @@ gst_zero_cp_sink_carries (GstEvent * event)
 
 /* Sends @event to the subscribers, in order with the frames.  A GAP also
  * carries its timestamp as a clock time, as buffers do. */
+/* A tag list too long for an event record is one with a picture in it
+ * (cover art, a preview: samples and buffers serialize in full): the same
+ * list without them, which still says the rest (title, codec, bitrate).
+ * NULL if it has none to leave out. */
+static GstEvent *
+gst_zero_cp_tags_without_pictures (GstEvent * event)
+{
+  GstTagList *tags, *lean;
+  gboolean left_out = FALSE;
+
+  gst_event_parse_tag (event, &tags);
+  lean = gst_tag_list_copy (tags);
+  for (gint i = gst_tag_list_n_tags (tags) - 1; i >= 0; i--) {
+    const gchar *name = gst_tag_list_nth_tag_name (tags, i);
+    GType type = gst_tag_get_type (name);
+
+    if (type == GST_TYPE_SAMPLE || type == GST_TYPE_BUFFER) {
+      gst_tag_list_remove_tag (lean, name);
+      left_out = TRUE;
+    }
+  }
+  if (!left_out) {
+    gst_tag_list_unref (lean);
+    return NULL;
+  }
+  return gst_event_new_tag (lean);
+}
+
 static void
 gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
 {
@@ -943,6 +971,20 @@ gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
   }
   if (!string)
     return;
+  if (strlen (string) >= ZCP_EVENT_MAX && GST_EVENT_TYPE (event) ==
+      GST_EVENT_TAG) {
+    GstEvent *lean = gst_zero_cp_tags_without_pictures (event);
+
+    if (lean) {
+      GST_INFO_OBJECT (self, "tags of %" G_GSIZE_FORMAT " bytes sent without "
+          "their pictures", strlen (string));
+      g_free (string);
+      string = gst_zero_cp_event_to_string (lean);
+      gst_event_unref (lean);
+      if (!string)
+        return;
+    }
+  }
 
   /* A new stream has no stream tags yet: a subscriber joining now must not
    * get the last stream's. */

@@ -313,6 +313,57 @@ GST_START_TEST (test_eos_crosses)
 
 GST_END_TEST;
 
+/* Cover art makes a tag list far longer than an event record: the tags
+ * cross without the picture, not at all as before. */
+GST_START_TEST (test_tags_cross_without_their_picture)
+{
+  gchar *channel = unique_channel ("tags");
+  GstHarness *pub =
+      harness_for ("zerocpsink sync=false wait-for-connection=true",
+      channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstBuffer *picture = gst_buffer_new_allocate (NULL, 64 * 1024, NULL);
+  GstCaps *jpeg = gst_caps_new_empty_simple ("image/jpeg");
+  GstSample *sample;
+  GstTagList *tags;
+  GstEvent *event;
+  gchar *title = NULL;
+  gboolean got_tags = FALSE;
+
+  gst_buffer_memset (picture, 0, 0xd8, 64 * 1024);
+  sample = gst_sample_new (picture, jpeg, NULL, NULL);
+  tags = gst_tag_list_new (GST_TAG_TITLE, "zerocp", GST_TAG_IMAGE, sample,
+      NULL);
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless (gst_harness_push_event (pub, gst_event_new_tag (tags)));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+
+  while ((event = gst_harness_try_pull_event (sub))) {
+    if (GST_EVENT_TYPE (event) == GST_EVENT_TAG) {
+      GstTagList *got;
+
+      gst_event_parse_tag (event, &got);
+      got_tags = gst_tag_list_get_string (got, GST_TAG_TITLE, &title);
+      fail_if (gst_tag_list_get_tag_size (got, GST_TAG_IMAGE) > 0);
+    }
+    gst_event_unref (event);
+  }
+  fail_unless (got_tags, "no tags with a title crossed");
+  fail_unless_equals_string (title, "zerocp");
+
+  g_free (title);
+  gst_sample_unref (sample);
+  gst_caps_unref (jpeg);
+  gst_buffer_unref (picture);
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_channel_names)
 {
   gchar *long_name = g_strnfill (201, 'a');
@@ -1742,6 +1793,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_pipelines_on_other_clocks_meet);
   tcase_add_test (tc, test_hoarding_downstream_gets_copies);
   tcase_add_test (tc, test_uri_names_the_channel);
+  tcase_add_test (tc, test_tags_cross_without_their_picture);
   tcase_add_test (tc, test_too_many_open_files_says_so);
   tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
       G_N_ELEMENTS (requested_slices));
