@@ -1023,11 +1023,18 @@ push_one_locked (struct zcp_publisher *self, uint32_t s,
 
   if (queue_full (slot, desc, limit)) {
     /* The oldest entry is an event, or the policy is not downstream: drop
-     * the new frame rather than wait, unless the subscriber is lossless. */
-    if (is_buffer && leaky != ZCP_SLOT_LEAKY_NO) {
+     * the new frame rather than wait, unless the subscriber is lossless.
+     * Caps sent in order go the same way: the channel's caps entries still
+     * have them, and a leaky subscriber that stopped reading must not hold
+     * the publisher once its ring is full of them (caps that change at
+     * every frame would fill it in 64). */
+    if (leaky != ZCP_SLOT_LEAKY_NO && is_buffer) {
       atomic_fetch_add_explicit (&slot->dropped, 1, memory_order_relaxed);
       return SKIPPED;
     }
+    if (leaky != ZCP_SLOT_LEAKY_NO && desc->kind == ZCP_SHM_DESC_KIND_EVENT
+        && desc->event_sticky == ZCP_SHM_EVENT_CAPS)
+      return SKIPPED;
     return FULL;
   }
 

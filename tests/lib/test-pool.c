@@ -408,6 +408,42 @@ test_caps_of_queued_frames (void)
   zcp_publisher_close (publisher);
 }
 
+/* A leaky subscriber that stopped reading does not hold the publisher when
+ * caps change at every frame: the caps sent in order fill its ring, and
+ * the publisher skips them there rather than wait (the channel's entries
+ * still have them). */
+static void
+test_caps_do_not_wait_for_a_stopped_leaky_subscriber (void)
+{
+  const char *channel = tap_channel ("caps-leaky");
+  struct zcp_subscriber *subscriber;
+  struct zcp_publisher *publisher;
+  struct zcp_frame one_byte = {.size = 1 };
+  atomic_bool cancel = true;
+  struct zcp_chunk chunk;
+  int published = 0;
+  char caps[32];
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  is_int (zcp_publisher_configure_pool (publisher, 4096, 8), 0, "pool");
+  is_int (zcp_subscriber_open (channel, &subscriber), 0, "subscriber");
+  zcp_subscriber_set_queue (subscriber, 2, ZCP_LEAKY_DOWNSTREAM);
+  /* Cancelled from the start: a publish that would wait fails at once. */
+  for (int f = 0; f < 2 * (int) ZCP_RING_CAPACITY; f++) {
+    snprintf (caps, sizeof caps, "caps-%d", f);
+    published += zcp_publisher_set_caps (publisher, caps) == 0 &&
+        zcp_publisher_claim (publisher, &chunk, 0, NULL) == 0 &&
+        zcp_publisher_publish (publisher, &chunk, &one_byte, &cancel) == 0;
+    zcp_chunk_release (&chunk);
+  }
+  is_int (published, 2 * (int) ZCP_RING_CAPACITY,
+      "%d frames, each with new caps, published without waiting",
+      2 * (int) ZCP_RING_CAPACITY);
+
+  zcp_subscriber_close (subscriber);
+  zcp_publisher_close (publisher);
+}
+
 /* Publishes frames 0..4 to a subscriber whose queue holds 2 and returns
  * the sequence numbers it then reads. */
 static int
@@ -737,6 +773,7 @@ main (void)
   test_growth ();
   test_hold_budget ();
   test_caps_of_queued_frames ();
+  test_caps_do_not_wait_for_a_stopped_leaky_subscriber ();
   test_queue_policies ();
   test_queue_outlives_publisher ();
   test_chunks_reserved_on_first_claim ();
