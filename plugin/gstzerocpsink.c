@@ -917,8 +917,6 @@ gst_zero_cp_sink_carries (GstEvent * event)
   }
 }
 
-/* Sends @event to the subscribers, in order with the frames.  A GAP also
- * carries its timestamp as a clock time, as buffers do. */
 /* A tag list too long for an event record is one with a picture in it
  * (cover art, a preview: samples and buffers serialize in full): the same
  * list without them, which still says the rest (title, codec, bitrate).
@@ -947,6 +945,8 @@ gst_zero_cp_tags_without_pictures (GstEvent * event)
   return gst_event_new_tag (lean);
 }
 
+/* Sends @event to the subscribers, in order with the frames.  A GAP also
+ * carries its timestamp as a clock time, as buffers do. */
 static void
 gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
 {
