@@ -841,7 +841,7 @@ GST_START_TEST (test_too_many_open_files_says_so)
   gchar *description =
       g_strdup_printf ("videotestsrc ! zerocpsink channel=%s", channel);
 
-  assert_error_without_file_descriptors (description);
+  assert_error_without_file_descriptors (description, channel);
   g_free (description);
   g_free (channel);
 }
