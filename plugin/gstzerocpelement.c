@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <gst/base/gstbasesrc.h>
+
 #include "gstzerocpelements.h"
 #include "zcp.h"
 
@@ -44,29 +46,72 @@ zero_cp_element_init (GstPlugin * plugin)
   }
 }
 
-const gchar *const gst_zero_cp_uri_protocols[] = { "zerocp", NULL };
+static const gchar *const uri_protocols[] = { "zerocp", NULL };
 
-gchar *
-gst_zero_cp_uri_get_channel (const gchar * uri, GError ** error)
+static GstURIType
+gst_zero_cp_uri_get_type (GType type)
+{
+  return g_type_is_a (type, GST_TYPE_BASE_SRC) ? GST_URI_SRC : GST_URI_SINK;
+}
+
+static const gchar *const *
+gst_zero_cp_uri_get_protocols (GType type)
+{
+  return uri_protocols;
+}
+
+static gchar *
+gst_zero_cp_uri_get_uri (GstURIHandler * handler)
+{
+  gchar *channel = NULL, *uri;
+
+  g_object_get (handler, "channel", &channel, NULL);
+  uri = channel ? g_strdup_printf ("%s://%s", uri_protocols[0], channel) : NULL;
+  g_free (channel);
+  return uri;
+}
+
+static gboolean
+gst_zero_cp_uri_set_uri (GstURIHandler * handler, const gchar * uri,
+    GError ** error)
 {
   gchar *channel = NULL;
+  gboolean running;
 
-  if (gst_uri_has_protocol (uri, gst_zero_cp_uri_protocols[0]))
+  if (gst_uri_has_protocol (uri, uri_protocols[0]))
     channel = gst_uri_get_location (uri);
   if (!channel || zcp_channel_name_validate (channel) < 0) {
     g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI, "Invalid "
         "zerocp URI '%s': use zerocp://CHANNEL, with 1 to %u of the "
         "characters A-Z a-z 0-9 _ - .", uri, ZCP_CHANNEL_NAME_MAX);
-    g_clear_pointer (&channel, g_free);
+    g_free (channel);
+    return FALSE;
   }
-  return channel;
+
+  /* The channel property is mutable in NULL and READY only. */
+  GST_OBJECT_LOCK (handler);
+  running = GST_STATE (handler) > GST_STATE_READY;
+  GST_OBJECT_UNLOCK (handler);
+  if (running) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+        "The channel cannot change while the element runs");
+    g_free (channel);
+    return FALSE;
+  }
+  g_object_set (handler, "channel", channel, NULL);
+  g_free (channel);
+  return TRUE;
 }
 
-gchar *
-gst_zero_cp_uri_from_channel (const gchar * channel)
+void
+gst_zero_cp_uri_handler_init (gpointer g_iface, gpointer iface_data)
 {
-  return channel ? g_strdup_printf ("%s://%s", gst_zero_cp_uri_protocols[0],
-      channel) : NULL;
+  GstURIHandlerInterface *iface = g_iface;
+
+  iface->get_type = gst_zero_cp_uri_get_type;
+  iface->get_protocols = gst_zero_cp_uri_get_protocols;
+  iface->get_uri = gst_zero_cp_uri_get_uri;
+  iface->set_uri = gst_zero_cp_uri_set_uri;
 }
 
 void

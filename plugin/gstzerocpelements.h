@@ -19,15 +19,10 @@ void gst_zero_cp_element_post_error (GstElement * element, int err,
   gst_zero_cp_element_post_error (GST_ELEMENT_CAST (element), (err), \
       (channel), (operation), __FILE__, GST_FUNCTION, __LINE__)
 
-/* zerocp://CHANNEL names a channel wherever GStreamer takes a URI
- * (playbin, uridecodebin, gst_element_make_from_uri()). */
-extern const gchar *const gst_zero_cp_uri_protocols[];
-
-/* The channel of a zerocp:// URI, or NULL with @error set. */
-gchar *gst_zero_cp_uri_get_channel (const gchar * uri, GError ** error);
-
-/* zerocp://@channel, or NULL without a channel. */
-gchar *gst_zero_cp_uri_from_channel (const gchar * channel);
+/* GstURIHandler for both elements: zerocp://CHANNEL names a channel wherever
+ * GStreamer takes a URI (playbin, uridecodebin, gst_element_make_from_uri()),
+ * through the element's "channel" property. */
+void gst_zero_cp_uri_handler_init (gpointer g_iface, gpointer iface_data);
 
 GST_ELEMENT_REGISTER_DECLARE (zerocpsink);
 GST_ELEMENT_REGISTER_DECLARE (zerocpsrc);

@@ -232,12 +232,8 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_STATIC_CAPS_ANY);
 
 #define gst_zero_cp_src_parent_class parent_class
-static void gst_zero_cp_src_uri_handler_init (gpointer g_iface,
-    gpointer iface_data);
-
 G_DEFINE_TYPE_WITH_CODE (GstZeroCpSrc, gst_zero_cp_src, GST_TYPE_PUSH_SRC,
-    G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER,
-        gst_zero_cp_src_uri_handler_init));
+    G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER, gst_zero_cp_uri_handler_init));
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (zerocpsrc, "zerocpsrc",
     GST_RANK_NONE, GST_TYPE_ZERO_CP_SRC, zero_cp_element_init (plugin));
 
@@ -1342,65 +1338,6 @@ gst_zero_cp_src_finalize (GObject * object)
 
   g_free (self->channel);
   G_OBJECT_CLASS (parent_class)->finalize (object);
-}
-
-static GstURIType
-gst_zero_cp_src_uri_get_type (GType type)
-{
-  return GST_URI_SRC;
-}
-
-static const gchar *const *
-gst_zero_cp_src_uri_get_protocols (GType type)
-{
-  return gst_zero_cp_uri_protocols;
-}
-
-static gchar *
-gst_zero_cp_src_uri_get_uri (GstURIHandler * handler)
-{
-  GstZeroCpSrc *self = GST_ZERO_CP_SRC (handler);
-  gchar *uri;
-
-  GST_OBJECT_LOCK (self);
-  uri = gst_zero_cp_uri_from_channel (self->channel);
-  GST_OBJECT_UNLOCK (self);
-  return uri;
-}
-
-static gboolean
-gst_zero_cp_src_uri_set_uri (GstURIHandler * handler, const gchar * uri,
-    GError ** error)
-{
-  GstZeroCpSrc *self = GST_ZERO_CP_SRC (handler);
-  gchar *channel = gst_zero_cp_uri_get_channel (uri, error);
-
-  if (!channel)
-    return FALSE;
-  GST_OBJECT_LOCK (self);
-  if (self->channel_in_use) {
-    GST_OBJECT_UNLOCK (self);
-    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
-        "The channel cannot change while the source runs");
-    g_free (channel);
-    return FALSE;
-  }
-  g_free (self->channel);
-  self->channel = channel;
-  GST_OBJECT_UNLOCK (self);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CHANNEL]);
-  return TRUE;
-}
-
-static void
-gst_zero_cp_src_uri_handler_init (gpointer g_iface, gpointer iface_data)
-{
-  GstURIHandlerInterface *iface = g_iface;
-
-  iface->get_type = gst_zero_cp_src_uri_get_type;
-  iface->get_protocols = gst_zero_cp_src_uri_get_protocols;
-  iface->get_uri = gst_zero_cp_src_uri_get_uri;
-  iface->set_uri = gst_zero_cp_src_uri_set_uri;
 }
 
 static void
