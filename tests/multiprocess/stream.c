@@ -292,6 +292,35 @@ GST_START_TEST (test_mp4_round_trip)
 
 GST_END_TEST;
 
+/* Frames among @lines, each checked to have the size of the last caps
+ * before it; @caps_changes, if not NULL, gets how many caps came. */
+static guint
+count_frames_of_their_caps (GPtrArray * lines, guint * caps_changes)
+{
+  guint64 frame_size = 0;
+  guint frames = 0, changes = 0;
+
+  for (guint i = 0; i < lines->len; i++) {
+    const gchar *line = g_ptr_array_index (lines, i);
+
+    if (g_str_has_prefix (line, "caps ")) {
+      GstCaps *caps = gst_caps_from_string (line + 5);
+      GstVideoInfo info;
+
+      fail_unless (gst_video_info_from_caps (&info, caps), "%s", line);
+      frame_size = info.size;
+      changes++;
+      gst_caps_unref (caps);
+    } else if (g_str_has_prefix (line, "frame ")) {
+      fail_unless_equals_uint64 (line_number (line, "size"), frame_size);
+      frames++;
+    }
+  }
+  if (caps_changes)
+    *caps_changes = changes;
+  return frames;
+}
+
 /* The resolution flips every 10 frames, 30 times: each frame reaches the
  * subscriber after the caps of its size, each size gets a pool of its own
  * while the last one is retired, and nothing stays in /dev/shm. */
@@ -305,8 +334,7 @@ GST_START_TEST (test_caps_flip)
   Child *pub, *sub;
   GPtrArray *lines;
   GstStructure *stats;
-  guint64 frame_size = 0;
-  guint frames = 0, caps_changes = 0, pools = 0;
+  guint frames, caps_changes = 0, pools = 0;
 
   pub = child_start ("--wait-subscribers 1 --flip-every 10 --idle-stats",
       pub_line);
@@ -323,22 +351,7 @@ GST_START_TEST (test_caps_flip)
   gst_structure_free (stats);
   fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
 
-  for (guint i = 0; i < lines->len; i++) {
-    const gchar *line = g_ptr_array_index (lines, i);
-
-    if (g_str_has_prefix (line, "caps ")) {
-      GstCaps *caps = gst_caps_from_string (line + 5);
-      GstVideoInfo info;
-
-      fail_unless (gst_video_info_from_caps (&info, caps), "%s", line);
-      frame_size = info.size;
-      caps_changes++;
-      gst_caps_unref (caps);
-    } else if (g_str_has_prefix (line, "frame ")) {
-      fail_unless_equals_uint64 (line_number (line, "size"), frame_size);
-      frames++;
-    }
-  }
+  frames = count_frames_of_their_caps (lines, &caps_changes);
   fail_unless_equals_int (frames, 300);
   fail_unless (caps_changes >= 25, "only %u caps", caps_changes);
   assert_channel_gone (channel);
@@ -364,9 +377,8 @@ GST_START_TEST (test_caps_every_frame_to_a_slow_subscriber)
       "capsfilter name=flip caps=" SMALL_VIDEO " ! zerocpsink name=probe "
       "channel=%s sync=false", channel);
   gchar *sub_line = subscriber_line (channel, "identity sleep-time=20000 !");
-  guint64 frame_size = 0;
-  guint frames = 0;
   Child *pub, *sub;
+  guint frames;
   GPtrArray *lines;
 
   pub = child_start ("--wait-subscribers 1 --flip-every 1", pub_line);
@@ -374,21 +386,7 @@ GST_START_TEST (test_caps_every_frame_to_a_slow_subscriber)
   lines = stream_lines (sub);
   fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
 
-  for (guint i = 0; i < lines->len; i++) {
-    const gchar *line = g_ptr_array_index (lines, i);
-
-    if (g_str_has_prefix (line, "caps ")) {
-      GstCaps *caps = gst_caps_from_string (line + 5);
-      GstVideoInfo info;
-
-      fail_unless (gst_video_info_from_caps (&info, caps), "%s", line);
-      frame_size = info.size;
-      gst_caps_unref (caps);
-    } else if (g_str_has_prefix (line, "frame ")) {
-      fail_unless_equals_uint64 (line_number (line, "size"), frame_size);
-      frames++;
-    }
-  }
+  frames = count_frames_of_their_caps (lines, NULL);
   fail_unless_equals_int (frames, 40);
   assert_channel_gone (channel);
 
