@@ -202,6 +202,9 @@ struct _GstZeroCpSrc
   GstBufferPool *frame_pool;
   gboolean have_caps;
   guint32 caps_generation;
+  GstVideoInfo video_info;      /* of the caps, if raw video */
+  gboolean is_raw_video;
+  gboolean downstream_video_meta;       /* downstream reads GstVideoMeta */
   GstZeroCpSrcTimestampMode mode_in_use;
   guint64 first_pts;            /* origin of a non-live timeline */
   GstZeroCpClockCheck clock_check;
@@ -487,6 +490,8 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
   self->frame_pool = gst_zero_cp_frame_pool_new (self->allocator);
   atomic_store (&self->frames_copied, 0);
   self->have_caps = FALSE;
+  self->is_raw_video = FALSE;
+  self->downstream_video_meta = FALSE;
   self->first_pts = ZCP_TIME_NONE;
   self->new_stream = FALSE;
   self->discont = FALSE;
@@ -750,10 +755,34 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
     return FALSE;
   }
   gst_clear_caps (&current);
+
+  self->is_raw_video = gst_zero_cp_caps_are_video (caps) &&
+      gst_video_info_from_caps (&self->video_info, caps) &&
+      GST_VIDEO_INFO_FORMAT (&self->video_info) != GST_VIDEO_FORMAT_ENCODED;
   gst_caps_unref (caps);
+  /* What downstream reads is only known with the caps: the allocation
+   * query at start had none. */
+  gst_base_src_negotiate (GST_BASE_SRC (self));
 
   self->have_caps = TRUE;
   self->caps_generation = generation;
+  return TRUE;
+}
+
+/* Only learns whether downstream reads GstVideoMeta: our buffers are the
+ * publisher's chunks, never a pool's, so a pool downstream offers is left
+ * inactive rather than filled for nothing. */
+static gboolean
+gst_zero_cp_src_decide_allocation (GstBaseSrc * bsrc, GstQuery * query)
+{
+  GstZeroCpSrc *self = GST_ZERO_CP_SRC (bsrc);
+
+  self->downstream_video_meta = gst_query_find_allocation_meta (query,
+      GST_VIDEO_META_API_TYPE, NULL);
+  while (gst_query_get_n_allocation_pools (query) > 0)
+    gst_query_remove_nth_allocation_pool (query, 0);
+  GST_DEBUG_OBJECT (self, "downstream reads video meta: %d",
+      self->downstream_video_meta);
   return TRUE;
 }
 
@@ -1077,6 +1106,66 @@ gst_zero_cp_src_apply_frame (GstZeroCpSrc * self, GstBuffer * buffer,
   return TRUE;
 }
 
+/* Whether @layout is the one the caps imply, which is all downstream can
+ * read without GstVideoMeta. */
+static gboolean
+gst_zero_cp_src_layout_is_default (GstZeroCpSrc * self,
+    const struct zcp_video_layout *layout)
+{
+  const GstVideoInfo *info = &self->video_info;
+
+  /* Without a layout the frame is in the caps' own. */
+  if (layout->n_planes == 0)
+    return TRUE;
+  /* A frame of another size or format than its caps say cannot be laid out
+   * as they say; it goes as it is. */
+  if (layout->format != (guint32) GST_VIDEO_INFO_FORMAT (info) ||
+      layout->width != (guint32) GST_VIDEO_INFO_WIDTH (info) ||
+      layout->height != (guint32) GST_VIDEO_INFO_HEIGHT (info) ||
+      layout->n_planes != GST_VIDEO_INFO_N_PLANES (info))
+    return TRUE;
+  for (guint p = 0; p < layout->n_planes; p++)
+    if (layout->offset[p] != GST_VIDEO_INFO_PLANE_OFFSET (info, p) ||
+        layout->stride[p] != GST_VIDEO_INFO_PLANE_STRIDE (info, p))
+      return FALSE;
+  return TRUE;
+}
+
+/* Downstream that does not read GstVideoMeta reads frames in the caps'
+ * layout, the promise every producer keeps (GstVideoDecoder, v4l2src): a
+ * frame with padded planes (a decoder's, written into the publisher's pool)
+ * goes out as a copy in that layout, and its chunk back at once. */
+static GstBuffer *
+gst_zero_cp_src_copy_to_default_layout (GstZeroCpSrc * self, GstBuffer * buffer)
+{
+  GstBuffer *copy = gst_buffer_new_allocate (NULL,
+      GST_VIDEO_INFO_SIZE (&self->video_info), NULL);
+  GstVideoFrame in, out;
+  gboolean copied = FALSE;
+
+  if (gst_video_frame_map (&in, &self->video_info, buffer, GST_MAP_READ)) {
+    if (gst_video_frame_map (&out, &self->video_info, copy, GST_MAP_WRITE)) {
+      copied = gst_video_frame_copy (&out, &in);
+      gst_video_frame_unmap (&out);
+    }
+    gst_video_frame_unmap (&in);
+  }
+  if (!copied) {
+    GST_WARNING_OBJECT (self, "cannot lay out %" GST_PTR_FORMAT " as its "
+        "caps say; handing it on as it is", buffer);
+    gst_buffer_unref (copy);
+    return buffer;
+  }
+
+  gst_buffer_copy_into (copy, buffer, GST_BUFFER_COPY_FLAGS |
+      GST_BUFFER_COPY_TIMESTAMPS, 0, -1);
+  gst_buffer_unref (buffer);
+  atomic_fetch_add (&self->frames_copied, 1);
+  GST_CAT_LOG_OBJECT (CAT_PERFORMANCE, self, "copied a frame into the "
+      "default layout: downstream does not read GstVideoMeta");
+  return copy;
+}
+
 /* Downstream holds our share of a pool that may not grow (an encoder's
  * look-ahead, an unbounded queue): the frame goes out in our own memory and
  * its chunk back to the publisher at once, so that what we keep cannot
@@ -1153,6 +1242,10 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     gst_buffer_unref (buffer);
     return GST_FLOW_ERROR;
   }
+
+  if (G_UNLIKELY (!self->downstream_video_meta) && self->is_raw_video &&
+      !gst_zero_cp_src_layout_is_default (self, &frame.video))
+    buffer = gst_zero_cp_src_copy_to_default_layout (self, buffer);
 
   if (self->discont) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
@@ -1484,13 +1577,15 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
    * dropped (by the publisher for a leaky queue), queued, max-buffers,
    * leaky, slot in the channel, subscribers (of the channel, this one
    * included), reconnects (publishers lost and replaced) and frames-copied
-   * (frames handed on in our own memory because downstream held this
-   * subscriber's share of a pool that may not grow).
+   * (frames handed on in our own memory: because downstream held this
+   * subscriber's share of a pool that may not grow, or because it does not
+   * read GstVideoMeta and the frame's planes are laid out otherwise than
+   * its caps say).
    */
   properties[PROP_STATS] = g_param_spec_boxed ("stats", "Statistics",
       "Counters of this subscriber: frames delivered, dropped and queued, "
       "publisher pid, subscribers of the channel, reconnects, frames copied "
-      "because downstream held too many",
+      "(downstream held too many, or reads only the caps' layout)",
       GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (gobject_class, N_PROPERTIES, properties);
@@ -1512,6 +1607,8 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
   basesrc_class->start = GST_DEBUG_FUNCPTR (gst_zero_cp_src_start);
   basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_zero_cp_src_stop);
   basesrc_class->negotiate = GST_DEBUG_FUNCPTR (gst_zero_cp_src_negotiate);
+  basesrc_class->decide_allocation =
+      GST_DEBUG_FUNCPTR (gst_zero_cp_src_decide_allocation);
   basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_zero_cp_src_unlock);
   basesrc_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_zero_cp_src_unlock_stop);
   basesrc_class->query = GST_DEBUG_FUNCPTR (gst_zero_cp_src_query);

@@ -31,7 +31,7 @@ is_zero_cp_memory (GstMemory * mem)
 }
 
 static inline guint64
-sink_stat (GstElement * sink, const gchar * field)
+element_stat (GstElement * sink, const gchar * field)
 {
   GstStructure *stats;
   guint64 value64 = 0;

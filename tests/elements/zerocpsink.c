@@ -127,8 +127,8 @@ GST_START_TEST (test_proposed_pool_is_used)
   fail_unless_equals_int (meta->width, 320);
 
   fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
-  fail_unless_equals_uint64 (sink_stat (sink, "frames-published"), 1);
-  fail_unless_equals_uint64 (sink_stat (sink, "frames-copied"), 0);
+  fail_unless_equals_uint64 (element_stat (sink, "frames-published"), 1);
+  fail_unless_equals_uint64 (element_stat (sink, "frames-copied"), 0);
 
   finish_with_pool (h, sink, pool, channel);
 }
@@ -155,31 +155,31 @@ GST_START_TEST (test_pool_reuses_memory_and_holds_follow_buffers)
           NULL), GST_FLOW_OK);
   memory = gst_buffer_peek_memory (buffer, 0);
   chunk_data = writable_data (buffer);
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 1);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), 1);
   fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 0);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), 0);
 
   /* The lowest free chunk again, in the same memory, whole and writable. */
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
           NULL), GST_FLOW_OK);
   fail_unless (gst_buffer_peek_memory (buffer, 0) == memory);
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 1);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), 1);
   fail_unless_equals_uint64 (gst_buffer_get_size (buffer), VIDEO_SIZE);
   fail_unless (writable_data (buffer) == chunk_data);
 
   copy = gst_buffer_copy (buffer);
   gst_buffer_unref (buffer);
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 1);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), 1);
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
           NULL), GST_FLOW_OK);
   fail_unless (gst_buffer_peek_memory (buffer, 0) != memory);
   fail_unless (writable_data (buffer) != chunk_data,
       "a chunk the copy holds came back");
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 2);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), 2);
   gst_buffer_unref (copy);
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 1);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), 1);
   gst_buffer_unref (buffer);
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), 0);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), 0);
 
   finish_with_pool (h, sink, pool, channel);
 }
@@ -195,8 +195,8 @@ GST_START_TEST (test_foreign_buffer_is_copied_and_counted)
 
   gst_buffer_memset (buffer, 0, 0x42, VIDEO_SIZE);
   fail_unless_equals_int (gst_harness_push (h, buffer), GST_FLOW_OK);
-  fail_unless_equals_uint64 (sink_stat (sink, "frames-published"), 1);
-  fail_unless_equals_uint64 (sink_stat (sink, "frames-copied"), 1);
+  fail_unless_equals_uint64 (element_stat (sink, "frames-published"), 1);
+  fail_unless_equals_uint64 (element_stat (sink, "frames-copied"), 1);
 
   gst_object_unref (sink);
   gst_harness_teardown (h);
@@ -220,13 +220,13 @@ GST_START_TEST (test_growing_copies_leave_room)
   for (guint i = 0; i < G_N_ELEMENTS (sizes); i++) {
     fail_unless_equals_int (gst_harness_push (h,
             gst_buffer_new_allocate (NULL, sizes[i], NULL)), GST_FLOW_OK);
-    chunk_sizes[i] = sink_stat (sink, "chunk-size");
+    chunk_sizes[i] = element_stat (sink, "chunk-size");
   }
   /* The first to the end of its page; the next half as large again. */
   fail_unless_equals_uint64 (chunk_sizes[0], page);
   fail_unless_equals_uint64 (chunk_sizes[1], 2 * page);
   fail_unless_equals_uint64 (chunk_sizes[2], 2 * page);
-  fail_unless_equals_uint64 (sink_stat (sink, "frames-copied"), 3);
+  fail_unless_equals_uint64 (element_stat (sink, "frames-copied"), 3);
 
   gst_object_unref (sink);
   gst_harness_teardown (h);
@@ -273,8 +273,8 @@ GST_START_TEST (test_buffer_rendered_twice_is_copied)
       GST_FLOW_OK);
   fail_unless_equals_int (gst_harness_push (h, gst_buffer_ref (buffer)),
       GST_FLOW_OK);
-  fail_unless_equals_uint64 (sink_stat (sink, "frames-published"), 2);
-  fail_unless_equals_uint64 (sink_stat (sink, "frames-copied"), 1);
+  fail_unless_equals_uint64 (element_stat (sink, "frames-published"), 2);
+  fail_unless_equals_uint64 (element_stat (sink, "frames-copied"), 1);
 
   for (guint i = 0; i < 2; i++) {
     fail_unless_equals_int (next_buffer (subscriber, &frames[i], &chunks[i]),
@@ -411,7 +411,7 @@ GST_START_TEST (test_pool_limit_warns)
             NULL), GST_FLOW_OK);
   fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &extra,
           &dontwait), GST_FLOW_EOS);
-  fail_unless_equals_uint64 (sink_stat (sink, "pool-limit-waits"), 1);
+  fail_unless_equals_uint64 (element_stat (sink, "pool-limit-waits"), 1);
 
   warning = pop_no_space_warning (bus);
   fail_unless (warning != NULL, "no NO_SPACE_LEFT warning at the pool's "
@@ -452,8 +452,8 @@ GST_START_TEST (test_pool_limit_below_two_chunks)
     }
     for (guint k = 0; k < G_N_ELEMENTS (held); k++)
       fail_unless_equals_int (gst_harness_push (h, held[k]), GST_FLOW_OK);
-    fail_unless_equals_uint64 (sink_stat (sink, "frames-copied"), 0);
-    fail_unless_equals_uint64 (sink_stat (sink, "chunks-total"), 2);
+    fail_unless_equals_uint64 (element_stat (sink, "frames-copied"), 0);
+    fail_unless_equals_uint64 (element_stat (sink, "chunks-total"), 2);
     finish_with_pool (h, sink, pool, channel);
   }
 }
@@ -558,7 +558,7 @@ publish_on_small_dev_shm (int report)
   }
   if (gst_buffer_pool_acquire_buffer (pool, &extra, &dontwait) != GST_FLOW_EOS)
     _exit (5);
-  if (sink_stat (sink, "chunks-total") != 3)
+  if (element_stat (sink, "chunks-total") != 3)
     _exit (6);
 
   warning = pop_no_space_warning (bus);
@@ -581,7 +581,7 @@ publish_on_small_dev_shm (int report)
     g_usleep (10 * 1000);
   }
   memset (writable_data (held[3]), 0x55, VIDEO_SIZE);
-  if (sink_stat (sink, "chunks-total") <= 3)
+  if (element_stat (sink, "chunks-total") <= 3)
     _exit (11);
 
   /* Torn down all the same: valgrind checks this process's leaks too. */
@@ -755,8 +755,9 @@ GST_START_TEST (test_stalled_subscriber_does_not_hang_stop)
 
   /* Wait (bounded) until every chunk is held and the push is blocked. */
   deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (sink_stat (sink, "chunks-total") == 0 ||
-      sink_stat (sink, "chunks-in-use") < sink_stat (sink, "chunks-total")) {
+  while (element_stat (sink, "chunks-total") == 0 ||
+      element_stat (sink, "chunks-in-use") < element_stat (sink,
+          "chunks-total")) {
     fail_unless (g_get_monotonic_time () < deadline, "pool never filled");
     g_usleep (1000);
   }
@@ -791,7 +792,8 @@ static void
 check_push_held (GstElement * sink, guint64 published)
 {
   g_usleep (200 * 1000);
-  fail_unless_equals_uint64 (sink_stat (sink, "frames-published"), published);
+  fail_unless_equals_uint64 (element_stat (sink, "frames-published"),
+      published);
 }
 
 /* wait-for-connection holds the stream while nobody listens: at the start,

@@ -104,11 +104,12 @@ GST_START_TEST (test_buffers_cross_with_caps_and_timestamps)
 
   /* The subscriber's hold keeps the chunk in use; freeing the buffer gives
    * it back. */
-  fail_unless (sink_stat (sink, "chunks-in-use") >= 1);
+  fail_unless (element_stat (sink, "chunks-in-use") >= 1);
   {
-    guint64 before = sink_stat (sink, "chunks-in-use");
+    guint64 before = element_stat (sink, "chunks-in-use");
     gst_buffer_unref (received);
-    fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), before - 1);
+    fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"),
+        before - 1);
   }
 
   gst_object_unref (sink);
@@ -211,9 +212,9 @@ GST_START_TEST (test_buffers_are_reused_and_chunks_follow_them)
   one = gst_harness_pull (sub);
   reused_memory = gst_buffer_peek_memory (one, 0);
   pts_one = GST_BUFFER_PTS (one);
-  in_use = sink_stat (sink, "chunks-in-use");
+  in_use = element_stat (sink, "chunks-in-use");
   gst_buffer_unref (one);
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), in_use - 1);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), in_use - 1);
 
   /* The same buffer and memory, nothing left over from the first frame. */
   push_filled (pub, 2, 2 * GST_SECOND, 0);
@@ -230,30 +231,30 @@ GST_START_TEST (test_buffers_are_reused_and_chunks_follow_them)
 
   /* A copy shares the memory: the chunk stays held with it. */
   copy = gst_buffer_copy (two);
-  in_use = sink_stat (sink, "chunks-in-use");
+  in_use = element_stat (sink, "chunks-in-use");
   gst_buffer_unref (two);
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), in_use);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), in_use);
   push_filled (pub, 3, 3 * GST_SECOND, 0);
   three = gst_harness_pull (sub);
   fail_unless (gst_buffer_peek_memory (three, 0) != reused_memory);
   fail_unless (all_bytes_are (three, 3));
   fail_unless (all_bytes_are (copy, 2), "the copy's chunk was reused");
-  in_use = sink_stat (sink, "chunks-in-use");
+  in_use = element_stat (sink, "chunks-in-use");
   gst_buffer_unref (copy);
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), in_use - 1);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), in_use - 1);
 
   /* So does a region, through a shared sub-memory. */
   region = gst_buffer_copy_region (three, GST_BUFFER_COPY_MEMORY, 16, 64);
-  in_use = sink_stat (sink, "chunks-in-use");
+  in_use = element_stat (sink, "chunks-in-use");
   gst_buffer_unref (three);
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), in_use);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), in_use);
   push_filled (pub, 4, 4 * GST_SECOND, 0);
   four = gst_harness_pull (sub);
   fail_unless (all_bytes_are (four, 4));
   fail_unless (all_bytes_are (region, 3), "the region's chunk was reused");
-  in_use = sink_stat (sink, "chunks-in-use");
+  in_use = element_stat (sink, "chunks-in-use");
   gst_buffer_unref (region);
-  fail_unless_equals_uint64 (sink_stat (sink, "chunks-in-use"), in_use - 1);
+  fail_unless_equals_uint64 (element_stat (sink, "chunks-in-use"), in_use - 1);
 
   /* A reused meta describes the new frame's layout, not the last one's. */
   gst_buffer_unref (four);
@@ -1297,36 +1298,17 @@ keep_video_meta (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
   return GST_PAD_PROBE_OK;
 }
 
-/* A frame whose rows are padded and whose chroma plane starts after a gap
- * crosses with its layout, and a converter after us reads it by that
- * layout. */
-GST_START_TEST (test_padded_layout_crosses)
+/* Publishes a frame whose rows are padded and whose chroma plane starts
+ * after a gap: luma y * 3 + x, chroma 100 and 200, padding 0xee. */
+static void
+push_padded_frame (GstHarness * pub)
 {
-  gchar *channel = unique_channel ("padded");
-  gchar *description = g_strdup_printf ("zerocpsrc channel=%s name=element "
-      "! videoconvert ! capsfilter caps=video/x-raw,format=I420", channel);
-  GstHarness *pub = harness_for ("zerocpsink sync=false "
-      "wait-for-connection=true", channel);
-  GstHarness *sub = gst_harness_new_parse (description);
   gsize offsets[GST_VIDEO_MAX_PLANES] = { 0, PADDED_UV_OFFSET };
   gint strides[GST_VIDEO_MAX_PLANES] = { PADDED_STRIDE, PADDED_STRIDE };
-  GstVideoMeta seen = { 0 };
-  GstElement *src;
-  GstPad *src_pad;
-  GstBuffer *buffer, *converted;
-  GstVideoInfo info;
-  GstVideoFrame frame;
+  GstBuffer *buffer = gst_buffer_new_allocate (NULL, PADDED_UV_OFFSET +
+      PADDED_STRIDE * 120, NULL);
   GstMapInfo map;
 
-  src = element_of (sub);
-  src_pad = gst_element_get_static_pad (src, "src");
-  gst_pad_add_probe (src_pad, GST_PAD_PROBE_TYPE_BUFFER, keep_video_meta,
-      &seen, NULL);
-  gst_harness_play (sub);
-  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
-
-  buffer = gst_buffer_new_allocate (NULL, PADDED_UV_OFFSET +
-      PADDED_STRIDE * 120, NULL);
   gst_buffer_map (buffer, &map, GST_MAP_WRITE);
   memset (map.data, 0xee, map.size);
   for (gsize y = 0; y < 240; y++)
@@ -1342,17 +1324,17 @@ GST_START_TEST (test_padded_layout_crosses)
       GST_VIDEO_FORMAT_NV12, 320, 240, 2, offsets, strides);
   GST_BUFFER_PTS (buffer) = 0;
   fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+}
 
-  converted = gst_harness_pull (sub);
-  fail_unless (converted != NULL);
-  fail_unless_equals_int (seen.n_planes, 2);
-  fail_unless_equals_int (seen.stride[0], PADDED_STRIDE);
-  fail_unless_equals_int (seen.stride[1], PADDED_STRIDE);
-  fail_unless_equals_uint64 (seen.offset[0], 0);
-  fail_unless_equals_uint64 (seen.offset[1], PADDED_UV_OFFSET);
+/* Checks that @frame, of the format @info says, holds push_padded_frame()'s
+ * picture; its planes may be NV12's or I420's. */
+static void
+check_padded_frame_picture (const GstVideoInfo * info, GstBuffer * buffer)
+{
+  GstVideoFrame frame;
+  gboolean planar = GST_VIDEO_INFO_N_PLANES (info) == 3;
 
-  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_I420, 320, 240);
-  fail_unless (gst_video_frame_map (&frame, &info, converted, GST_MAP_READ));
+  fail_unless (gst_video_frame_map (&frame, info, buffer, GST_MAP_READ));
   for (gint y = 0; y < 240; y++) {
     const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame,
         0) + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
@@ -1363,13 +1345,51 @@ GST_START_TEST (test_padded_layout_crosses)
   for (gint y = 0; y < 120; y++) {
     const guint8 *u = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame,
         1) + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 1);
-    const guint8 *v = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame,
-        2) + y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 2);
+    const guint8 *v = planar ? (const guint8 *)
+        GST_VIDEO_FRAME_PLANE_DATA (&frame, 2) +
+        y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 2) : u + 1;
     for (gint x = 0; x < 160; x++)
-      if (u[x] != 100 || v[x] != 200)
-        fail ("chroma at %d,%d is %u,%u", x, y, u[x], v[x]);
+      if (u[planar ? x : 2 * x] != 100 || v[planar ? x : 2 * x] != 200)
+        fail ("chroma at %d,%d is %u,%u", x, y, u[planar ? x : 2 * x],
+            v[planar ? x : 2 * x]);
   }
   gst_video_frame_unmap (&frame);
+}
+
+/* A padded frame crosses with its layout, and a converter after us reads it
+ * by that layout. */
+GST_START_TEST (test_padded_layout_crosses)
+{
+  gchar *channel = unique_channel ("padded");
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s name=element "
+      "! videoconvert ! capsfilter caps=video/x-raw,format=I420", channel);
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = gst_harness_new_parse (description);
+  GstVideoMeta seen = { 0 };
+  GstElement *src;
+  GstPad *src_pad;
+  GstBuffer *converted;
+  GstVideoInfo info;
+
+  src = element_of (sub);
+  src_pad = gst_element_get_static_pad (src, "src");
+  gst_pad_add_probe (src_pad, GST_PAD_PROBE_TYPE_BUFFER, keep_video_meta,
+      &seen, NULL);
+  gst_harness_play (sub);
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  push_padded_frame (pub);
+
+  converted = gst_harness_pull (sub);
+  fail_unless (converted != NULL);
+  fail_unless_equals_int (seen.n_planes, 2);
+  fail_unless_equals_int (seen.stride[0], PADDED_STRIDE);
+  fail_unless_equals_int (seen.stride[1], PADDED_STRIDE);
+  fail_unless_equals_uint64 (seen.offset[0], 0);
+  fail_unless_equals_uint64 (seen.offset[1], PADDED_UV_OFFSET);
+
+  gst_video_info_set_format (&info, GST_VIDEO_FORMAT_I420, 320, 240);
+  check_padded_frame_picture (&info, converted);
 
   gst_buffer_unref (converted);
   gst_object_unref (src_pad);
@@ -1378,6 +1398,58 @@ GST_START_TEST (test_padded_layout_crosses)
   gst_harness_teardown (pub);
   g_free (description);
   g_free (channel);
+}
+
+GST_END_TEST;
+
+/* Downstream that does not read GstVideoMeta (appsink, a program's own
+ * sink) reads planes where the caps put them: a padded frame reaches it as
+ * a copy in that layout, as a decoder's would; downstream that reads the
+ * meta gets the chunk itself. */
+GST_START_TEST (test_padded_layout_for_downstream_without_video_meta)
+{
+  for (guint reads_meta = 0; reads_meta < 2; reads_meta++) {
+    gchar *channel = unique_channel ("padded-nometa");
+    GstHarness *pub = harness_for ("zerocpsink sync=false "
+        "wait-for-connection=true", channel);
+    GstHarness *sub = harness_for ("zerocpsrc", channel);
+    GstElement *src = element_of (sub);
+    GstVideoInfo info;
+    GstVideoMeta *meta;
+    GstBuffer *buffer;
+
+    /* Downstream is asked once the caps are known, with the first frame. */
+    if (reads_meta)
+      gst_harness_add_propose_allocation_meta (sub, GST_VIDEO_META_API_TYPE,
+          NULL);
+    gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+    push_padded_frame (pub);
+
+    buffer = gst_harness_pull (sub);
+    fail_unless (buffer != NULL);
+    meta = gst_buffer_get_video_meta (buffer);
+    gst_video_info_set_format (&info, GST_VIDEO_FORMAT_NV12, 320, 240);
+    if (reads_meta) {
+      fail_unless (is_zero_cp_memory (gst_buffer_peek_memory (buffer, 0)));
+      fail_unless (meta != NULL && meta->offset[1] == PADDED_UV_OFFSET);
+      fail_unless_equals_uint64 (element_stat (src, "frames-copied"), 0);
+    } else {
+      fail_if (is_zero_cp_memory (gst_buffer_peek_memory (buffer, 0)));
+      fail_unless (meta == NULL, "a copy in the caps' layout needs no meta");
+      fail_unless_equals_uint64 (gst_buffer_get_size (buffer),
+          GST_VIDEO_INFO_SIZE (&info));
+      fail_unless (GST_BUFFER_PTS_IS_VALID (buffer), "the copy keeps its "
+          "timestamp");
+      fail_unless_equals_uint64 (element_stat (src, "frames-copied"), 1);
+    }
+    check_padded_frame_picture (&info, buffer);
+
+    gst_buffer_unref (buffer);
+    gst_object_unref (src);
+    gst_harness_teardown (sub);
+    gst_harness_teardown (pub);
+    g_free (channel);
+  }
 }
 
 GST_END_TEST;
@@ -1785,6 +1857,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_frame_before_our_start_is_clamped);
   tcase_add_test (tc, test_repeated_segment_not_forwarded);
   tcase_add_test (tc, test_padded_layout_crosses);
+  tcase_add_test (tc, test_padded_layout_for_downstream_without_video_meta);
   tcase_add_test (tc, test_gap_crosses);
   tcase_add_test (tc, test_upstream_events_reach_publisher);
   tcase_add_test (tc, test_opaque_stream_crosses);
