@@ -36,6 +36,8 @@ struct _GstZeroCpAllocator
   GstAllocator parent;
 
   gint chunks_held;             /* atomic */
+  /* zerocpsink's: copies of its memory land in its chunks.  Set once. */
+  struct zcp_publisher *publisher;
 };
 
 G_DEFINE_TYPE_WITH_CODE (GstZeroCpAllocator, gst_zero_cp_allocator,
@@ -136,11 +138,65 @@ gst_zero_cp_allocator_free (GstAllocator * allocator, GstMemory * gmem)
   g_free (mem);
 }
 
+static GstMemory *gst_zero_cp_allocator_wrap (GstAllocator * allocator,
+    struct zcp_chunk *chunk, gsize offset, gsize size, gboolean readonly);
+
+/* A copy of a publisher's memory goes into a chunk of its own when one is
+ * free now: the copy GstVideoDecoder makes of a frame its decoder still
+ * references (avdec_h264 decoding into our pool) is then published as it
+ * is, not copied a second time by the sink.  Anything else (a subscriber's
+ * memory, a pool at its limit, a channel closed) is copied into system
+ * memory, as GstAllocator's own fallback does. */
+static GstMemory *
+gst_zero_cp_mem_copy (GstMemory * gmem, gssize offset, gssize size)
+{
+  GstZeroCpAllocator *self = (GstZeroCpAllocator *) gmem->allocator;
+  const guint8 *bytes = ((GstZeroCpMemory *) gmem)->data + gmem->offset;
+  GstAllocationParams params = {.align = gmem->align };
+  struct zcp_chunk chunk;
+  GstMemory *copy;
+  GstMapInfo map;
+
+  if (size == -1)
+    size = (gssize) gmem->size > offset ? (gssize) gmem->size - offset : 0;
+
+  if (self->publisher &&
+      zcp_publisher_claim (self->publisher, &chunk, 0, NULL) == 0) {
+    if (chunk.capacity >= (guint64) size) {
+      memcpy (chunk.data, bytes + offset, size);
+      return gst_zero_cp_allocator_wrap (gmem->allocator, &chunk, 0, size,
+          FALSE);
+    }
+    zcp_chunk_release (&chunk);
+  }
+
+  copy = gst_allocator_alloc (NULL, size, &params);
+  if (!copy || !gst_memory_map (copy, &map, GST_MAP_WRITE)) {
+    g_clear_pointer (&copy, gst_memory_unref);
+    return NULL;
+  }
+  memcpy (map.data, bytes + offset, size);
+  gst_memory_unmap (copy, &map);
+  return copy;
+}
+
+static void
+gst_zero_cp_allocator_finalize (GObject * object)
+{
+  GstZeroCpAllocator *self = GST_ZERO_CP_ALLOCATOR (object);
+
+  if (self->publisher)
+    zcp_publisher_unref (self->publisher);
+  G_OBJECT_CLASS (gst_zero_cp_allocator_parent_class)->finalize (object);
+}
+
 static void
 gst_zero_cp_allocator_class_init (GstZeroCpAllocatorClass * klass)
 {
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstAllocatorClass *allocator_class = GST_ALLOCATOR_CLASS (klass);
 
+  gobject_class->finalize = gst_zero_cp_allocator_finalize;
   /* No alloc: memory comes only from chunks of a channel. */
   allocator_class->alloc = NULL;
   allocator_class->free = gst_zero_cp_allocator_free;
@@ -156,16 +212,19 @@ gst_zero_cp_allocator_init (GstZeroCpAllocator * self)
   allocator->mem_unmap = gst_zero_cp_mem_unmap;
   allocator->mem_share = gst_zero_cp_mem_share;
   allocator->mem_is_span = gst_zero_cp_mem_is_span;
-  /* mem_copy stays unset: a copy is the point where zero-copy ends, so it
-   * lands in system memory like any other copy. */
+  allocator->mem_copy = gst_zero_cp_mem_copy;
 
   GST_OBJECT_FLAG_SET (allocator, GST_ALLOCATOR_FLAG_CUSTOM_ALLOC);
 }
 
 GstAllocator *
-gst_zero_cp_allocator_new (void)
+gst_zero_cp_allocator_new (struct zcp_publisher *publisher)
 {
-  return g_object_new (GST_TYPE_ZERO_CP_ALLOCATOR, NULL);
+  GstZeroCpAllocator *self = g_object_new (GST_TYPE_ZERO_CP_ALLOCATOR, NULL);
+
+  if (publisher)
+    self->publisher = zcp_publisher_ref (publisher);
+  return GST_ALLOCATOR_CAST (self);
 }
 
 /* Wraps @chunk (its hold is taken over: freeing the memory releases it) as a

@@ -13,7 +13,10 @@ G_BEGIN_DECLS
 G_DECLARE_FINAL_TYPE (GstZeroCpAllocator, gst_zero_cp_allocator, GST,
     ZERO_CP_ALLOCATOR, GstAllocator)
 
-GstAllocator *gst_zero_cp_allocator_new (void);
+/* An allocator for the chunks of a channel; @publisher, zerocpsink's (NULL
+ * in a subscriber), is where copies of its memory go when it has a chunk
+ * free. */
+GstAllocator *gst_zero_cp_allocator_new (struct zcp_publisher *publisher);
 
 /* Gives up @buffer's hold on its chunk, for a pool's reset: its one memory
  * stays, bare, for the next chunk if it is a root memory of @allocator that

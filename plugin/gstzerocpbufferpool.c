@@ -35,15 +35,12 @@ GST_DEBUG_CATEGORY_STATIC (gst_zero_cp_buffer_pool_debug);
 /* How long one wait for a free chunk lasts before it says so in the log. */
 #define CLAIM_WAIT_NS (GST_SECOND)
 
-/* Chunks of the first pool when a config leaves the maximum open; zerocpsink
- * proposes a number of its own, and the pool grows on demand either way. */
-#define DEFAULT_CHUNKS 8u
-
 struct _GstZeroCpBufferPool
 {
   GstZeroCpFramePool parent;
 
   struct zcp_publisher *publisher;
+  guint initial_chunks;
 
   /* set in set_config, read in start and acquire */
   guint size;
@@ -92,6 +89,10 @@ gst_zero_cp_buffer_pool_set_config (GstBufferPool * pool, GstStructure * config)
   gst_video_alignment_reset (&self->align);
 
   if (self->is_video) {
+    if (self->info.size > size) {
+      size = self->info.size;
+      edited = TRUE;
+    }
     if (gst_buffer_pool_config_has_option (config,
             GST_BUFFER_POOL_OPTION_VIDEO_ALIGNMENT)) {
       gst_buffer_pool_config_get_video_alignment (config, &self->align);
@@ -100,22 +101,20 @@ gst_zero_cp_buffer_pool_set_config (GstBufferPool * pool, GstStructure * config)
       /* Padded planes need the meta to be read right downstream. */
       self->add_video_meta = TRUE;
       gst_buffer_pool_config_set_video_alignment (config, &self->align);
-    }
-    if (self->info.size > size) {
-      size = self->info.size;
-      edited = TRUE;
+      /* The room the padding asks for is what the caller asked for, not an
+       * edit to refuse: GstVideoBufferPool takes it the same way, and a
+       * decoder (avdec_h264) writes into our chunks only if this is TRUE. */
+      size = MAX (size, self->info.size);
     }
   }
   if (size == 0)
     goto wrong_config;
 
-  /* Every buffer of the pool is a chunk: the first pool has a bound, which
-   * the publisher raises on demand up to its limit. */
-  chunk_count = max_buffers;
-  if (chunk_count == 0 || chunk_count > ZCP_POOL_MAX_CHUNKS) {
-    chunk_count = MIN (MAX (min_buffers, DEFAULT_CHUNKS), ZCP_POOL_MAX_CHUNKS);
-    edited = TRUE;
-  }
+  /* Every buffer of the pool is a chunk.  The pool starts as zerocpsink
+   * sized it and grows on demand up to its limit, whatever bound upstream
+   * names: max-buffers is upstream's to choose. */
+  chunk_count = MIN (MAX (self->initial_chunks, min_buffers),
+      ZCP_POOL_MAX_CHUNKS);
   if (min_buffers > chunk_count) {
     min_buffers = chunk_count;
     edited = TRUE;
@@ -124,7 +123,7 @@ gst_zero_cp_buffer_pool_set_config (GstBufferPool * pool, GstStructure * config)
   self->chunk_count = chunk_count;
 
   gst_buffer_pool_config_set_params (config, caps, size, min_buffers,
-      chunk_count);
+      max_buffers);
   GST_DEBUG_OBJECT (pool, "%u chunks of %u bytes, video meta %d", chunk_count,
       size, self->add_video_meta);
 
@@ -274,11 +273,12 @@ gst_zero_cp_buffer_pool_init (GstZeroCpBufferPool * self)
 
 GstBufferPool *
 gst_zero_cp_buffer_pool_new (struct zcp_publisher *publisher,
-    GstAllocator * allocator)
+    GstAllocator * allocator, guint initial_chunks)
 {
   GstZeroCpBufferPool *self = g_object_new (GST_TYPE_ZERO_CP_BUFFER_POOL, NULL);
 
   self->publisher = zcp_publisher_ref (publisher);
+  self->initial_chunks = initial_chunks;
   gst_zero_cp_frame_pool_set_allocator (GST_ZERO_CP_FRAME_POOL (self),
       allocator);
   return GST_BUFFER_POOL_CAST (self);

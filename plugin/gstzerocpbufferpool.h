@@ -13,8 +13,9 @@ G_DECLARE_FINAL_TYPE (GstZeroCpBufferPool, gst_zero_cp_buffer_pool, GST,
     ZERO_CP_BUFFER_POOL, GstZeroCpFramePool)
 
 /* A pool whose buffers are chunks of @publisher's channel, wrapped by
- * @allocator.  Holds a reference to both. */
+ * @allocator, that starts with @initial_chunks and grows on demand.  Holds a
+ * reference to both. */
 GstBufferPool *gst_zero_cp_buffer_pool_new (struct zcp_publisher *publisher,
-    GstAllocator * allocator);
+    GstAllocator * allocator, guint initial_chunks);
 
 G_END_DECLS

@@ -456,7 +456,7 @@ gst_zero_cp_sink_start (GstBaseSink * bsink)
 
   /* A new allocator per run: memory of an earlier run's pool belongs to a
    * channel that is gone and must take the copy path. */
-  self->allocator = gst_zero_cp_allocator_new ();
+  self->allocator = gst_zero_cp_allocator_new (publisher);
   self->channel_in_use = channel;
   self->is_video = FALSE;
   atomic_store (&self->latency_configured, false);
@@ -665,7 +665,7 @@ gst_zero_cp_sink_configure_pool (GstZeroCpSink * self,
 
 static GstBufferPool *
 gst_zero_cp_sink_make_pool (GstZeroCpSink * self, GstCaps * caps, guint size,
-    guint chunks)
+    guint chunks, guint max_chunks)
 {
   struct zcp_publisher *publisher = gst_zero_cp_sink_ref_publisher (self);
   GstBufferPool *pool;
@@ -674,17 +674,17 @@ gst_zero_cp_sink_make_pool (GstZeroCpSink * self, GstCaps * caps, guint size,
   if (!publisher)
     return NULL;
 
-  pool = gst_zero_cp_buffer_pool_new (publisher, self->allocator);
+  pool = gst_zero_cp_buffer_pool_new (publisher, self->allocator, chunks);
   zcp_publisher_unref (publisher);
 
   config = gst_buffer_pool_get_config (pool);
   gst_buffer_pool_config_set_params (config, caps, size, POOL_MIN_BUFFERS,
-      chunks);
+      max_chunks);
   gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
   if (!gst_buffer_pool_set_config (pool, config)) {
     config = gst_buffer_pool_get_config (pool);
     if (!gst_buffer_pool_config_validate_params (config, caps, size,
-            POOL_MIN_BUFFERS, chunks) ||
+            POOL_MIN_BUFFERS, max_chunks) ||
         !gst_buffer_pool_set_config (pool, config)) {
       GST_WARNING_OBJECT (self, "our pool refused its own config");
       gst_object_unref (pool);
@@ -703,7 +703,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
   gboolean need_pool;
   GstVideoInfo info;
   GstCaps *caps;
-  guint size, chunks;
+  guint size, chunks, max_chunks = 0;
   gboolean made;
 
   gst_query_parse_allocation (query, &caps, &need_pool);
@@ -731,6 +731,16 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
    * keeps what this makes. */
   made = !need_pool ||
       gst_zero_cp_sink_configure_pool (self, publisher, size, chunks);
+  if (made && need_pool) {
+    struct zcp_publisher_stats stats;
+
+    /* Upstream reads the maximum as a bound: a decoder that keeps 16
+     * reference frames passes over a pool that may not reach 32 and
+     * decodes into its own, which the sink then copies.  So it is the most
+     * chunks the pool may grow to, not the number it starts with. */
+    zcp_publisher_get_stats (publisher, &stats);
+    max_chunks = MAX (stats.chunk_capacity, chunks);
+  }
   zcp_publisher_unref (publisher);
   if (!made)
     return FALSE;
@@ -755,7 +765,7 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
     }
 
     if (!pool) {
-      pool = gst_zero_cp_sink_make_pool (self, caps, size, chunks);
+      pool = gst_zero_cp_sink_make_pool (self, caps, size, chunks, max_chunks);
       if (!pool)
         return FALSE;
       GST_OBJECT_LOCK (self);
@@ -763,9 +773,8 @@ gst_zero_cp_sink_propose_allocation (GstBaseSink * bsink, GstQuery * query)
       GST_OBJECT_UNLOCK (self);
     }
 
-    /* The maximum is the first pool's size: the pool grows past it when
-     * every chunk is held, up to max-pool-bytes. */
-    gst_query_add_allocation_pool (query, pool, size, POOL_MIN_BUFFERS, chunks);
+    gst_query_add_allocation_pool (query, pool, size, POOL_MIN_BUFFERS,
+        max_chunks);
     gst_object_unref (pool);
   }
 

@@ -486,7 +486,7 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
     return FALSE;
   }
 
-  self->allocator = gst_zero_cp_allocator_new ();
+  self->allocator = gst_zero_cp_allocator_new (NULL);
   self->frame_pool = gst_zero_cp_frame_pool_new (self->allocator);
   atomic_store (&self->frames_copied, 0);
   self->have_caps = FALSE;

@@ -1510,6 +1510,9 @@ zcp_publisher_get_stats (struct zcp_publisher *self,
         stats->chunks_in_use++;
   }
   stats->pool_limit = self->pool_limit;
+  stats->chunk_capacity =
+      atomic_load_explicit (&control->header->chunk_capacity,
+      memory_order_relaxed);
   stats->limit_waits = self->limit_waits;
   stats->out_of_space = self->space_retry_at != 0;
   pthread_mutex_unlock (&self->lock);

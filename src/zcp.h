@@ -153,6 +153,8 @@ struct zcp_publisher_stats
   uint64_t pool_bytes;          /* of the active pools */
   uint64_t shm_bytes;           /* of /dev/shm that all pools take */
   uint64_t pool_limit;
+  uint32_t chunk_capacity;      /* the most chunks the active pools may grow
+                                 * to (see zcp_subscriber_hold_budget) */
   uint64_t limit_waits;         /* times a claim found the pool at its limit */
   bool out_of_space;            /* the limit was /dev/shm's room, not ours */
 };

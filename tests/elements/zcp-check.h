@@ -5,6 +5,7 @@
 
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
+#include <gst/video/gstvideopool.h>
 #include <gst/video/video.h>
 #include <errno.h>
 #include <sys/wait.h>

@@ -205,6 +205,92 @@ GST_START_TEST (test_foreign_buffer_is_copied_and_counted)
 
 GST_END_TEST;
 
+/* Configures @pool as avdec_h264 configures a downstream pool it decodes
+ * into (gst-libav's decide_allocation): the caps' size, video meta, and
+ * libav's alignment (rows to spare below the picture, strides of 64). */
+static gboolean
+configure_as_a_decoder (GstBufferPool * pool, guint max_buffers)
+{
+  GstCaps *caps = gst_caps_from_string (VIDEO_CAPS);
+  GstStructure *config = gst_buffer_pool_get_config (pool);
+  GstVideoAlignment align;
+  GstVideoInfo info;
+
+  gst_video_info_from_caps (&info, caps);
+  gst_video_alignment_reset (&align);
+  align.padding_bottom = 19;
+  for (guint p = 0; p < GST_VIDEO_MAX_PLANES; p++)
+    align.stride_align[p] = 63;
+  gst_buffer_pool_config_set_params (config, caps, info.size, 2, max_buffers);
+  gst_buffer_pool_config_add_option (config, GST_BUFFER_POOL_OPTION_VIDEO_META);
+  gst_buffer_pool_config_add_option (config,
+      GST_BUFFER_POOL_OPTION_VIDEO_ALIGNMENT);
+  gst_buffer_pool_config_set_video_alignment (config, &align);
+  gst_caps_unref (caps);
+  return gst_buffer_pool_set_config (pool, config);
+}
+
+/* A decoder writes into the pool only if it may grow past what the decoder
+ * keeps, if the pool takes the decoder's alignment as asked (as
+ * GstVideoBufferPool does) and lays frames out as GstVideoBufferPool
+ * would.  GstVideoDecoder copies a frame the decoder still references
+ * (mapped for writing): that copy lands in a chunk too, so the sink
+ * publishes it without a copy of its own. */
+GST_START_TEST (test_decoders_write_into_the_pool)
+{
+  gchar *channel = unique_channel ("decoder");
+  GstHarness *h = sink_harness (channel);
+  GstElement *sink = sink_of (h);
+  GstBufferPool *reference = gst_video_buffer_pool_new ();
+  guint max_buffers = 0;
+  GstBufferPool *pool = proposed_pool (h, &max_buffers);
+  GstBuffer *buffer = NULL, *expected = NULL, *copy;
+  GstVideoMeta *meta, *expected_meta;
+  GstMapInfo map;
+
+  /* gst-libav's REQUIRED_POOL_MAX_BUFFERS */
+  fail_unless (max_buffers == 0 || max_buffers >= 32, "a pool of at most %u "
+      "chunks", max_buffers);
+  fail_unless (configure_as_a_decoder (pool, max_buffers));
+  fail_unless (configure_as_a_decoder (reference, max_buffers));
+  fail_unless (gst_buffer_pool_set_active (pool, TRUE));
+  fail_unless (gst_buffer_pool_set_active (reference, TRUE));
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (pool, &buffer,
+          NULL), GST_FLOW_OK);
+  fail_unless_equals_int (gst_buffer_pool_acquire_buffer (reference,
+          &expected, NULL), GST_FLOW_OK);
+
+  meta = gst_buffer_get_video_meta (buffer);
+  expected_meta = gst_buffer_get_video_meta (expected);
+  fail_unless (meta != NULL && expected_meta != NULL);
+  fail_unless_equals_int (meta->n_planes, expected_meta->n_planes);
+  for (guint p = 0; p < meta->n_planes; p++) {
+    fail_unless_equals_int (meta->stride[p], expected_meta->stride[p]);
+    fail_unless_equals_uint64 (meta->offset[p], expected_meta->offset[p]);
+  }
+  fail_unless (gst_buffer_get_size (buffer) >= gst_buffer_get_size (expected));
+
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_WRITE));
+  copy = gst_buffer_copy (buffer);
+  gst_buffer_unmap (buffer, &map);
+  fail_unless (is_zero_cp_memory (gst_buffer_peek_memory (copy, 0)),
+      "the copy is in %s", gst_buffer_peek_memory (copy,
+          0)->allocator->mem_type);
+  fail_unless (gst_buffer_peek_memory (copy,
+          0) != gst_buffer_peek_memory (buffer, 0));
+  gst_buffer_unref (buffer);
+  fail_unless_equals_int (gst_harness_push (h, copy), GST_FLOW_OK);
+  fail_unless_equals_uint64 (element_stat (sink, "frames-published"), 1);
+  fail_unless_equals_uint64 (element_stat (sink, "frames-copied"), 0);
+
+  gst_buffer_unref (expected);
+  fail_unless (gst_buffer_pool_set_active (reference, FALSE));
+  gst_object_unref (reference);
+  finish_with_pool (h, sink, pool, channel);
+}
+
+GST_END_TEST;
+
 /* Copied buffers that grow (encoded video, audio) get chunks with room to
  * spare, so that each new largest one does not make a new pool. */
 GST_START_TEST (test_growing_copies_leave_room)
@@ -891,6 +977,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_proposed_pool_is_used);
   tcase_add_test (tc, test_pool_reuses_memory_and_holds_follow_buffers);
   tcase_add_test (tc, test_foreign_buffer_is_copied_and_counted);
+  tcase_add_test (tc, test_decoders_write_into_the_pool);
   tcase_add_test (tc, test_buffer_rendered_twice_is_copied);
   tcase_add_test (tc, test_full_pool_waits_and_flushes);
   tcase_add_test (tc, test_pool_limit_warns);

@@ -3,8 +3,8 @@
  * Stream semantics across the process boundary, with real pipelines in real
  * processes: events in order, what a late joiner gets, a keyframe for an
  * H.264 joiner, an mp4 round trip, resolution flips, audio and video of
- * one producer kept in sync by a muxing consumer, and a stream whose pool
- * limit is below two frames.
+ * one producer kept in sync by a muxing consumer, a stream whose pool
+ * limit is below two frames, and a decoder that publishes without a copy.
  */
 #include "child.h"
 
@@ -432,6 +432,48 @@ GST_START_TEST (test_pool_limit_below_two_frames_streams)
 
 GST_END_TEST;
 
+/* A decoder publishes without a copy: avdec_h264 decodes into the pool,
+ * and GstVideoDecoder's copies of the frames it keeps as references are
+ * chunks too. */
+GST_START_TEST (test_decoder_publishes_without_copies)
+{
+  gchar *channel = unique_channel ("avdec");
+  gchar *pub_line = g_strdup_printf ("videotestsrc num-buffers=30 ! "
+      "video/x-raw,format=I420,width=320,height=240 ! "
+      "x264enc tune=zerolatency ! avdec_h264 ! zerocpsink name=probe channel=%s "
+      "wait-for-connection=true", channel);
+  gchar *sub_line = g_strdup_printf ("zerocpsrc channel=%s leaky=no ! "
+      "fakesink name=probe", channel);
+  GstStructure *stats;
+  GPtrArray *lines;
+  Child *pub, *sub;
+  guint64 copied = G_MAXUINT64, published = 0;
+
+  sub = child_start (NULL, sub_line);
+  pub = child_start (NULL, pub_line);
+  lines = stream_lines (sub);
+  fail_unless_equals_int (count_of (lines, "frame "), 30);
+  child_expect (pub, "stats ", DEADLINE_S);
+  stats = gst_structure_from_string (pub->last_line + strlen ("stats "), NULL);
+  fail_unless (stats != NULL, "%s", pub->last_line);
+  gst_structure_get_uint64 (stats, "frames-published", &published);
+  gst_structure_get_uint64 (stats, "frames-copied", &copied);
+  fail_unless_equals_uint64 (published, 30);
+  fail_unless_equals_uint64 (copied, 0);
+  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+  assert_channel_gone (channel);
+
+  gst_structure_free (stats);
+  g_ptr_array_unref (lines);
+  child_free (sub);
+  child_free (pub);
+  g_free (sub_line);
+  g_free (pub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* The last timestamp of the stream @pad of @path, in nanoseconds. */
 static guint64
 last_end_time (const gchar * path, const gchar * pad)
@@ -520,6 +562,7 @@ stream_suite (void)
   tcase_add_test (tc, test_caps_every_frame_to_a_slow_subscriber);
   tcase_add_test (tc, test_audio_video_stay_in_sync);
   tcase_add_test (tc, test_pool_limit_below_two_frames_streams);
+  tcase_add_test (tc, test_decoder_publishes_without_copies);
   suite_add_tcase (suite, tc);
   return suite;
 }
