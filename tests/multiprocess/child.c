@@ -231,6 +231,27 @@ unique_channel (const gchar * test)
   return g_strdup_printf ("mp-%s-%d", test, (int) getpid ());
 }
 
+GstStructure *
+child_stats (Child * child)
+{
+  GstStructure *stats;
+
+  fail_unless (g_str_has_prefix (child->last_line, "stats "), "%s",
+      child->last_line);
+  stats = gst_structure_from_string (child->last_line + 6, NULL);
+  fail_unless (stats != NULL, "cannot parse %s", child->last_line);
+  return stats;
+}
+
+guint64
+stats_uint64 (const GstStructure * stats, const gchar * field)
+{
+  guint64 value = 0;
+
+  fail_unless (gst_structure_get_uint64 (stats, field, &value), "no %s", field);
+  return value;
+}
+
 void
 assert_channel_gone (const gchar * channel)
 {

@@ -42,6 +42,10 @@ gchar * frame_field (Child * child, guint index, const gchar * name);
 guint64 frame_number (Child * child, guint index, const gchar * name);
 gchar * unique_channel (const gchar * test);
 void assert_channel_gone (const gchar * channel);
+/* The stats structure @child printed last ("stats ..."), and one of its
+ * 64-bit counters. */
+GstStructure * child_stats (Child * child);
+guint64 stats_uint64 (const GstStructure * stats, const gchar * field);
 /* A publisher of @frames frames of snow, as fast as it can, and a lossless
  * subscriber (so that the checks may expect every frame) with @middle
  * before its sink; each has its probe. */

@@ -16,19 +16,6 @@ child_pid (Child * child)
   return g_subprocess_get_identifier (child->process);
 }
 
-/* The stats structure a child printed last ("stats ..."). */
-static GstStructure *
-child_stats (Child * child)
-{
-  GstStructure *stats;
-
-  fail_unless (g_str_has_prefix (child->last_line, "stats "), "%s",
-      child->last_line);
-  stats = gst_structure_from_string (child->last_line + 6, NULL);
-  fail_unless (stats != NULL, "cannot parse %s", child->last_line);
-  return stats;
-}
-
 /* The entry for @pid in a publisher's subscriber-stats. */
 static const GstStructure *
 subscriber_entry (const GstStructure * stats, const gchar * pid)
@@ -48,15 +35,6 @@ subscriber_entry (const GstStructure * stats, const gchar * pid)
   }
   fail ("no subscriber %s in the publisher's stats", pid);
   return NULL;
-}
-
-static guint64
-stats_uint64 (const GstStructure * stats, const gchar * field)
-{
-  guint64 value = 0;
-
-  fail_unless (gst_structure_get_uint64 (stats, field, &value), "no %s", field);
-  return value;
 }
 
 static guint
