@@ -221,8 +221,9 @@ struct _GstZeroCpSrc
   guint64 thread_slice;
   guint64 thread_slice_before;
 
-  /* Frames copied because downstream held our share of a pool that may not
-   * grow; read by the application's thread. */
+  /* Frames handed on in our own memory (downstream held our share of a pool
+   * that may not grow, or reads only the caps' layout); read by the
+   * application's thread. */
   atomic_uint_fast64_t frames_copied;
 
   atomic_bool unlocking;
@@ -1199,6 +1200,7 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   gchar *problem = NULL;
   GstBuffer *buffer;
   guint held, hold_budget;
+  gboolean to_default_layout;
 
   for (;;) {
     GstFlowReturn flow = gst_zero_cp_src_next (self, &frame, &chunk);
@@ -1226,8 +1228,14 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     return GST_FLOW_NOT_NEGOTIATED;
   }
 
+  /* A frame that goes out copied into the caps' layout gives its chunk back
+   * with that copy: one copy, whatever downstream holds. */
+  to_default_layout = G_UNLIKELY (!self->downstream_video_meta) &&
+      self->is_raw_video &&
+      !gst_zero_cp_src_layout_is_default (self, &frame.video);
   held = gst_zero_cp_allocator_chunks_held (self->allocator);
-  hold_budget = held > 0 ? zcp_subscriber_hold_budget (self->subscriber) : 0;
+  hold_budget = held > 0 && !to_default_layout ?
+      zcp_subscriber_hold_budget (self->subscriber) : 0;
   if (hold_budget > 0 && held >= hold_budget)
     buffer = gst_zero_cp_src_copy_frame (self, &chunk, &frame, hold_budget);
   else
@@ -1243,8 +1251,7 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     return GST_FLOW_ERROR;
   }
 
-  if (G_UNLIKELY (!self->downstream_video_meta) && self->is_raw_video &&
-      !gst_zero_cp_src_layout_is_default (self, &frame.video))
+  if (to_default_layout)
     buffer = gst_zero_cp_src_copy_to_default_layout (self, buffer);
 
   if (self->discont) {

@@ -301,8 +301,10 @@ reclaim_slot_locked (struct zcp_publisher *self, uint32_t slot_index)
 
 static void publish_capacity_locked (struct zcp_publisher *self);
 
-/* Frees retired pools that nobody holds any more. */
-static void
+/* Frees retired pools that nobody holds any more, and tells subscribers
+ * the capacity their free entries of the pool table add.  Whether it freed
+ * any. */
+static bool
 collect_pools_locked (struct zcp_publisher *self)
 {
   struct zcp_control *control = self->control;
@@ -327,6 +329,7 @@ collect_pools_locked (struct zcp_publisher *self)
   /* Its entry of the pool table is free for the active pools to grow. */
   if (freed)
     publish_capacity_locked (self);
+  return freed;
 }
 
 static void
@@ -657,8 +660,9 @@ zcp_publisher_configure_pool (struct zcp_publisher *self, uint64_t chunk_size,
   if (ret < 0)
     zcp_log (ZCP_LOG_WARNING, "channel %s: no pool of chunks of %" PRIu64
         " bytes: %s", self->control->channel, chunk_size, strerror (-ret));
-  collect_pools_locked (self);
-  publish_capacity_locked (self);
+  /* The pool made changes the capacity, whether or not one was freed. */
+  if (!collect_pools_locked (self))
+    publish_capacity_locked (self);
   pthread_mutex_unlock (&self->lock);
   return ret;
 }
@@ -905,7 +909,6 @@ zcp_publisher_set_caps (struct zcp_publisher *self, const char *caps)
   return 0;
 }
 
-
 /* A slot's queue policy, as the subscriber wrote it: out-of-range values
  * (zero from a subscriber of the first release, or anything from a hostile
  * one) read as the lossless, ring-deep default. */
@@ -1028,14 +1031,14 @@ push_one_locked (struct zcp_publisher *self, uint32_t s,
      * have them, and a leaky subscriber that stopped reading must not hold
      * the publisher once its ring is full of them (caps that change at
      * every frame would fill it in 64). */
-    if (leaky != ZCP_SLOT_LEAKY_NO && is_buffer) {
+    bool skippable = is_buffer || (desc->kind == ZCP_SHM_DESC_KIND_EVENT &&
+        desc->event_sticky == ZCP_SHM_EVENT_CAPS);
+
+    if (leaky == ZCP_SLOT_LEAKY_NO || !skippable)
+      return FULL;
+    if (is_buffer)
       atomic_fetch_add_explicit (&slot->dropped, 1, memory_order_relaxed);
-      return SKIPPED;
-    }
-    if (leaky != ZCP_SLOT_LEAKY_NO && desc->kind == ZCP_SHM_DESC_KIND_EVENT
-        && desc->event_sticky == ZCP_SHM_EVENT_CAPS)
-      return SKIPPED;
-    return FULL;
+    return SKIPPED;
   }
 
   if (is_buffer)
