@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""docs/examples/zerocp_numpy.py against a live publisher (TAP).
+"""The numpy examples of docs/examples (TAP).
 
-A lossless subscriber attaches first; the numpy consumer pauses for a second
-after 10 frames.  The lossless one must still get every frame, the numpy one
-must have had frames dropped for it (the publisher went on without it), and
-its arrays must be views of the zerocp memory, not copies."""
+zerocp_numpy.py against a live publisher: a lossless subscriber attaches
+first; the numpy consumer pauses for a second after 10 frames.  The lossless
+one must still get every frame, the numpy one must have had frames dropped
+for it (the publisher went on without it), and its arrays must be views of
+the zerocp memory, not copies.
+
+zerocp_numpy_publisher.py into the numpy consumer: every frame drawn into
+the sink's pool, none copied, and the consumer reads the picture drawn."""
 
 import os
 import re
@@ -13,9 +17,10 @@ import subprocess
 import sys
 import time
 
-EXAMPLE = sys.argv[1]
+EXAMPLE, PUBLISHER_EXAMPLE = sys.argv[1], sys.argv[2]
 CHANNEL = "numpy-%d" % os.getpid()
 FRAMES = 150
+DRAWN_FRAMES = 60
 DEADLINE_S = 60
 
 results = []
@@ -73,16 +78,47 @@ if summary:
 chains = outputs.get("lossless", "").count("chain")
 check("the lossless subscriber got every frame meanwhile", chains == FRAMES,
       "%d of %d" % (chains, FRAMES))
+
+drawn_channel = CHANNEL + "-drawn"
+consumer = start([sys.executable, EXAMPLE, drawn_channel])
+try:
+    # The publisher waits for a first subscriber, so the consumer may start
+    # before or after it; before is the harder case for its first frame.
+    drawing = subprocess.run([sys.executable, PUBLISHER_EXAMPLE,
+                              drawn_channel, str(DRAWN_FRAMES)],
+                             capture_output=True, text=True,
+                             timeout=DEADLINE_S)
+    consumer_out, _ = consumer.communicate(timeout=DEADLINE_S)
+finally:
+    if consumer.poll() is None:
+        consumer.kill()
+        consumer.wait()
+drawing_out = drawing.stdout + drawing.stderr
+check("the numpy publisher exits 0", drawing.returncode == 0, drawing_out)
+check("it drew every frame into the sink's pool",
+      "published %d frames, 0 of them copied" % DRAWN_FRAMES in drawing_out,
+      drawing_out)
+check("the consumer of its frames exits 0", consumer.returncode == 0,
+      consumer_out)
+# Row y of frame n has luma (y + 4n) & 0xff, 360 rows.
+last = DRAWN_FRAMES - 1
+expected_mean = sum((y + 4 * last) & 0xff for y in range(360)) / 360.0
+check("the consumer reads the last picture drawn, in the chunk itself",
+      "mean luma of the last %.1f, memory ZeroCpMemory," % expected_mean
+      in consumer_out, consumer_out)
+
 leftovers = [name for name in os.listdir("/dev/shm")
              if name.startswith("zerocp." + CHANNEL)]
 check("nothing left in /dev/shm", not leftovers, leftovers)
 
-run = subprocess.run([sys.executable, EXAMPLE, "a b ! fakesink"],
-                     capture_output=True, text=True, timeout=DEADLINE_S)
-check("a bad channel name is refused with the element's message",
-      run.returncode == 1
-      and "Invalid channel name 'a b ! fakesink'" in run.stderr,
-      run.stdout + run.stderr)
+for example in (EXAMPLE, PUBLISHER_EXAMPLE):
+    run = subprocess.run([sys.executable, example, "a b ! fakesink"],
+                         capture_output=True, text=True, timeout=DEADLINE_S)
+    check("%s refuses a bad channel name with the element's message"
+          % os.path.basename(example),
+          run.returncode == 1
+          and "Invalid channel name 'a b ! fakesink'" in run.stderr,
+          run.stdout + run.stderr)
 
 print("1..%d" % len(results))
 sys.exit(0 if all(results) else 1)
