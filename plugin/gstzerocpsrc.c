@@ -20,7 +20,8 @@
  * time on the shared monotonic clock, and the publisher's latency is added
  * to ours.  The source may start before the publisher: it waits for
  * the channel to appear (for #GstZeroCpSrc:publisher-timeout), and sleeps
- * (uses no CPU) while no frame comes.
+ * (uses no CPU) while no frame comes; after 5 s without a publisher it
+ * warns once, naming the channels there are, in case of a mistyped name.
  *
  * Each subscriber has a queue of its own in the channel, of
  * #GstZeroCpSrc:max-buffers frames, and chooses with #GstZeroCpSrc:leaky what
@@ -94,6 +95,10 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 /* A channel that exists but is not usable yet (a publisher mid-start, or a
  * dead publisher's segment waiting to be replaced) is looked at this often. */
 #define RETRY_MS 50
+/* Subscribers started before their publisher are the rule; one still alone
+ * after this long more likely has a mistyped channel name, and says so once
+ * (rtspsrc warns after the same 5 s without data). */
+#define LONELY_WARNING_US (5 * G_USEC_PER_SEC)
 
 enum
 {
@@ -565,12 +570,33 @@ gst_zero_cp_src_post_publisher (GstZeroCpSrc * self, const gchar * name,
       gst_message_new_element (GST_OBJECT_CAST (self), structure));
 }
 
+/* Says, as a warning, that nobody publishes on our channel yet, and which
+ * channels /dev/shm has instead. */
+static void
+gst_zero_cp_src_warn_lonely (GstZeroCpSrc * self)
+{
+  char **channels = zcp_channel_list ();
+  gchar *present = channels && channels[0] ?
+      g_strjoinv (", ", channels) : g_strdup ("none");
+
+  GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND, ("No publisher on "
+          "channel '%s' yet; still waiting.", self->channel_in_use),
+      ("channels in /dev/shm: %s (zerocp-inspect tells more); "
+          "publisher-timeout turns the wait into an error", present));
+  g_free (present);
+  zcp_channel_list_free (channels);
+}
+
+/* Subscribes to the channel's publisher, waiting for one to appear;
+ * @first is the wait at start, not the one after a publisher went away. */
 static GstFlowReturn
-gst_zero_cp_src_attach (GstZeroCpSrc * self)
+gst_zero_cp_src_attach (GstZeroCpSrc * self, gboolean first)
 {
   struct zcp_subscriber_stats stats;
   struct zcp_subscriber *subscriber;
   gint64 deadline = G_MAXINT64;
+  gint64 lonely_at = first ? g_get_monotonic_time () + LONELY_WARNING_US :
+      G_MAXINT64;
   guint64 timeout_ns;
   gboolean told = FALSE;
   guint max_buffers;
@@ -611,11 +637,17 @@ gst_zero_cp_src_attach (GstZeroCpSrc * self)
               GST_TIME_ARGS (timeout_ns)));
       return GST_FLOW_ERROR;
     }
+    if (g_get_monotonic_time () >= lonely_at) {
+      gst_zero_cp_src_warn_lonely (self);
+      lonely_at = G_MAXINT64;
+    }
 
     switch (-ret) {
       case ENOENT:{
-        /* One slice at most, so that a far deadline cannot overflow. */
-        gint64 slice_us = CLAMP (deadline - g_get_monotonic_time (), 1,
+        /* One slice at most, so that a far deadline cannot overflow, and
+         * none past the warning. */
+        gint64 slice_us = CLAMP (MIN (deadline, lonely_at) -
+            g_get_monotonic_time (), 1,
             (gint64) (WAIT_SLICE_NS / GST_USECOND));
 
         ret = zcp_channel_wait_exists (self->channel_in_use,
@@ -693,7 +725,7 @@ gst_zero_cp_src_publisher_lost (GstZeroCpSrc * self)
   self->have_sequence = FALSE;
   self->new_stream = TRUE;
   self->discont = TRUE;
-  return gst_zero_cp_src_attach (self);
+  return gst_zero_cp_src_attach (self, FALSE);
 }
 
 /* The channel's caps are the only ones we can offer.  Asked before they are
@@ -983,7 +1015,7 @@ gst_zero_cp_src_next (GstZeroCpSrc * self, struct zcp_frame *frame,
   int ret;
 
   if (!self->subscriber) {
-    GstFlowReturn flow = gst_zero_cp_src_attach (self);
+    GstFlowReturn flow = gst_zero_cp_src_attach (self, TRUE);
     if (flow != GST_FLOW_OK)
       return flow;
   }

@@ -678,6 +678,69 @@ GST_START_TEST (test_publisher_timeout)
 
 GST_END_TEST;
 
+/* A subscriber alone for 5 s has likely mistyped the channel: it says so,
+ * with the channels there are, once, and goes on waiting. */
+GST_START_TEST (test_lonely_subscriber_warns_and_waits)
+{
+  gchar *channel = unique_channel ("lonely");
+  gchar *other_channel = unique_channel ("present");
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s ! fakesink",
+      channel);
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstHarness *other = harness_for ("zerocpsink", other_channel);
+  GstHarness *pub;
+  GstMessage *message;
+  gboolean connected = FALSE;
+  guint more_warnings = 0;
+  GError *warning = NULL;
+  gchar *debug = NULL;
+  gint64 start = g_get_monotonic_time ();
+
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  message = gst_bus_timed_pop_filtered (bus, 15 * GST_SECOND,
+      GST_MESSAGE_WARNING | GST_MESSAGE_ERROR);
+  fail_unless (message != NULL, "no warning");
+  fail_unless_equals_int (GST_MESSAGE_TYPE (message), GST_MESSAGE_WARNING);
+  fail_unless (g_get_monotonic_time () - start >= 5 * G_USEC_PER_SEC,
+      "warned before waiting 5 s");
+  gst_message_parse_warning (message, &warning, &debug);
+  fail_unless (g_error_matches (warning, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_NOT_FOUND), "%s", warning->message);
+  fail_unless (strstr (warning->message, channel) != NULL, "%s",
+      warning->message);
+  fail_unless (strstr (debug, other_channel) != NULL, "%s", debug);
+  gst_message_unref (message);
+
+  /* Still waiting: a publisher that comes now is found. */
+  pub = harness_for ("zerocpsink", channel);
+  while (!connected && (message = gst_bus_timed_pop_filtered (bus,
+              10 * GST_SECOND, GST_MESSAGE_WARNING | GST_MESSAGE_ELEMENT |
+              GST_MESSAGE_ERROR))) {
+    fail_if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_ERROR);
+    more_warnings += GST_MESSAGE_TYPE (message) == GST_MESSAGE_WARNING;
+    connected = gst_message_has_name (message, "zerocp-publisher-connected");
+    gst_message_unref (message);
+  }
+  fail_unless (connected, "the publisher that came was not found");
+  fail_unless_equals_int (more_warnings, 0);
+
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_harness_teardown (pub);
+  gst_harness_teardown (other);
+  g_error_free (warning);
+  g_free (debug);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  g_free (description);
+  g_free (other_channel);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* A channel whose format downstream refuses is an error that names the
  * channel and both formats. */
 GST_START_TEST (test_refused_caps_name_both_sides)
@@ -1848,6 +1911,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_waits_for_channel_and_stops_promptly);
   tcase_add_test (tc, test_queue_defaults_follow_is_live);
   tcase_add_test (tc, test_publisher_timeout);
+  tcase_add_test (tc, test_lonely_subscriber_warns_and_waits);
   tcase_add_test (tc, test_peers_are_announced);
   tcase_add_test (tc, test_next_publisher_is_a_new_stream);
   tcase_add_loop_test (tc, test_timestamp_modes, 0,
