@@ -198,6 +198,7 @@ struct _GstZeroCpSrc
   guint64 scheduler_slice;      /* protected by OBJECT_LOCK */
   /* Written by the streaming thread (and start) under OBJECT_LOCK. */
   guint64 publisher_latency;
+  guint64 frame_duration;       /* from the caps' framerate; 0 without */
   struct zcp_subscriber *subscriber;    /* protected by OBJECT_LOCK */
   guint reconnects;             /* protected by OBJECT_LOCK */
 
@@ -301,6 +302,28 @@ gst_zero_cp_src_update_queue (GstZeroCpSrc * self)
         zcp_leaky_of (gst_zero_cp_src_effective_leaky (self)));
 }
 
+/* Our queue sets how late downstream may be (the maximum latency): a
+ * pipeline recomputes it when told. */
+static void
+gst_zero_cp_src_latency_changed (GstZeroCpSrc * self)
+{
+  gst_element_post_message (GST_ELEMENT_CAST (self),
+      gst_message_new_latency (GST_OBJECT_CAST (self)));
+}
+
+/* How much later than the minimum downstream may take a frame before we
+ * lose one: our queue in the channel holds max-buffers frames, and a
+ * lossless one any number (the publisher waits for it).  Unknown without
+ * a framerate.  Call with the OBJECT_LOCK. */
+static GstClockTime
+gst_zero_cp_src_queue_time (GstZeroCpSrc * self)
+{
+  if (gst_zero_cp_src_effective_leaky (self) == GST_ZERO_CP_SRC_LEAKY_NO ||
+      self->frame_duration == 0)
+    return GST_CLOCK_TIME_NONE;
+  return gst_zero_cp_src_effective_max_buffers (self) * self->frame_duration;
+}
+
 static GstStructure *
 gst_zero_cp_src_make_stats (GstZeroCpSrc * self)
 {
@@ -361,6 +384,7 @@ gst_zero_cp_src_set_property (GObject * object, guint prop_id,
       self->max_buffers_set = TRUE;
       gst_zero_cp_src_update_queue (self);
       GST_OBJECT_UNLOCK (self);
+      gst_zero_cp_src_latency_changed (self);
       break;
     case PROP_LEAKY:
       GST_OBJECT_LOCK (self);
@@ -368,6 +392,7 @@ gst_zero_cp_src_set_property (GObject * object, guint prop_id,
       self->leaky_set = TRUE;
       gst_zero_cp_src_update_queue (self);
       GST_OBJECT_UNLOCK (self);
+      gst_zero_cp_src_latency_changed (self);
       break;
     case PROP_PUBLISHER_TIMEOUT:
       GST_OBJECT_LOCK (self);
@@ -510,6 +535,7 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
   self->channel_in_use = channel;
   self->reconnects = 0;
   self->publisher_latency = 0;
+  self->frame_duration = 0;
   self->mode_in_use = gst_zero_cp_src_effective_timestamp_mode (self);
   GST_OBJECT_UNLOCK (self);
   return TRUE;
@@ -750,6 +776,25 @@ gst_zero_cp_src_downstream_accepts (GstZeroCpSrc * self, GstCaps * caps)
   return FALSE;
 }
 
+/* Encoded video carries a framerate too; audio and byte streams do not. */
+static void
+gst_zero_cp_src_set_frame_duration (GstZeroCpSrc * self, GstCaps * caps)
+{
+  gint fps_n = 0, fps_d = 1;
+  guint64 duration = 0;
+
+  if (gst_structure_get_fraction (gst_caps_get_structure (caps, 0),
+          "framerate", &fps_n, &fps_d) && fps_n > 0 && fps_d > 0)
+    duration = gst_util_uint64_scale_int (GST_SECOND, fps_d, fps_n);
+  /* Once a stream: no lock to read what only this thread writes. */
+  if (duration == self->frame_duration)
+    return;
+  GST_OBJECT_LOCK (self);
+  self->frame_duration = duration;
+  GST_OBJECT_UNLOCK (self);
+  gst_zero_cp_src_latency_changed (self);
+}
+
 static gboolean
 gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
 {
@@ -792,6 +837,7 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
   self->is_raw_video = gst_zero_cp_caps_are_video (caps) &&
       gst_video_info_from_caps (&self->video_info, caps) &&
       GST_VIDEO_INFO_FORMAT (&self->video_info) != GST_VIDEO_FORMAT_ENCODED;
+  gst_zero_cp_src_set_frame_duration (self, caps);
   gst_caps_unref (caps);
   /* What downstream reads is only known with the caps: the allocation
    * query at start had none. */
@@ -1299,32 +1345,35 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   return GST_FLOW_OK;
 }
 
-/* Our latency includes the publisher's: its frames reach us that late. */
+/* Our minimum latency includes the publisher's: its frames reach us that
+ * late.  Our queue in the channel sets the maximum: GstBaseSrc's answer,
+ * the minimum again (no buffering), made every sink with a processing
+ * deadline warn "Pipeline construction is invalid, please add queues". */
 static gboolean
 gst_zero_cp_src_query (GstBaseSrc * bsrc, GstQuery * query)
 {
   GstZeroCpSrc *self = GST_ZERO_CP_SRC (bsrc);
-  GstClockTime min, max;
-  guint64 publisher_latency;
+  GstClockTime min, max, queue_time;
   gboolean live;
 
   if (!GST_BASE_SRC_CLASS (parent_class)->query (bsrc, query))
     return FALSE;
-  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY ||
-      self->mode_in_use != GST_ZERO_CP_SRC_TIMESTAMP_COMPENSATE)
+  if (GST_QUERY_TYPE (query) != GST_QUERY_LATENCY)
+    return TRUE;
+  gst_query_parse_latency (query, &live, &min, &max);
+  if (!live)
     return TRUE;
 
   GST_OBJECT_LOCK (self);
-  publisher_latency = self->publisher_latency;
+  if (self->mode_in_use == GST_ZERO_CP_SRC_TIMESTAMP_COMPENSATE)
+    min += self->publisher_latency;
+  queue_time = gst_zero_cp_src_queue_time (self);
   GST_OBJECT_UNLOCK (self);
 
-  gst_query_parse_latency (query, &live, &min, &max);
-  min += publisher_latency;
-  if (GST_CLOCK_TIME_IS_VALID (max))
-    max += publisher_latency;
-  GST_DEBUG_OBJECT (self, "latency with the publisher's %" GST_TIME_FORMAT
-      ": min %" GST_TIME_FORMAT, GST_TIME_ARGS (publisher_latency),
-      GST_TIME_ARGS (min));
+  max = GST_CLOCK_TIME_IS_VALID (queue_time) ? min + queue_time :
+      GST_CLOCK_TIME_NONE;
+  GST_DEBUG_OBJECT (self, "latency min %" GST_TIME_FORMAT " max %"
+      GST_TIME_FORMAT, GST_TIME_ARGS (min), GST_TIME_ARGS (max));
   gst_query_set_latency (query, live, min, max);
   return TRUE;
 }

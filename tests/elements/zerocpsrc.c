@@ -1239,6 +1239,95 @@ GST_START_TEST (test_latency_includes_publisher)
 
 GST_END_TEST;
 
+/* The latency the source reports for @harness's pipeline. */
+static void
+query_latency (GstHarness * harness, GstClockTime * min, GstClockTime * max)
+{
+  GstQuery *query = gst_query_new_latency ();
+  gboolean live;
+
+  fail_unless (gst_pad_peer_query (harness->sinkpad, query));
+  gst_query_parse_latency (query, &live, min, max);
+  fail_unless (live);
+  gst_query_unref (query);
+}
+
+/* Our queue in the channel is buffering: a live source that reports none
+ * makes every sink with a processing deadline (fakesink, video sinks) warn
+ * "Pipeline construction is invalid, please add queues". */
+GST_START_TEST (test_latency_leaves_room_for_sinks)
+{
+  gchar *channel = unique_channel ("maxlatency");
+  gchar *description = g_strdup_printf ("zerocpsrc name=src channel=%s ! "
+      "fakesink sync=true", channel);
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstElement *sink = element_of (pub), *src = element_of (sub);
+  GstClockTime frame = gst_util_uint64_scale_int (GST_SECOND, 1, 30);
+  GstClockTime min, max;
+  GstElement *pipeline, *pipeline_src;
+  GstMessage *message;
+  GstBus *bus;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless (gst_element_send_event (sink,
+          gst_event_new_latency (40 * GST_MSECOND)));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+
+  /* Live, leaky: max-buffers frames of 1/30 s each. */
+  query_latency (sub, &min, &max);
+  fail_unless_equals_clocktime (min, 40 * GST_MSECOND);
+  fail_unless_equals_clocktime (max, min + 4 * frame);
+  g_object_set (src, "max-buffers", 2, NULL);
+  query_latency (sub, &min, &max);
+  fail_unless_equals_clocktime (max, min + 2 * frame);
+  /* Lossless: the publisher waits for us, whatever it takes. */
+  g_object_set (src, "leaky", 0, NULL);
+  query_latency (sub, &min, &max);
+  fail_unless_equals_clocktime (max, GST_CLOCK_TIME_NONE);
+  gst_harness_teardown (sub);
+
+  /* What a user sees: the pipeline computes its latency again once the
+   * publisher's frames come, and fakesink has no warning to give. */
+  pipeline = gst_parse_launch (description, NULL);
+  pipeline_src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  bus = gst_element_get_bus (pipeline);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  for (gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+      element_stat (pipeline_src, "delivered") == 0 &&
+      g_get_monotonic_time () < deadline;) {
+    fail_unless_equals_int (gst_harness_push (pub,
+            gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+    g_usleep (10 * 1000);
+  }
+  fail_unless (element_stat (pipeline_src, "delivered") > 0, "no frame");
+  fail_unless (gst_bin_recalculate_latency (GST_BIN (pipeline)));
+  message = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  if (message) {
+    GError *warning = NULL;
+
+    gst_message_parse_warning (message, &warning, NULL);
+    fail ("warning: %s", warning->message);
+  }
+
+  fail_unless_equals_int (gst_element_set_state (pipeline, GST_STATE_NULL),
+      GST_STATE_CHANGE_SUCCESS);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline_src);
+  gst_object_unref (pipeline);
+  gst_object_unref (src);
+  gst_object_unref (sink);
+  gst_harness_teardown (pub);
+  g_free (description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static GstBuffer *
 push_and_pull_at (GstHarness * pub, GstHarness * sub, GstClockTime pts)
 {
@@ -1918,6 +2007,7 @@ zerocpsrc_suite (void)
       G_N_ELEMENTS (timestamp_modes));
   tcase_add_test (tc, test_do_timestamp_warns);
   tcase_add_test (tc, test_latency_includes_publisher);
+  tcase_add_test (tc, test_latency_leaves_room_for_sinks);
   tcase_add_test (tc, test_frame_before_our_start_is_clamped);
   tcase_add_test (tc, test_repeated_segment_not_forwarded);
   tcase_add_test (tc, test_padded_layout_crosses);
