@@ -160,7 +160,8 @@ gst_zero_cp_time_from_clock (guint64 time, GstClockTime base_time)
 {
   if (time == ZCP_TIME_NONE)
     return GST_CLOCK_TIME_NONE;
-  /* A frame stamped before this pipeline started is due at once. */
+  /* A frame stamped before this pipeline started is due at once (zerocpsrc
+   * then keeps its timeline from going back). */
   return time > base_time ? time - base_time : 0;
 }
 

@@ -90,6 +90,11 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 #define DEFAULT_SCHEDULER_SLICE (100 * GST_USECOND)
 #define MAX_SCHEDULER_SLICE (100 * GST_MSECOND)
 
+/* How far after the last frame one that would go back in our timeline is
+ * put: shorter than any frame, so that the frames after it, stamped in
+ * their own time, catch up at once. */
+#define MONOTONIC_STEP (GST_MSECOND)
+
 /* One wait's length; a wait that ends empty-handed simply starts again. */
 #define WAIT_SLICE_NS (GST_SECOND)
 /* A channel that exists but is not usable yet (a publisher mid-start, or a
@@ -222,6 +227,8 @@ struct _GstZeroCpSrc
   gboolean discont;             /* flag the next buffer */
   gboolean new_stream;          /* a new publisher: stream-start first */
   gboolean joined;              /* no buffer yet from this publisher */
+  gboolean have_last_stamp;
+  GstClockTime last_stamp;      /* running time of the last DTS, or PTS */
   /* The streaming thread's slice as we set it and as it was before (0: not
    * set), for that thread alone. */
   guint64 thread_slice;
@@ -526,6 +533,7 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
   self->first_pts = ZCP_TIME_NONE;
   self->new_stream = FALSE;
   self->discont = FALSE;
+  self->have_last_stamp = FALSE;
   self->have_sequence = FALSE;
   self->have_buffer = FALSE;
   self->have_segment = FALSE;
@@ -1148,6 +1156,55 @@ gst_zero_cp_src_check_latency (GstZeroCpSrc * self)
       gst_message_new_latency (GST_OBJECT_CAST (self)));
 }
 
+/* @time moved by as much as @from to @to, within GstClockTime's range. */
+static GstClockTime
+gst_zero_cp_src_move_time (guint64 time, guint64 from, GstClockTime to)
+{
+  if (time == ZCP_TIME_NONE)
+    return GST_CLOCK_TIME_NONE;
+  if (time < from)
+    return from - time < to ? to - (from - time) : 0;
+  return time - from < GST_CLOCK_TIME_NONE - 1 - to ?
+      to + (time - from) : GST_CLOCK_TIME_NONE - 1;
+}
+
+/* Our timeline never goes back.  A frame stamped before our pipeline
+ * started, or before the one sent last, goes MONOTONIC_STEP after that one
+ * (the first at 0), PTS and DTS moved together.  Such frames come when we
+ * join: a publisher that syncs sends each frame its latency after it was
+ * stamped, and one that waited for us sends what it held.  Clamping them
+ * all to 0, as before, repeated a timestamp, which encoders and muxers
+ * refuse (x264enc ! mp4mux: "Buffer has no PTS"). */
+static void
+gst_zero_cp_src_keep_monotonic (GstZeroCpSrc * self, GstBuffer * buffer,
+    const struct zcp_frame *frame, GstClockTime origin)
+{
+  guint64 stamp = frame->dts != ZCP_TIME_NONE ? frame->dts : frame->pts;
+  GstClockTime wanted;
+
+  if (stamp == ZCP_TIME_NONE)
+    return;
+  if (stamp >= origin && (!self->have_last_stamp ||
+          stamp - origin >= self->last_stamp)) {
+    self->have_last_stamp = TRUE;
+    self->last_stamp = stamp - origin;
+    return;
+  }
+
+  wanted = !self->have_last_stamp ? 0 :
+      gst_zero_cp_src_move_time (self->last_stamp, 0, MONOTONIC_STEP);
+  GST_BUFFER_PTS (buffer) = gst_zero_cp_src_move_time (frame->pts, stamp,
+      wanted);
+  GST_BUFFER_DTS (buffer) = gst_zero_cp_src_move_time (frame->dts, stamp,
+      wanted);
+  GST_DEBUG_OBJECT (self, "frame %" G_GUINT64_FORMAT " stamped before our "
+      "start or our last frame: at %" GST_TIME_FORMAT, frame->sequence,
+      GST_TIME_ARGS (wanted));
+  self->have_last_stamp = TRUE;
+  self->last_stamp = wanted;
+  self->discont = TRUE;
+}
+
 /* Sets @buffer's timestamps as timestamp-mode says.  FALSE, with @problem
  * set, if the frame's video layout does not fit. */
 static gboolean
@@ -1163,15 +1220,13 @@ gst_zero_cp_src_apply_frame (GstZeroCpSrc * self, GstBuffer * buffer,
       break;
     default:
       origin = gst_zero_cp_src_time_origin (self, frame->pts);
-      /* Stamped before our pipeline started: clamped to 0, a jump. */
-      if ((frame->pts != ZCP_TIME_NONE && frame->pts < origin) ||
-          (frame->dts != ZCP_TIME_NONE && frame->dts < origin))
-        self->discont = TRUE;
       break;
   }
 
   if (!gst_zero_cp_buffer_apply_frame (buffer, frame, origin, problem))
     return FALSE;
+  if (self->mode_in_use == GST_ZERO_CP_SRC_TIMESTAMP_COMPENSATE)
+    gst_zero_cp_src_keep_monotonic (self, buffer, frame, origin);
 
   if (self->mode_in_use == GST_ZERO_CP_SRC_TIMESTAMP_RESTART) {
     GST_BUFFER_PTS (buffer) = gst_zero_cp_src_now (self);

@@ -1340,10 +1340,12 @@ push_and_pull_at (GstHarness * pub, GstHarness * sub, GstClockTime pts)
   return buffer;
 }
 
-/* In compensate mode, a frame stamped before our pipeline started cannot be
- * put on our timeline: it goes at 0, flagged as a jump, and the frames
- * after it are placed as before. */
-GST_START_TEST (test_frame_before_our_start_is_clamped)
+/* In compensate mode our timeline never goes back: a frame stamped before
+ * our pipeline started, or before the last one, goes 1 ms after the last
+ * one (the first at 0), PTS and DTS together, flagged as a jump; frames
+ * stamped in our time keep their timestamps.  Clamping every early frame to
+ * 0 gave repeated timestamps, which encoders and muxers refuse. */
+GST_START_TEST (test_frames_before_our_start_keep_order)
 {
   gchar *channel = unique_channel ("clamp");
   GstHarness *pub = harness_for ("zerocpsink sync=false "
@@ -1351,22 +1353,44 @@ GST_START_TEST (test_frame_before_our_start_is_clamped)
   GstHarness *sub = harness_for ("zerocpsrc timestamp-mode=compensate",
       channel);
   GstElement *sink = element_of (pub), *src = element_of (sub);
-  GstBuffer *received;
+  GstBuffer *buffer, *received;
 
   /* Our pipeline started 5 s after the publisher's. */
   gst_element_set_base_time (src, gst_element_get_base_time (sink) +
       5 * GST_SECOND);
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
 
-  gst_buffer_unref (push_and_pull_at (pub, sub, 6 * GST_SECOND));
+  received = push_and_pull_at (pub, sub, 1 * GST_SECOND);
+  fail_unless_equals_clocktime (GST_BUFFER_PTS (received), 0);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref (received);
+
+  /* Decoding order leads: the DTS goes 1 ms after the last, the PTS keeps
+   * its 100 ms after the DTS. */
+  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+  GST_BUFFER_DTS (buffer) = 2 * GST_SECOND;
+  GST_BUFFER_PTS (buffer) = 2 * GST_SECOND + 100 * GST_MSECOND;
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  received = gst_harness_pull (sub);
+  fail_unless_equals_clocktime (GST_BUFFER_DTS (received), GST_MSECOND);
+  fail_unless_equals_clocktime (GST_BUFFER_PTS (received), 101 * GST_MSECOND);
+  fail_unless (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref (received);
+
+  received = push_and_pull_at (pub, sub, 6 * GST_SECOND);
+  fail_unless_equals_clocktime (GST_BUFFER_PTS (received), 1 * GST_SECOND);
+  fail_if (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref (received);
 
   received = push_and_pull_at (pub, sub, 7 * GST_SECOND);
   fail_unless_equals_clocktime (GST_BUFFER_PTS (received), 2 * GST_SECOND);
   fail_if (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DISCONT));
   gst_buffer_unref (received);
 
+  /* A publisher whose time went back. */
   received = push_and_pull_at (pub, sub, 1 * GST_SECOND);
-  fail_unless_equals_clocktime (GST_BUFFER_PTS (received), 0);
+  fail_unless_equals_clocktime (GST_BUFFER_PTS (received),
+      2 * GST_SECOND + GST_MSECOND);
   fail_unless (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DISCONT));
   gst_buffer_unref (received);
 
@@ -2008,7 +2032,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_do_timestamp_warns);
   tcase_add_test (tc, test_latency_includes_publisher);
   tcase_add_test (tc, test_latency_leaves_room_for_sinks);
-  tcase_add_test (tc, test_frame_before_our_start_is_clamped);
+  tcase_add_test (tc, test_frames_before_our_start_keep_order);
   tcase_add_test (tc, test_repeated_segment_not_forwarded);
   tcase_add_test (tc, test_padded_layout_crosses);
   tcase_add_test (tc, test_padded_layout_for_downstream_without_video_meta);
