@@ -229,6 +229,7 @@ struct _GstZeroCpSrc
   gboolean joined;              /* no buffer yet from this publisher */
   gboolean have_last_stamp;
   GstClockTime last_stamp;      /* running time of the last DTS, or PTS */
+  gboolean last_stamp_is_dts;
   /* The streaming thread's slice as we set it and as it was before (0: not
    * set), for that thread alone. */
   guint64 thread_slice;
@@ -1179,15 +1180,19 @@ static void
 gst_zero_cp_src_keep_monotonic (GstZeroCpSrc * self, GstBuffer * buffer,
     const struct zcp_frame *frame, GstClockTime origin)
 {
-  guint64 stamp = frame->dts != ZCP_TIME_NONE ? frame->dts : frame->pts;
+  gboolean is_dts = frame->dts != ZCP_TIME_NONE;
+  guint64 stamp = is_dts ? frame->dts : frame->pts;
   GstClockTime wanted;
 
   if (stamp == ZCP_TIME_NONE)
     return;
+  /* A PTS after a DTS may be a reordered frame's, before it and right. */
   if (stamp >= origin && (!self->have_last_stamp ||
+          is_dts != self->last_stamp_is_dts ||
           stamp - origin >= self->last_stamp)) {
     self->have_last_stamp = TRUE;
     self->last_stamp = stamp - origin;
+    self->last_stamp_is_dts = is_dts;
     return;
   }
 
@@ -1202,6 +1207,7 @@ gst_zero_cp_src_keep_monotonic (GstZeroCpSrc * self, GstBuffer * buffer,
       GST_TIME_ARGS (wanted));
   self->have_last_stamp = TRUE;
   self->last_stamp = wanted;
+  self->last_stamp_is_dts = is_dts;
   self->discont = TRUE;
 }
 

@@ -1399,6 +1399,18 @@ GST_START_TEST (test_frames_before_our_start_keep_order)
   fail_if (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DISCONT));
   gst_buffer_unref (received);
 
+  /* A PTS alone after a DTS may be earlier and right: a reordered frame. */
+  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+  GST_BUFFER_DTS (buffer) = 9 * GST_SECOND;
+  GST_BUFFER_PTS (buffer) = 9 * GST_SECOND + 100 * GST_MSECOND;
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+  received = push_and_pull_at (pub, sub, 8 * GST_SECOND + 500 * GST_MSECOND);
+  fail_unless_equals_clocktime (GST_BUFFER_PTS (received),
+      3 * GST_SECOND + 500 * GST_MSECOND);
+  fail_if (GST_BUFFER_FLAG_IS_SET (received, GST_BUFFER_FLAG_DISCONT));
+  gst_buffer_unref (received);
+
   gst_object_unref (sink);
   gst_object_unref (src);
   gst_harness_teardown (sub);
