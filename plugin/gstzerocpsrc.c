@@ -795,7 +795,7 @@ gst_zero_cp_src_set_frame_duration (GstZeroCpSrc * self, GstCaps * caps)
   if (gst_structure_get_fraction (gst_caps_get_structure (caps, 0),
           "framerate", &fps_n, &fps_d) && fps_n > 0 && fps_d > 0)
     duration = gst_util_uint64_scale_int (GST_SECOND, fps_d, fps_n);
-  /* Once a stream: no lock to read what only this thread writes. */
+  /* Only this thread writes it: read without the lock. */
   if (duration == self->frame_duration)
     return;
   GST_OBJECT_LOCK (self);
@@ -1196,6 +1196,7 @@ gst_zero_cp_src_keep_monotonic (GstZeroCpSrc * self, GstBuffer * buffer,
     return;
   }
 
+  /* The last stamp plus the step, within range. */
   wanted = !self->have_last_stamp ? 0 :
       gst_zero_cp_src_move_time (self->last_stamp, 0, MONOTONIC_STEP);
   GST_BUFFER_PTS (buffer) = gst_zero_cp_src_move_time (frame->pts, stamp,
