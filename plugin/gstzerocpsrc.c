@@ -217,6 +217,7 @@ struct _GstZeroCpSrc
   gboolean is_raw_video;
   gboolean downstream_video_meta;       /* downstream reads GstVideoMeta */
   GstZeroCpSrcTimestampMode mode_in_use;
+  gboolean live_in_use;         /* is-live may only change in READY */
   guint64 first_pts;            /* origin of a non-live timeline */
   GstZeroCpClockCheck clock_check;
   gboolean have_sequence;
@@ -546,6 +547,7 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
   self->publisher_latency = 0;
   self->frame_duration = 0;
   self->mode_in_use = gst_zero_cp_src_effective_timestamp_mode (self);
+  self->live_in_use = GST_BASE_SRC (self)->is_live;
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -877,7 +879,8 @@ gst_zero_cp_src_decide_allocation (GstBaseSrc * bsrc, GstQuery * query)
 static GstClockTime
 gst_zero_cp_src_time_origin (GstZeroCpSrc * self, guint64 first_time)
 {
-  if (gst_base_src_is_live (GST_BASE_SRC (self)))
+  /* Once a frame: not gst_base_src_is_live(), which takes the OBJECT_LOCK. */
+  if (self->live_in_use)
     return gst_zero_cp_wire_base_time (GST_ELEMENT_CAST (self),
         &self->clock_check);
 
