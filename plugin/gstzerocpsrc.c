@@ -241,6 +241,9 @@ struct _GstZeroCpSrc
    * application's thread. */
   atomic_uint_fast64_t frames_copied;
 
+  /* GstBaseSrc's do-timestamp, mirrored: asking GstBaseSrc takes the
+   * element's lock, at every frame. */
+  atomic_bool do_timestamp;
   atomic_bool unlocking;
   int wake_fd;                  /* readable while unlocking */
 };
@@ -431,6 +434,7 @@ gst_zero_cp_src_set_property (GObject * object, guint prop_id,
             "timestamp-mode=restart");
       gst_base_src_set_do_timestamp (GST_BASE_SRC (self),
           g_value_get_boolean (value));
+      atomic_store (&self->do_timestamp, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -549,6 +553,9 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
   self->mode_in_use = gst_zero_cp_src_effective_timestamp_mode (self);
   self->live_in_use = GST_BASE_SRC (self)->is_live;
   GST_OBJECT_UNLOCK (self);
+  /* Set through GstBaseSrc's own API too, perhaps. */
+  atomic_store (&self->do_timestamp,
+      gst_base_src_get_do_timestamp (GST_BASE_SRC (self)));
   return TRUE;
 }
 
@@ -1243,7 +1250,7 @@ gst_zero_cp_src_apply_frame (GstZeroCpSrc * self, GstBuffer * buffer,
     GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
   }
   /* basesrc stamps buffers without timestamps on arrival. */
-  if (gst_base_src_get_do_timestamp (GST_BASE_SRC (self))) {
+  if (atomic_load_explicit (&self->do_timestamp, memory_order_relaxed)) {
     GST_BUFFER_PTS (buffer) = GST_CLOCK_TIME_NONE;
     GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
   }
