@@ -215,6 +215,7 @@ struct _GstZeroCpSrc
   guint32 caps_generation;
   GstVideoInfo video_info;      /* of the caps, if raw video */
   gboolean is_raw_video;
+  gboolean is_raw;              /* raw video or audio */
   gboolean downstream_video_meta;       /* downstream reads GstVideoMeta */
   GstZeroCpSrcTimestampMode mode_in_use;
   gboolean live_in_use;         /* is-live may only change in READY */
@@ -855,6 +856,8 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
   self->is_raw_video = gst_zero_cp_caps_are_video (caps) &&
       gst_video_info_from_caps (&self->video_info, caps) &&
       GST_VIDEO_INFO_FORMAT (&self->video_info) != GST_VIDEO_FORMAT_ENCODED;
+  self->is_raw = self->is_raw_video ||
+      gst_structure_has_name (gst_caps_get_structure (caps, 0), "audio/x-raw");
   gst_zero_cp_src_set_frame_duration (self, caps);
   gst_caps_unref (caps);
   /* What downstream reads is only known with the caps: the allocation
@@ -1222,6 +1225,15 @@ gst_zero_cp_src_keep_monotonic (GstZeroCpSrc * self, GstBuffer * buffer,
   self->discont = TRUE;
 }
 
+/* Now, on the wire's clock whose time our running time starts at @origin. */
+static guint64
+gst_zero_cp_src_arrival_time (GstZeroCpSrc * self, GstClockTime origin)
+{
+  GstClockTime now = gst_zero_cp_src_now (self);
+
+  return GST_CLOCK_TIME_IS_VALID (now) ? origin + now : ZCP_TIME_NONE;
+}
+
 /* Sets @buffer's timestamps as timestamp-mode says.  FALSE, with @problem
  * set, if the frame's video layout does not fit. */
 static gboolean
@@ -1237,6 +1249,14 @@ gst_zero_cp_src_apply_frame (GstZeroCpSrc * self, GstBuffer * buffer,
       break;
     default:
       origin = gst_zero_cp_src_time_origin (self, frame->pts);
+      /* A live source stamps what it sends, as udpsrc does by default: raw
+       * frames a publisher sent without time (appsrc, say) would stop an
+       * encoder or a muxer downstream.  Encoded ones may lack a time and be
+       * right (parsers fill it in). */
+      if (self->mode_in_use == GST_ZERO_CP_SRC_TIMESTAMP_COMPENSATE &&
+          self->live_in_use && self->is_raw && frame->pts == ZCP_TIME_NONE &&
+          frame->dts == ZCP_TIME_NONE)
+        frame->pts = gst_zero_cp_src_arrival_time (self, origin);
       break;
   }
 

@@ -1783,6 +1783,60 @@ GST_START_TEST (test_opaque_stream_crosses)
   gst_caps_unref (caps);
   gst_buffer_unref (received);
 
+  /* Not raw media: we leave it untimed (GstBaseSrc stamps only a first
+   * buffer), for a parser downstream to time. */
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_buffer_new_memdup (payload, sizeof payload)), GST_FLOW_OK);
+  received = gst_harness_pull (sub);
+  fail_if (GST_BUFFER_PTS_IS_VALID (received));
+  gst_buffer_unref (received);
+
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* Pushes a frame without time and pulls what @sub makes of it. */
+static GstBuffer *
+push_untimed_and_pull (GstHarness * pub, GstHarness * sub)
+{
+  GstBuffer *buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+
+  GST_BUFFER_PTS (buffer) = GST_CLOCK_TIME_NONE;
+  GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  return gst_harness_pull (sub);
+}
+
+/* A live source stamps what it sends, as udpsrc does: raw frames that came
+ * without a time (an appsrc publisher that sets none) get their arrival
+ * time, since an encoder or a muxer downstream stops at a frame without
+ * one.  A source that is not live leaves them as they are. */
+GST_START_TEST (test_untimed_raw_frames_stamped_on_arrival)
+{
+  gchar *channel = unique_channel ("untimed");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstBuffer *first, *second;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  first = push_untimed_and_pull (pub, sub);
+  second = push_untimed_and_pull (pub, sub);
+  fail_unless (GST_BUFFER_PTS_IS_VALID (first));
+  fail_unless (GST_BUFFER_PTS_IS_VALID (second));
+  fail_unless (GST_BUFFER_PTS (second) > GST_BUFFER_PTS (first));
+  gst_buffer_unref (first);
+  gst_buffer_unref (second);
+  gst_harness_teardown (sub);
+
+  sub = harness_for ("zerocpsrc is-live=false", channel);
+  first = push_untimed_and_pull (pub, sub);
+  fail_if (GST_BUFFER_PTS_IS_VALID (first));
+  gst_buffer_unref (first);
+
   gst_harness_teardown (sub);
   gst_harness_teardown (pub);
   g_free (channel);
@@ -2045,6 +2099,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_latency_includes_publisher);
   tcase_add_test (tc, test_latency_leaves_room_for_sinks);
   tcase_add_test (tc, test_frames_before_our_start_keep_order);
+  tcase_add_test (tc, test_untimed_raw_frames_stamped_on_arrival);
   tcase_add_test (tc, test_repeated_segment_not_forwarded);
   tcase_add_test (tc, test_padded_layout_crosses);
   tcase_add_test (tc, test_padded_layout_for_downstream_without_video_meta);
