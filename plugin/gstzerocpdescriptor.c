@@ -40,10 +40,11 @@ gst_zero_cp_time_to_clock (const GstSegment * segment, GstClockTime base_time,
 {
   GstClockTime running_time;
 
-  if (!GST_CLOCK_TIME_IS_VALID (time))
+  /* Without a TIME segment (appsrc's default is BYTES) a timestamp has no
+   * running time, so no clock time: a live subscriber times the frame on
+   * arrival rather than take it for a moment of the clock. */
+  if (!GST_CLOCK_TIME_IS_VALID (time) || segment->format != GST_FORMAT_TIME)
     return ZCP_TIME_NONE;
-  if (!segment || segment->format != GST_FORMAT_TIME)
-    return time;
 
   running_time = gst_segment_to_running_time (segment, GST_FORMAT_TIME, time);
   if (!GST_CLOCK_TIME_IS_VALID (running_time))

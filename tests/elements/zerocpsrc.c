@@ -1820,22 +1820,66 @@ GST_START_TEST (test_untimed_raw_frames_stamped_on_arrival)
   GstHarness *pub = harness_for ("zerocpsink sync=false "
       "wait-for-connection=true", channel);
   GstHarness *sub = harness_for ("zerocpsrc", channel);
-  GstBuffer *first, *second;
+  GstBuffer *earlier, *later;
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
-  first = push_untimed_and_pull (pub, sub);
-  second = push_untimed_and_pull (pub, sub);
-  fail_unless (GST_BUFFER_PTS_IS_VALID (first));
-  fail_unless (GST_BUFFER_PTS_IS_VALID (second));
-  fail_unless (GST_BUFFER_PTS (second) > GST_BUFFER_PTS (first));
-  gst_buffer_unref (first);
-  gst_buffer_unref (second);
+  earlier = push_untimed_and_pull (pub, sub);
+  later = push_untimed_and_pull (pub, sub);
+  fail_unless (GST_BUFFER_PTS_IS_VALID (earlier));
+  fail_unless (GST_BUFFER_PTS_IS_VALID (later));
+  fail_unless (GST_BUFFER_PTS (later) > GST_BUFFER_PTS (earlier));
+  gst_buffer_unref (earlier);
+  gst_buffer_unref (later);
   gst_harness_teardown (sub);
 
   sub = harness_for ("zerocpsrc is-live=false", channel);
-  first = push_untimed_and_pull (pub, sub);
-  fail_if (GST_BUFFER_PTS_IS_VALID (first));
-  gst_buffer_unref (first);
+  earlier = push_untimed_and_pull (pub, sub);
+  fail_if (GST_BUFFER_PTS_IS_VALID (earlier));
+  gst_buffer_unref (earlier);
+
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* A publisher's timestamps in a segment that is not in TIME (appsrc's
+ * default format is BYTES) have no running time, so no time on the shared
+ * clock: a live subscriber times such raw frames on arrival, rather than
+ * take 1 s for a moment of the clock long past. */
+GST_START_TEST (test_timestamps_without_time_segment_timed_on_arrival)
+{
+  gchar *channel = unique_channel ("bytesegment");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstSegment segment;
+  GstBuffer *buffer, *earlier, *later;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  gst_segment_init (&segment, GST_FORMAT_BYTES);
+  fail_unless (gst_harness_push_event (pub, gst_event_new_segment (&segment)));
+
+  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+  GST_BUFFER_PTS (buffer) = 1 * GST_SECOND;
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  earlier = gst_harness_pull (sub);
+  g_usleep (50 * 1000);
+  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+  GST_BUFFER_PTS (buffer) = 1 * GST_SECOND + 40 * GST_MSECOND;
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  later = gst_harness_pull (sub);
+
+  fail_unless (GST_BUFFER_PTS_IS_VALID (earlier));
+  fail_unless (GST_BUFFER_PTS_IS_VALID (later));
+  /* Arrival times: at least the 50 ms slept apart. */
+  fail_unless (GST_BUFFER_PTS (later) >= GST_BUFFER_PTS (earlier) +
+      50 * GST_MSECOND, "%" GST_TIME_FORMAT " then %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (GST_BUFFER_PTS (earlier)),
+      GST_TIME_ARGS (GST_BUFFER_PTS (later)));
+  gst_buffer_unref (earlier);
+  gst_buffer_unref (later);
 
   gst_harness_teardown (sub);
   gst_harness_teardown (pub);
@@ -2100,6 +2144,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_latency_leaves_room_for_sinks);
   tcase_add_test (tc, test_frames_before_our_start_keep_order);
   tcase_add_test (tc, test_untimed_raw_frames_stamped_on_arrival);
+  tcase_add_test (tc, test_timestamps_without_time_segment_timed_on_arrival);
   tcase_add_test (tc, test_repeated_segment_not_forwarded);
   tcase_add_test (tc, test_padded_layout_crosses);
   tcase_add_test (tc, test_padded_layout_for_downstream_without_video_meta);
