@@ -229,7 +229,6 @@ struct _GstZeroCpSrc
   gboolean discont;             /* flag the next buffer */
   gboolean new_stream;          /* a new publisher: stream-start first */
   gboolean joined;              /* no buffer yet from this publisher */
-  gboolean have_last_stamp;
   GstClockTime last_stamp;      /* running time of the last DTS, or PTS */
   gboolean last_stamp_is_dts;
   /* The streaming thread's slice as we set it and as it was before (0: not
@@ -540,7 +539,7 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
   self->first_pts = ZCP_TIME_NONE;
   self->new_stream = FALSE;
   self->discont = FALSE;
-  self->have_last_stamp = FALSE;
+  self->last_stamp = GST_CLOCK_TIME_NONE;
   self->have_sequence = FALSE;
   self->have_buffer = FALSE;
   self->have_segment = FALSE;
@@ -1200,17 +1199,16 @@ gst_zero_cp_src_keep_monotonic (GstZeroCpSrc * self, GstBuffer * buffer,
   if (stamp == ZCP_TIME_NONE)
     return;
   /* A PTS after a DTS may be a reordered frame's, before it and right. */
-  if (stamp >= origin && (!self->have_last_stamp ||
+  if (stamp >= origin && (self->last_stamp == GST_CLOCK_TIME_NONE ||
           is_dts != self->last_stamp_is_dts ||
           stamp - origin >= self->last_stamp)) {
-    self->have_last_stamp = TRUE;
     self->last_stamp = stamp - origin;
     self->last_stamp_is_dts = is_dts;
     return;
   }
 
   /* The last stamp plus the step, within range. */
-  wanted = !self->have_last_stamp ? 0 :
+  wanted = self->last_stamp == GST_CLOCK_TIME_NONE ? 0 :
       gst_zero_cp_src_move_time (self->last_stamp, 0, MONOTONIC_STEP);
   GST_BUFFER_PTS (buffer) = gst_zero_cp_src_move_time (frame->pts, stamp,
       wanted);
@@ -1219,7 +1217,6 @@ gst_zero_cp_src_keep_monotonic (GstZeroCpSrc * self, GstBuffer * buffer,
   GST_DEBUG_OBJECT (self, "frame %" G_GUINT64_FORMAT " stamped before our "
       "start or our last frame: at %" GST_TIME_FORMAT, frame->sequence,
       GST_TIME_ARGS (wanted));
-  self->have_last_stamp = TRUE;
   self->last_stamp = wanted;
   self->last_stamp_is_dts = is_dts;
   self->discont = TRUE;

@@ -1182,6 +1182,19 @@ GST_START_TEST (test_do_timestamp_warns)
 
 GST_END_TEST;
 
+/* The latency the source reports for @harness's pipeline. */
+static void
+query_latency (GstHarness * harness, GstClockTime * min, GstClockTime * max)
+{
+  GstQuery *query = gst_query_new_latency ();
+  gboolean live;
+
+  fail_unless (gst_pad_peer_query (harness->sinkpad, query));
+  gst_query_parse_latency (query, &live, min, max);
+  fail_unless (live);
+  gst_query_unref (query);
+}
+
 /* The subscriber's latency includes the publisher's. */
 GST_START_TEST (test_latency_includes_publisher)
 {
@@ -1192,8 +1205,6 @@ GST_START_TEST (test_latency_includes_publisher)
   GstElement *sink = element_of (pub);
   GstClockTime min, max;
   GstMessage *message;
-  GstQuery *query;
-  gboolean live;
   GstBus *bus;
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
@@ -1203,12 +1214,8 @@ GST_START_TEST (test_latency_includes_publisher)
           gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
   gst_buffer_unref (gst_harness_pull (sub));
 
-  query = gst_query_new_latency ();
-  fail_unless (gst_pad_peer_query (sub->sinkpad, query));
-  gst_query_parse_latency (query, &live, &min, &max);
-  fail_unless (live);
+  query_latency (sub, &min, &max);
   fail_unless_equals_clocktime (min, 40 * GST_MSECOND);
-  gst_query_unref (query);
 
   /* A change on the publisher's side reaches us with its next frame, and
    * our pipeline is told to query again. */
@@ -1223,11 +1230,8 @@ GST_START_TEST (test_latency_includes_publisher)
       GST_MESSAGE_LATENCY);
   fail_unless (message != NULL, "no latency message for the change");
   gst_message_unref (message);
-  query = gst_query_new_latency ();
-  fail_unless (gst_pad_peer_query (sub->sinkpad, query));
-  gst_query_parse_latency (query, &live, &min, &max);
+  query_latency (sub, &min, &max);
   fail_unless_equals_clocktime (min, 80 * GST_MSECOND);
-  gst_query_unref (query);
   gst_element_set_bus (sub->element, NULL);
   gst_object_unref (bus);
 
@@ -1238,19 +1242,6 @@ GST_START_TEST (test_latency_includes_publisher)
 }
 
 GST_END_TEST;
-
-/* The latency the source reports for @harness's pipeline. */
-static void
-query_latency (GstHarness * harness, GstClockTime * min, GstClockTime * max)
-{
-  GstQuery *query = gst_query_new_latency ();
-  gboolean live;
-
-  fail_unless (gst_pad_peer_query (harness->sinkpad, query));
-  gst_query_parse_latency (query, &live, min, max);
-  fail_unless (live);
-  gst_query_unref (query);
-}
 
 /* Our queue in the channel is buffering: a live source that reports none
  * makes every sink with a processing deadline (fakesink, video sinks) warn
@@ -1798,18 +1789,6 @@ GST_START_TEST (test_opaque_stream_crosses)
 
 GST_END_TEST;
 
-/* Pushes a frame without time and pulls what @sub makes of it. */
-static GstBuffer *
-push_untimed_and_pull (GstHarness * pub, GstHarness * sub)
-{
-  GstBuffer *buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
-
-  GST_BUFFER_PTS (buffer) = GST_CLOCK_TIME_NONE;
-  GST_BUFFER_DTS (buffer) = GST_CLOCK_TIME_NONE;
-  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
-  return gst_harness_pull (sub);
-}
-
 /* A live source stamps what it sends, as udpsrc does: raw frames that came
  * without a time (an appsrc publisher that sets none) get their arrival
  * time, since an encoder or a muxer downstream stops at a frame without
@@ -1823,8 +1802,8 @@ GST_START_TEST (test_untimed_raw_frames_stamped_on_arrival)
   GstBuffer *earlier, *later;
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
-  earlier = push_untimed_and_pull (pub, sub);
-  later = push_untimed_and_pull (pub, sub);
+  earlier = push_and_pull_at (pub, sub, GST_CLOCK_TIME_NONE);
+  later = push_and_pull_at (pub, sub, GST_CLOCK_TIME_NONE);
   fail_unless (GST_BUFFER_PTS_IS_VALID (earlier));
   fail_unless (GST_BUFFER_PTS_IS_VALID (later));
   fail_unless (GST_BUFFER_PTS (later) > GST_BUFFER_PTS (earlier));
@@ -1833,7 +1812,7 @@ GST_START_TEST (test_untimed_raw_frames_stamped_on_arrival)
   gst_harness_teardown (sub);
 
   sub = harness_for ("zerocpsrc is-live=false", channel);
-  earlier = push_untimed_and_pull (pub, sub);
+  earlier = push_and_pull_at (pub, sub, GST_CLOCK_TIME_NONE);
   fail_if (GST_BUFFER_PTS_IS_VALID (earlier));
   gst_buffer_unref (earlier);
 
@@ -1855,21 +1834,15 @@ GST_START_TEST (test_timestamps_without_time_segment_timed_on_arrival)
       "wait-for-connection=true", channel);
   GstHarness *sub = harness_for ("zerocpsrc", channel);
   GstSegment segment;
-  GstBuffer *buffer, *earlier, *later;
+  GstBuffer *earlier, *later;
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
   gst_segment_init (&segment, GST_FORMAT_BYTES);
   fail_unless (gst_harness_push_event (pub, gst_event_new_segment (&segment)));
 
-  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
-  GST_BUFFER_PTS (buffer) = 1 * GST_SECOND;
-  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
-  earlier = gst_harness_pull (sub);
+  earlier = push_and_pull_at (pub, sub, 1 * GST_SECOND);
   g_usleep (50 * 1000);
-  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
-  GST_BUFFER_PTS (buffer) = 1 * GST_SECOND + 40 * GST_MSECOND;
-  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
-  later = gst_harness_pull (sub);
+  later = push_and_pull_at (pub, sub, 1 * GST_SECOND + 40 * GST_MSECOND);
 
   fail_unless (GST_BUFFER_PTS_IS_VALID (earlier));
   fail_unless (GST_BUFFER_PTS_IS_VALID (later));

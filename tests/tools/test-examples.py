@@ -9,39 +9,21 @@ import re
 import subprocess
 import sys
 
+from taplib import check, finish, run_beside, shm_leftovers
+
 PUBLISHER, SUBSCRIBER = sys.argv[1], sys.argv[2]
 CHANNEL = "examples-%d" % os.getpid()
 FRAMES = 60
 DEADLINE_S = 60
 
-results = []
-
-
-def check(name, condition, detail=""):
-    results.append(condition)
-    print("%s %d - %s" % ("ok" if condition else "not ok", len(results), name))
-    if not condition:
-        for line in str(detail).splitlines():
-            print("# " + line)
-
-
-subscriber = subprocess.Popen([SUBSCRIBER, CHANNEL], stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-try:
-    publisher = subprocess.run([PUBLISHER, CHANNEL, str(FRAMES)],
-                               capture_output=True, text=True,
-                               timeout=DEADLINE_S)
-    sub_out, _ = subscriber.communicate(timeout=DEADLINE_S)
-finally:
-    if subscriber.poll() is None:
-        subscriber.kill()
-        subscriber.wait()
+publisher, sub_out, sub_status = run_beside(
+    [SUBSCRIBER, CHANNEL], [PUBLISHER, CHANNEL, str(FRAMES)], DEADLINE_S)
 
 pub_out = publisher.stdout + publisher.stderr
 check("the publisher exits 0", publisher.returncode == 0, pub_out)
 check("it drew every frame into the sink's pool",
       "published %d frames, 0 of them copied" % FRAMES in pub_out, pub_out)
-check("the subscriber exits 0", subscriber.returncode == 0, sub_out)
+check("the subscriber exits 0", sub_status == 0, sub_out)
 received = re.search(r"^received (\d+) frames", sub_out, re.M)
 check("it received every frame",
       received and int(received.group(1)) == FRAMES, sub_out)
@@ -52,8 +34,7 @@ check("with the publisher's caps",
 check("and a status line with one subscriber",
       re.search(r"frames \d+ \| [\d.]+ frames/s \| latency .* \| "
                 r"subscribers 1", sub_out), sub_out)
-leftovers = [name for name in os.listdir("/dev/shm")
-             if name.startswith("zerocp." + CHANNEL)]
+leftovers = shm_leftovers(CHANNEL)
 check("nothing left in /dev/shm", not leftovers, leftovers)
 
 # What a user types goes to the channel property, never into a launch line:
@@ -68,5 +49,4 @@ for name, command in (("publisher", [PUBLISHER, "a b ! fakesink", "1"]),
           in output and "CRITICAL" not in output
           and "WARNING **" not in output, output)
 
-print("1..%d" % len(results))
-sys.exit(0 if all(results) else 1)
+finish()

@@ -16,21 +16,12 @@ import subprocess
 import sys
 import time
 
+from taplib import check, finish
+
 INSPECT = sys.argv[1]
 HELPER = os.environ["ZCP_TEST_HELPER"]
 CHANNEL = "inspect-%d" % os.getpid()
 DEADLINE_S = 30
-
-results = []
-
-
-def check(name, condition, detail=""):
-    results.append(condition)
-    print("%s %d - %s" % ("ok" if condition else "not ok", len(results), name))
-    if not condition and detail:
-        for line in str(detail).splitlines():
-            print("# " + line)
-
 
 def inspect(*args):
     process = subprocess.run([INSPECT] + list(args), capture_output=True,
@@ -211,5 +202,4 @@ finally:
     for name in shm_files():
         os.unlink(os.path.join("/dev/shm", name))
 
-print("1..%d" % len(results))
-sys.exit(0 if all(results) else 1)
+finish()

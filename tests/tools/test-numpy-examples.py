@@ -17,27 +17,13 @@ import subprocess
 import sys
 import time
 
+from taplib import check, finish, run_beside, shm_leftovers, start
+
 EXAMPLE, PUBLISHER_EXAMPLE = sys.argv[1], sys.argv[2]
 CHANNEL = "numpy-%d" % os.getpid()
 FRAMES = 150
 DRAWN_FRAMES = 60
 DEADLINE_S = 60
-
-results = []
-
-
-def check(name, condition, detail=""):
-    results.append(bool(condition))
-    print("%s %d - %s" % ("ok" if condition else "not ok", len(results), name))
-    if not condition:
-        for line in str(detail).splitlines():
-            print("# " + line)
-
-
-def start(command):
-    return subprocess.Popen(command, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
 
 lossless = start(["gst-launch-1.0", "zerocpsrc", "channel=" + CHANNEL,
                   "leaky=no", "!", "fakesink", "silent=false", "-v"])
@@ -80,25 +66,18 @@ check("the lossless subscriber got every frame meanwhile", chains == FRAMES,
       "%d of %d" % (chains, FRAMES))
 
 drawn_channel = CHANNEL + "-drawn"
-consumer = start([sys.executable, EXAMPLE, drawn_channel])
-try:
-    # The publisher waits for a first subscriber, so the consumer may start
-    # before or after it; before is the harder case for its first frame.
-    drawing = subprocess.run([sys.executable, PUBLISHER_EXAMPLE,
-                              drawn_channel, str(DRAWN_FRAMES)],
-                             capture_output=True, text=True,
-                             timeout=DEADLINE_S)
-    consumer_out, _ = consumer.communicate(timeout=DEADLINE_S)
-finally:
-    if consumer.poll() is None:
-        consumer.kill()
-        consumer.wait()
+# The publisher waits for a first subscriber, so the consumer may start
+# before or after it; before is the harder case for its first frame.
+drawing, consumer_out, consumer_status = run_beside(
+    [sys.executable, EXAMPLE, drawn_channel],
+    [sys.executable, PUBLISHER_EXAMPLE, drawn_channel, str(DRAWN_FRAMES)],
+    DEADLINE_S)
 drawing_out = drawing.stdout + drawing.stderr
 check("the numpy publisher exits 0", drawing.returncode == 0, drawing_out)
 check("it drew every frame into the sink's pool",
       "published %d frames, 0 of them copied" % DRAWN_FRAMES in drawing_out,
       drawing_out)
-check("the consumer of its frames exits 0", consumer.returncode == 0,
+check("the consumer of its frames exits 0", consumer_status == 0,
       consumer_out)
 # Row y of frame n has luma (y + 4n) & 0xff, 360 rows.
 last = DRAWN_FRAMES - 1
@@ -107,8 +86,7 @@ check("the consumer reads the last picture drawn, in the chunk itself",
       "mean luma of the last %.1f, memory ZeroCpMemory," % expected_mean
       in consumer_out, consumer_out)
 
-leftovers = [name for name in os.listdir("/dev/shm")
-             if name.startswith("zerocp." + CHANNEL)]
+leftovers = shm_leftovers(CHANNEL)
 check("nothing left in /dev/shm", not leftovers, leftovers)
 
 for example in (EXAMPLE, PUBLISHER_EXAMPLE):
@@ -120,5 +98,4 @@ for example in (EXAMPLE, PUBLISHER_EXAMPLE):
           and "Invalid channel name 'a b ! fakesink'" in run.stderr,
           run.stdout + run.stderr)
 
-print("1..%d" % len(results))
-sys.exit(0 if all(results) else 1)
+finish()
