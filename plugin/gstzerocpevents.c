@@ -12,16 +12,73 @@
 
 #define GST_CAT_DEFAULT gst_zero_cp_debug
 
+gboolean
+gst_zero_cp_event_is_carried (GstEventType type)
+{
+  switch (type) {
+    case GST_EVENT_STREAM_START:
+    case GST_EVENT_SEGMENT:
+    case GST_EVENT_GAP:
+    case GST_EVENT_TAG:
+    case GST_EVENT_CUSTOM_DOWNSTREAM:
+    case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY:
+    case GST_EVENT_CUSTOM_BOTH:
+    case GST_EVENT_PROTECTION:
+    case GST_EVENT_SEGMENT_DONE:
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+/* Whether @value reads back from its text.  An object serializes as its type
+ * and name only, which no other process can make it again from: the
+ * GstStream that decodebin3 and parsebin put in a stream-start is one. */
+static gboolean
+gst_zero_cp_value_reads_back (const GValue * value)
+{
+  gchar *text = gst_value_serialize (value);
+  GValue back = G_VALUE_INIT;
+  gboolean reads_back;
+
+  if (!text)
+    return FALSE;
+  g_value_init (&back, G_VALUE_TYPE (value));
+  reads_back = gst_value_deserialize (&back, text);
+  g_value_unset (&back);
+  g_free (text);
+  return reads_back;
+}
+
+static gboolean
+gst_zero_cp_keep_field_that_reads_back (GQuark field, GValue * value,
+    gpointer user_data)
+{
+  if (gst_zero_cp_value_reads_back (value))
+    return TRUE;
+  GST_DEBUG ("%s: field '%s' (%s) left out, it cannot be written as text",
+      (const gchar *) user_data, g_quark_to_string (field),
+      G_VALUE_TYPE_NAME (value));
+  return FALSE;
+}
+
 gchar *
 gst_zero_cp_event_to_string (GstEvent * event)
 {
   const GstStructure *structure = gst_event_get_structure (event);
+  GstStructure *readable;
   gchar *fields, *string;
 
   if (!structure)
     return NULL;
-  fields = gst_structure_to_string (structure);
+  /* One unreadable field made the whole event unreadable to subscribers. */
+  readable = gst_structure_copy (structure);
+  gst_structure_filter_and_map_in_place (readable,
+      gst_zero_cp_keep_field_that_reads_back,
+      (gpointer) GST_EVENT_TYPE_NAME (event));
+  fields = gst_structure_to_string (readable);
   string = g_strdup_printf ("%u %s", (guint) GST_EVENT_TYPE (event), fields);
+  gst_structure_free (readable);
   g_free (fields);
   return string;
 }

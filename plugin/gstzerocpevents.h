@@ -19,8 +19,15 @@ enum
  * time, as buffers' PTS travel. */
 #define GST_ZERO_CP_GAP_CLOCK_TIME_FIELD "zerocp-clock-time"
 
+/* Whether events of @type travel as event records, for subscribers to pass
+ * on: the stream's own serialized events.  Caps and end-of-stream travel on
+ * their own; flushes, stream collections, TOCs and sink messages belong to
+ * the publisher's pipeline and stay there. */
+gboolean gst_zero_cp_event_is_carried (GstEventType type);
+
 /* "<event type number> <structure>", or NULL for an event without a
- * structure (they carry nothing we could send). */
+ * structure (they carry nothing we could send).  Fields that cannot be
+ * written as text (objects) are left out. */
 gchar *gst_zero_cp_event_to_string (GstEvent * event);
 
 /* The event back, or NULL (with a reason in the debug log) if @string is not

@@ -906,22 +906,6 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   return GST_FLOW_OK;
 }
 
-/* Whether a serialized event goes to the subscribers: what belongs to the
- * stream, not to this pipeline (flushing) and not what travels on its own
- * (caps with the frames, end-of-stream as its own descriptor). */
-static gboolean
-gst_zero_cp_sink_carries (GstEvent * event)
-{
-  switch (GST_EVENT_TYPE (event)) {
-    case GST_EVENT_CAPS:
-    case GST_EVENT_EOS:
-    case GST_EVENT_FLUSH_STOP:
-      return FALSE;
-    default:
-      return GST_EVENT_IS_SERIALIZED (event) && GST_EVENT_IS_DOWNSTREAM (event);
-  }
-}
-
 /* A tag list too long for an event record is one with a picture in it
  * (cover art, a preview: samples and buffers serialize in full): the same
  * list without them, which still says the rest (title, codec, bitrate).
@@ -958,6 +942,12 @@ gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
   guint32 sticky = gst_zero_cp_event_sticky_kind (event);
   gchar *string;
   int ret;
+
+  /* A subscriber that joins gets the sticky kinds from their records; any
+   * other event is lost to it, and wait-for-connection holds the stream. */
+  if (sticky == ZCP_STICKY_NONE &&
+      gst_zero_cp_sink_wait_for_subscriber (self) != GST_FLOW_OK)
+    return;
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_GAP) {
     GstEvent *gap = gst_event_make_writable (gst_event_ref (event));
@@ -1015,7 +1005,7 @@ gst_zero_cp_sink_event (GstBaseSink * bsink, GstEvent * event)
 {
   GstZeroCpSink *self = GST_ZERO_CP_SINK (bsink);
 
-  if (gst_zero_cp_sink_carries (event))
+  if (gst_zero_cp_event_is_carried (GST_EVENT_TYPE (event)))
     gst_zero_cp_sink_send_event (self, event);
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
@@ -1100,9 +1090,11 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
   /**
    * GstZeroCpSink:wait-for-connection:
    *
-   * Block the stream while no subscriber is attached, so that frames are
-   * not published to nobody: at the start, and again whenever the last
-   * subscriber leaves, as shmsink's property of the same name does.
+   * Block the stream while no subscriber is attached, so that frames and
+   * events are not published to nobody: at the start, and again whenever
+   * the last subscriber leaves, as shmsink's property of the same name does
+   * for frames.  A subscriber that joins gets the stream-start, segment and
+   * tags sent before it all the same.
    */
   properties[PROP_WAIT_FOR_CONNECTION] = g_param_spec_boolean
       ("wait-for-connection", "Wait for connection",

@@ -1037,6 +1037,11 @@ gst_zero_cp_src_handle_event (GstZeroCpSrc * self,
   GST_DEBUG_OBJECT (self, "event %" GST_PTR_FORMAT "%s", event,
       frame->replayed ? " (as the channel had it when we joined)" : "");
 
+  if (!gst_zero_cp_event_is_carried (GST_EVENT_TYPE (event))) {
+    GST_DEBUG_OBJECT (self, "not for a subscriber: %" GST_PTR_FORMAT, event);
+    gst_event_unref (event);
+    return GST_FLOW_OK;
+  }
   if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START) {
     gst_zero_cp_src_push_stream_start (self, event);
     return GST_FLOW_OK;
@@ -1053,20 +1058,12 @@ gst_zero_cp_src_handle_event (GstZeroCpSrc * self,
     case GST_EVENT_GAP:
       gst_zero_cp_src_push_gap (self, event);
       break;
-    case GST_EVENT_TAG:
-    case GST_EVENT_CUSTOM_DOWNSTREAM:
-    case GST_EVENT_CUSTOM_DOWNSTREAM_STICKY:
-    case GST_EVENT_CUSTOM_BOTH:
-    case GST_EVENT_PROTECTION:
-    case GST_EVENT_SEGMENT_DONE:
+    default:
       /* basesrc sends these right before our next buffer, after the
        * segment it may still owe downstream. */
       if (!gst_element_send_event (GST_ELEMENT_CAST (self),
               gst_event_ref (event)))
         gst_pad_push_event (GST_BASE_SRC_PAD (self), gst_event_ref (event));
-      break;
-    default:
-      GST_DEBUG_OBJECT (self, "not for a subscriber: %" GST_PTR_FORMAT, event);
       break;
   }
   gst_event_unref (event);

@@ -365,6 +365,84 @@ GST_START_TEST (test_tags_cross_without_their_picture)
 
 GST_END_TEST;
 
+/* decodebin3, parsebin and urisourcebin put a GstStream in every
+ * stream-start, and an object cannot be written as text: the stream-start
+ * was unreadable to subscribers and lost.  It crosses without the object,
+ * with its id, flags and group, as does the rest of a custom event; the
+ * stream collection they send describes the publisher's pipeline and stays
+ * there. */
+GST_START_TEST (test_events_cross_without_their_objects)
+{
+  gchar *channel = unique_channel ("objects");
+  GstHarness *pub =
+      harness_for ("zerocpsink sync=false wait-for-connection=true",
+      channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstStream *stream = gst_stream_new ("objects/video", NULL,
+      GST_STREAM_TYPE_VIDEO, GST_STREAM_FLAG_SPARSE);
+  GstStreamCollection *collection = gst_stream_collection_new ("objects");
+  GstEvent *start = gst_event_new_stream_start ("objects/video");
+  gboolean got_start = FALSE, got_custom = FALSE;
+  GstSegment segment;
+  GstEvent *event;
+
+  gst_event_set_stream (start, stream);
+  gst_event_set_stream_flags (start, GST_STREAM_FLAG_SPARSE);
+  gst_event_set_group_id (start, 7);
+  gst_stream_collection_add_stream (collection, gst_object_ref (stream));
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless (gst_harness_push_event (pub, start));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (pub, gst_event_new_segment (&segment)));
+  fail_unless (gst_harness_push_event (pub,
+          gst_event_new_stream_collection (collection)));
+  fail_unless (gst_harness_push_event (pub,
+          gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+              gst_structure_new ("objects", "label", G_TYPE_STRING, "kept",
+                  "owner", GST_TYPE_STREAM, stream, NULL))));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+
+  while ((event = gst_harness_try_pull_event (sub))) {
+    const GstStructure *structure = gst_event_get_structure (event);
+
+    fail_if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_COLLECTION);
+    if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START) {
+      const gchar *id;
+      GstStreamFlags flags;
+      guint group;
+
+      gst_event_parse_stream_start (event, &id);
+      if (g_str_equal (id, "objects/video")) {
+        gst_event_parse_stream_flags (event, &flags);
+        fail_unless_equals_int (flags, GST_STREAM_FLAG_SPARSE);
+        fail_unless (gst_event_parse_group_id (event, &group));
+        fail_unless_equals_int (group, 7);
+        fail_if (gst_structure_has_field (structure, "stream"));
+        got_start = TRUE;
+      }
+    } else if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM) {
+      fail_unless (gst_structure_has_name (structure, "objects"));
+      fail_unless_equals_string (gst_structure_get_string (structure,
+              "label"), "kept");
+      fail_if (gst_structure_has_field (structure, "owner"));
+      got_custom = TRUE;
+    }
+    gst_event_unref (event);
+  }
+  fail_unless (got_start, "the publisher's stream-start did not cross");
+  fail_unless (got_custom, "the custom event did not cross");
+
+  gst_object_unref (collection);
+  gst_object_unref (stream);
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_channel_names)
 {
   gchar *long_name = g_strnfill (201, 'a');
@@ -1673,6 +1751,61 @@ GST_START_TEST (test_gap_crosses)
 
 GST_END_TEST;
 
+typedef struct
+{
+  GstHarness *publisher;
+  GstEvent *event;
+  gint returned;
+} HeldEvent;
+
+static gpointer
+push_held_event (gpointer data)
+{
+  HeldEvent *held = data;
+  gboolean pushed = gst_harness_push_event (held->publisher, held->event);
+
+  g_atomic_int_set (&held->returned, TRUE);
+  return GINT_TO_POINTER (pushed);
+}
+
+/* wait-for-connection holds events as it holds frames: a custom event sent
+ * before anyone subscribed went to nobody (the sticky ones are replayed to
+ * a subscriber that joins, no others). */
+GST_START_TEST (test_wait_for_connection_holds_events)
+{
+  gchar *channel = unique_channel ("held");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  HeldEvent held = { pub, gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM,
+        gst_structure_new_empty ("held")), FALSE
+  };
+  GstHarness *sub;
+  GThread *thread;
+  GstEvent *event;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  thread = g_thread_new ("held-event", push_held_event, &held);
+  g_usleep (G_USEC_PER_SEC / 10);
+  fail_if (g_atomic_int_get (&held.returned), "the event went to nobody");
+
+  sub = harness_for ("zerocpsrc", channel);
+  fail_unless (GPOINTER_TO_INT (g_thread_join (thread)));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+  event = pull_event_of_type (sub, GST_EVENT_CUSTOM_DOWNSTREAM);
+  fail_unless (event != NULL, "the held event did not reach the subscriber");
+  fail_unless (gst_structure_has_name (gst_event_get_structure (event),
+          "held"));
+
+  gst_event_unref (event);
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static guint
 uint_property (GstElement * element, const gchar * name)
 {
@@ -2122,6 +2255,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_padded_layout_crosses);
   tcase_add_test (tc, test_padded_layout_for_downstream_without_video_meta);
   tcase_add_test (tc, test_gap_crosses);
+  tcase_add_test (tc, test_wait_for_connection_holds_events);
   tcase_add_test (tc, test_upstream_events_reach_publisher);
   tcase_add_test (tc, test_opaque_stream_crosses);
   tcase_add_test (tc, test_refused_caps_name_both_sides);
@@ -2129,6 +2263,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_hoarding_downstream_gets_copies);
   tcase_add_test (tc, test_uri_names_the_channel);
   tcase_add_test (tc, test_tags_cross_without_their_picture);
+  tcase_add_test (tc, test_events_cross_without_their_objects);
   tcase_add_test (tc, test_too_many_open_files_says_so);
   tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
       G_N_ELEMENTS (requested_slices));
