@@ -3,6 +3,8 @@
 
 #include <gst/gst.h>
 
+#include "zcp.h"
+
 G_BEGIN_DECLS
 
 /* The sticky kinds of a channel, in the order a joining subscriber must get
@@ -13,7 +15,13 @@ enum
   GST_ZERO_CP_STICKY_SEGMENT = 1,
   GST_ZERO_CP_STICKY_GLOBAL_TAGS = 2,
   GST_ZERO_CP_STICKY_STREAM_TAGS = 3,
+  /* Custom sticky events, one kind per structure name (a pad keeps one of
+   * each name), in the order the names first came. */
+  GST_ZERO_CP_STICKY_CUSTOM = 4,
 };
+
+#define GST_ZERO_CP_STICKY_CUSTOM_KINDS \
+  (ZCP_STICKY_KINDS - GST_ZERO_CP_STICKY_CUSTOM)
 
 /* The field a GAP event travels with: its timestamp as an absolute clock
  * time, as buffers' PTS travel. */
@@ -34,7 +42,8 @@ gchar *gst_zero_cp_event_to_string (GstEvent * event);
  * one of ours. */
 GstEvent *gst_zero_cp_event_from_string (const gchar * string);
 
-/* libzerocp's sticky kind for @event: the kinds above, or ZCP_STICKY_NONE. */
+/* libzerocp's sticky kind for @event: the kinds above but the custom ones,
+ * or ZCP_STICKY_NONE. */
 guint32 gst_zero_cp_event_sticky_kind (GstEvent * event);
 
 G_END_DECLS

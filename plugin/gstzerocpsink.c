@@ -119,6 +119,8 @@ struct _GstZeroCpSink
   gboolean is_video;
   GstVideoInfo info;
   GstZeroCpClockCheck clock_check;
+  /* The structure name of each custom sticky kind taken so far. */
+  gchar *custom_sticky_names[GST_ZERO_CP_STICKY_CUSTOM_KINDS];
   /* A LATENCY event came; set from the application's thread. */
   atomic_bool latency_configured;
 
@@ -501,6 +503,8 @@ gst_zero_cp_sink_stop (GstBaseSink * bsink)
   gst_clear_object (&self->allocator);
   g_clear_pointer (&self->channel_in_use, g_free);
   gst_zero_cp_clock_check_clear (&self->clock_check);
+  for (guint i = 0; i < GST_ZERO_CP_STICKY_CUSTOM_KINDS; i++)
+    g_clear_pointer (&self->custom_sticky_names[i], g_free);
   return TRUE;
 }
 
@@ -934,12 +938,40 @@ gst_zero_cp_tags_without_pictures (GstEvent * event)
   return gst_event_new_tag (lean);
 }
 
+/* The sticky kind @event is kept under for subscribers that join: a custom
+ * sticky one takes the kind of its structure name, the first free one for a
+ * new name. */
+static guint32
+gst_zero_cp_sink_sticky_kind (GstZeroCpSink * self, GstEvent * event)
+{
+  const GstStructure *structure = gst_event_get_structure (event);
+  const gchar *name;
+
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_DOWNSTREAM_STICKY)
+    return gst_zero_cp_event_sticky_kind (event);
+  if (!structure)
+    return ZCP_STICKY_NONE;
+
+  name = gst_structure_get_name (structure);
+  for (guint i = 0; i < GST_ZERO_CP_STICKY_CUSTOM_KINDS; i++) {
+    if (!self->custom_sticky_names[i])
+      self->custom_sticky_names[i] = g_strdup (name);
+    if (g_str_equal (self->custom_sticky_names[i], name))
+      return GST_ZERO_CP_STICKY_CUSTOM + i;
+  }
+  GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("A custom sticky event '%s' "
+          "will not reach subscribers that join later.", name),
+      ("a channel keeps %u kinds of custom sticky event, and all are taken",
+          GST_ZERO_CP_STICKY_CUSTOM_KINDS));
+  return ZCP_STICKY_NONE;
+}
+
 /* Sends @event to the subscribers, in order with the frames.  A GAP also
  * carries its timestamp as a clock time, as buffers do. */
 static void
 gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
 {
-  guint32 sticky = gst_zero_cp_event_sticky_kind (event);
+  guint32 sticky = gst_zero_cp_sink_sticky_kind (self, event);
   gchar *string;
   int ret;
 

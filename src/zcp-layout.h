@@ -20,7 +20,7 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
     "64-bit atomics must be lock-free: they are shared between processes");
 
 #define ZCP_MAGIC UINT64_C(0x314e41484350435a)  /* "ZCPCHAN1" in memory order */
-#define ZCP_LAYOUT_VERSION 4u
+#define ZCP_LAYOUT_VERSION 5u
 
 #define ZCP_MAX_POOLS 8u
 #define ZCP_MAX_CHUNKS_PER_POOL 256u
@@ -34,7 +34,7 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
  * ring can queue, so that a queued event's record is still there; and the
  * latest of each sticky kind, for subscribers that join later. */
 #define ZCP_EVENT_RECORDS 128u
-#define ZCP_STICKY_RECORDS 4u
+#define ZCP_STICKY_RECORDS 12u
 #define ZCP_EVENT_RECORD_SIZE 4096u
 /* Upstream events a subscriber may have waiting for the publisher. */
 #define ZCP_UPSTREAM_RECORDS 4u

@@ -93,7 +93,7 @@ enum zcp_frame_kind
 /* Sticky kinds: the publisher keeps the latest event of each, and a
  * subscriber that joins gets them first.  What a kind means is the caller's
  * business. */
-#define ZCP_STICKY_KINDS 4u
+#define ZCP_STICKY_KINDS 12u
 #define ZCP_STICKY_NONE UINT32_MAX
 /* Longest event payload, terminating NUL included, either way. */
 #define ZCP_EVENT_MAX 4072u

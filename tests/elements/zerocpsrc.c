@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* zerocpsrc: what it hands downstream, and what it does with bad input. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -437,6 +438,83 @@ GST_START_TEST (test_events_cross_without_their_objects)
   gst_object_unref (collection);
   gst_object_unref (stream);
   gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* What zerocpsink leaves of libzerocp's sticky kinds once stream-start,
+ * segment and the two scopes of tags have theirs. */
+#define CUSTOM_STICKY_KINDS (ZCP_STICKY_KINDS - 4)
+
+static GstEvent *
+new_sticky_event (const gchar * name, gint value)
+{
+  return gst_event_new_custom (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY,
+      gst_structure_new (name, "value", G_TYPE_INT, value, NULL));
+}
+
+/* A pad hands its sticky events to a peer linked later, custom ones too, one
+ * of each name: a subscriber that joins gets the publisher's, the latest of
+ * each name, as many names as the channel keeps; beyond them the sink
+ * warns. */
+GST_START_TEST (test_joining_subscriber_gets_custom_sticky_events)
+{
+  gchar *channel = unique_channel ("sticky");
+  GstHarness *pub = harness_for ("zerocpsink sync=false", channel);
+  GstElement *sink = element_of (pub);
+  GstBus *bus = gst_bus_new ();
+  gint values[CUSTOM_STICKY_KINDS] = { 0 };
+  guint replayed = 0;
+  GstHarness *sub;
+  GstMessage *warning;
+  GstEvent *event;
+
+  gst_element_set_bus (pub->element, bus);
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless (gst_harness_push_event (pub, new_sticky_event ("kind0", 1)));
+  for (guint i = 0; i < CUSTOM_STICKY_KINDS; i++) {
+    gchar *name = g_strdup_printf ("kind%u", i);
+
+    fail_unless (gst_harness_push_event (pub, new_sticky_event (name, 10 + i)));
+    g_free (name);
+  }
+  fail_if (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING));
+  fail_unless (gst_harness_push_event (pub, new_sticky_event ("one-too-many",
+              0)));
+  warning = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (warning != NULL, "no warning for a kind too many");
+  gst_message_unref (warning);
+
+  /* Not before: it would have held the event that is not kept. */
+  g_object_set (sink, "wait-for-connection", TRUE, NULL);
+  sub = harness_for ("zerocpsrc", channel);
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+  while ((event = gst_harness_try_pull_event (sub))) {
+    const GstStructure *structure = gst_event_get_structure (event);
+    guint kind;
+
+    if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_DOWNSTREAM_STICKY) {
+      fail_if (gst_structure_has_name (structure, "one-too-many"));
+      fail_unless (sscanf (gst_structure_get_name (structure), "kind%u",
+              &kind) == 1 && kind < CUSTOM_STICKY_KINDS);
+      fail_unless_equals_int (values[kind], 0);
+      fail_unless (gst_structure_get_int (structure, "value", &values[kind]));
+      replayed++;
+    }
+    gst_event_unref (event);
+  }
+  fail_unless_equals_int (replayed, CUSTOM_STICKY_KINDS);
+  for (guint i = 0; i < CUSTOM_STICKY_KINDS; i++)
+    fail_unless_equals_int (values[i], 10 + i);
+
+  gst_harness_teardown (sub);
+  gst_object_unref (sink);
+  gst_element_set_bus (pub->element, NULL);
+  gst_object_unref (bus);
   gst_harness_teardown (pub);
   g_free (channel);
 }
@@ -2264,6 +2342,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_uri_names_the_channel);
   tcase_add_test (tc, test_tags_cross_without_their_picture);
   tcase_add_test (tc, test_events_cross_without_their_objects);
+  tcase_add_test (tc, test_joining_subscriber_gets_custom_sticky_events);
   tcase_add_test (tc, test_too_many_open_files_says_so);
   tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
       G_N_ELEMENTS (requested_slices));
