@@ -374,6 +374,8 @@ gst_zero_cp_src_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstZeroCpSrc *self = GST_ZERO_CP_SRC (object);
+  GstClockTime queue_time;
+  gboolean queue_time_changed;
 
   switch (prop_id) {
     case PROP_CHANNEL:
@@ -392,19 +394,25 @@ gst_zero_cp_src_set_property (GObject * object, guint prop_id,
       break;
     case PROP_MAX_BUFFERS:
       GST_OBJECT_LOCK (self);
+      queue_time = gst_zero_cp_src_queue_time (self);
       self->max_buffers = g_value_get_uint (value);
       self->max_buffers_set = TRUE;
       gst_zero_cp_src_update_queue (self);
+      queue_time_changed = queue_time != gst_zero_cp_src_queue_time (self);
       GST_OBJECT_UNLOCK (self);
-      gst_zero_cp_src_latency_changed (self);
+      if (queue_time_changed)
+        gst_zero_cp_src_latency_changed (self);
       break;
     case PROP_LEAKY:
       GST_OBJECT_LOCK (self);
+      queue_time = gst_zero_cp_src_queue_time (self);
       self->leaky = g_value_get_enum (value);
       self->leaky_set = TRUE;
       gst_zero_cp_src_update_queue (self);
+      queue_time_changed = queue_time != gst_zero_cp_src_queue_time (self);
       GST_OBJECT_UNLOCK (self);
-      gst_zero_cp_src_latency_changed (self);
+      if (queue_time_changed)
+        gst_zero_cp_src_latency_changed (self);
       break;
     case PROP_PUBLISHER_TIMEOUT:
       GST_OBJECT_LOCK (self);

@@ -1402,6 +1402,20 @@ GST_END_TEST;
 /* Our queue in the channel is buffering: a live source that reports none
  * makes every sink with a processing deadline (fakesink, video sinks) warn
  * "Pipeline construction is invalid, please add queues". */
+static gboolean
+pop_latency_message (GstBus * bus)
+{
+  GstMessage *message = gst_bus_pop_filtered (bus, GST_MESSAGE_LATENCY);
+
+  if (!message)
+    return FALSE;
+  while (message) {
+    gst_message_unref (message);
+    message = gst_bus_pop_filtered (bus, GST_MESSAGE_LATENCY);
+  }
+  return TRUE;
+}
+
 GST_START_TEST (test_latency_leaves_room_for_sinks)
 {
   gchar *channel = unique_channel ("maxlatency");
@@ -1424,17 +1438,26 @@ GST_START_TEST (test_latency_leaves_room_for_sinks)
           gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
   gst_buffer_unref (gst_harness_pull (sub));
 
-  /* Live, leaky: max-buffers frames of 1/30 s each. */
+  /* Live, leaky: max-buffers frames of 1/30 s each; a change that moves it
+   * tells the pipeline, and only such a change. */
+  bus = gst_bus_new ();
+  gst_element_set_bus (sub->element, bus);
   query_latency (sub, &min, &max);
   fail_unless_equals_clocktime (min, 40 * GST_MSECOND);
   fail_unless_equals_clocktime (max, min + 4 * frame);
   g_object_set (src, "max-buffers", 2, NULL);
+  fail_unless (pop_latency_message (bus), "max-buffers changed in silence");
   query_latency (sub, &min, &max);
   fail_unless_equals_clocktime (max, min + 2 * frame);
+  g_object_set (src, "max-buffers", 2, "leaky", 2, NULL);
+  fail_if (pop_latency_message (bus), "nothing changed, yet a message");
   /* Lossless: the publisher waits for us, whatever it takes. */
   g_object_set (src, "leaky", 0, NULL);
+  fail_unless (pop_latency_message (bus), "leaky changed in silence");
   query_latency (sub, &min, &max);
   fail_unless_equals_clocktime (max, GST_CLOCK_TIME_NONE);
+  gst_element_set_bus (sub->element, NULL);
+  gst_object_unref (bus);
   gst_harness_teardown (sub);
 
   /* What a user sees: the pipeline computes its latency again once the
