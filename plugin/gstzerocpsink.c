@@ -121,6 +121,8 @@ struct _GstZeroCpSink
   GstZeroCpClockCheck clock_check;
   /* The structure name of each custom sticky kind taken so far. */
   gchar *custom_sticky_names[GST_ZERO_CP_STICKY_CUSTOM_KINDS];
+  /* The sticky kinds an event too long to keep was warned about, by bit. */
+  guint32 long_sticky_warned;
   /* A LATENCY event came; set from the application's thread. */
   atomic_bool latency_configured;
 
@@ -505,6 +507,7 @@ gst_zero_cp_sink_stop (GstBaseSink * bsink)
   gst_zero_cp_clock_check_clear (&self->clock_check);
   for (guint i = 0; i < GST_ZERO_CP_STICKY_CUSTOM_KINDS; i++)
     g_clear_pointer (&self->custom_sticky_names[i], g_free);
+  self->long_sticky_warned = 0;
   return TRUE;
 }
 
@@ -973,13 +976,8 @@ gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
 {
   guint32 sticky = gst_zero_cp_sink_sticky_kind (self, event);
   gchar *string;
+  gsize length;
   int ret;
-
-  /* A subscriber that joins gets the sticky kinds from their records; any
-   * other event is lost to it, and wait-for-connection holds the stream. */
-  if (sticky == ZCP_STICKY_NONE &&
-      gst_zero_cp_sink_wait_for_subscriber (self) != GST_FLOW_OK)
-    return;
 
   if (GST_EVENT_TYPE (event) == GST_EVENT_GAP) {
     GstEvent *gap = gst_event_make_writable (gst_event_ref (event));
@@ -998,7 +996,7 @@ gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
   }
   if (!string)
     return;
-  if (strlen (string) >= ZCP_EVENT_MAX && GST_EVENT_TYPE (event) ==
+  if (strlen (string) > ZCP_EVENT_MAX && GST_EVENT_TYPE (event) ==
       GST_EVENT_TAG) {
     GstEvent *lean = gst_zero_cp_tags_without_pictures (event);
 
@@ -1013,6 +1011,31 @@ gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
     }
   }
 
+  length = strlen (string);
+
+  /* One record keeps the latest event of a sticky kind for subscribers that
+   * join: a longer one reaches those here now, and no older one of its kind
+   * may stand in for it. */
+  if (sticky != ZCP_STICKY_NONE && length > ZCP_EVENT_MAX) {
+    if (!(self->long_sticky_warned & (1u << sticky))) {
+      self->long_sticky_warned |= 1u << sticky;
+      GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("A %s event too long to be "
+              "kept for subscribers that join later: only those subscribed "
+              "now get it.", GST_EVENT_TYPE_NAME (event)), ("%" G_GSIZE_FORMAT
+              " bytes, at most %u kept", length, ZCP_EVENT_MAX));
+    }
+    zcp_publisher_forget_sticky (self->publisher, sticky);
+    sticky = ZCP_STICKY_NONE;
+  }
+
+  /* A subscriber that joins gets the sticky kinds from their records; any
+   * other event is lost to it, and wait-for-connection holds the stream. */
+  if (sticky == ZCP_STICKY_NONE &&
+      gst_zero_cp_sink_wait_for_subscriber (self) != GST_FLOW_OK) {
+    g_free (string);
+    return;
+  }
+
   /* A new stream has no stream tags yet: a subscriber joining now must not
    * get the last stream's. */
   if (GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START)
@@ -1024,7 +1047,7 @@ gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
   if (ret == -E2BIG)
     GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("An event too large for a "
             "zerocp channel was not sent."), ("%" G_GSIZE_FORMAT " bytes, "
-            "at most %u: %.200s", strlen (string), ZCP_EVENT_MAX - 1, string));
+            "at most %u: %.200s", length, ZCP_EVENT_LONG_MAX, string));
   else if (ret < 0 && ret != -ECANCELED)
     GST_WARNING_OBJECT (self, "event not sent: %s", g_strerror (-ret));
   else

@@ -942,6 +942,7 @@ gst_zero_cp_src_push_stream_start (GstZeroCpSrc * self, GstEvent * event)
   gst_pad_push_event (GST_BASE_SRC_PAD (bsrc), event);
   self->new_stream = FALSE;
   self->have_segment = FALSE;
+  self->have_buffer = FALSE;
   /* A new stream needs its caps and a segment again; the publisher's
    * segment comes next in passthrough, ours is the same timeline. */
   self->have_caps = FALSE;
@@ -1067,10 +1068,13 @@ gst_zero_cp_src_handle_event (GstZeroCpSrc * self,
       gst_zero_cp_src_push_gap (self, event);
       break;
     default:
-      /* basesrc sends these right before our next buffer, after the
-       * segment it may still owe downstream. */
-      if (!gst_element_send_event (GST_ELEMENT_CAST (self),
-              gst_event_ref (event)))
+      /* Before the stream's first buffer basesrc may still owe downstream
+       * its segment: what it queues, it sends after that, right before our
+       * buffer (custom sticky events and segment-done it does not queue).
+       * Once a buffer is out, pushing at once keeps every event in order
+       * with the rest, sticky or not. */
+      if (self->have_buffer || !gst_element_send_event (GST_ELEMENT_CAST
+              (self), gst_event_ref (event)))
         gst_pad_push_event (GST_BASE_SRC_PAD (self), gst_event_ref (event));
       break;
   }

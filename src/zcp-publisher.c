@@ -73,6 +73,7 @@ struct zcp_publisher
   uint32_t mode;
   uint64_t sequence;            /* publishing thread only */
   uint64_t event_number;        /* publishing thread only */
+  uint64_t last_long_event;     /* publishing thread only; 0: none yet */
   /* Caps set and not yet sent in order to the subscribers; publishing
    * thread only. */
   char *unsent_caps;
@@ -904,7 +905,7 @@ zcp_publisher_set_caps (struct zcp_publisher *self, const char *caps)
   /* Sent in order before the next frame or event; without memory for it,
    * subscribers read the entry, as they did before. */
   free (self->unsent_caps);
-  self->unsent_caps = length < ZCP_EVENT_MAX ? strdup (caps) : NULL;
+  self->unsent_caps = length <= ZCP_EVENT_MAX ? strdup (caps) : NULL;
   self->unsent_caps_generation = generation;
   return 0;
 }
@@ -1212,6 +1213,60 @@ zcp_publisher_publish (struct zcp_publisher *self,
   return ret;
 }
 
+struct long_event_wait
+{
+  struct zcp_control *control;
+  uint64_t number;
+  const atomic_bool *cancel;
+};
+
+static bool
+long_event_taken (struct zcp_control *control, uint64_t number)
+{
+  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
+    struct zcp_shm_slot *slot = &control->slots[s];
+
+    if (atomic_load_explicit (&slot->state, memory_order_acquire) ==
+        ZCP_SLOT_STATE_ACTIVE && slot_leaky (slot) == ZCP_SLOT_LEAKY_NO &&
+        zcp_ring_holds_event (slot, number))
+      return false;
+  }
+  return true;
+}
+
+static bool
+long_event_taken_or_cancelled (void *data)
+{
+  struct long_event_wait *wait = data;
+
+  return long_event_taken (wait->control, wait->number) ||
+      cancelled (wait->cancel);
+}
+
+/* An event in several records is sent only once no lossless subscriber has
+ * the last such event queued: with one queued at a time, and each at most
+ * ZCP_EVENT_PARTS_MAX records, the records of a queued event, or of one a
+ * subscriber is reading, are not written again before it is read.  A leaky
+ * subscriber that sits on one loses it (its numbers no longer match) rather
+ * than hold the publisher. */
+static int
+wait_long_event_taken (struct zcp_publisher *self, const atomic_bool * cancel)
+{
+  struct long_event_wait wait = { self->control, self->last_long_event,
+    cancel
+  };
+
+  while (!long_event_taken (wait.control, wait.number)) {
+    if (cancelled (cancel))
+      return -ECANCELED;
+    if (zcp_event_wait_until (&self->control->header->publisher_event,
+            long_event_taken_or_cancelled, &wait,
+            zcp_now_ns () + ZCP_LIVENESS_PERIOD_NS) == -ETIMEDOUT)
+      check_subscribers (self);
+  }
+  return 0;
+}
+
 int
 zcp_publisher_send_event (struct zcp_publisher *self, const char *event,
     uint32_t sticky, const atomic_bool * cancel)
@@ -1219,22 +1274,40 @@ zcp_publisher_send_event (struct zcp_publisher *self, const char *event,
   struct zcp_control *control = self->control;
   struct zcp_frame frame = {.kind = ZCP_FRAME_KIND_EVENT };
   size_t length = strlen (event);
+  uint32_t parts = 1;
   struct zcp_shm_desc desc;
   uint64_t number;
   int ret;
 
-  if (length >= ZCP_EVENT_MAX)
-    return -E2BIG;
   if (sticky >= ZCP_STICKY_KINDS)
     sticky = ZCP_STICKY_NONE;
+  if (length > ZCP_EVENT_MAX) {
+    if (length > ZCP_EVENT_LONG_MAX || sticky != ZCP_STICKY_NONE)
+      return -E2BIG;
+    parts = (uint32_t) ((length + ZCP_EVENT_MAX - 1) / ZCP_EVENT_MAX);
+  }
   ret = send_unsent_caps (self, cancel);
   if (ret < 0)
     return ret;
+  if (parts > 1 && self->last_long_event != 0) {
+    ret = wait_long_event_taken (self, cancel);
+    if (ret < 0)
+      return ret;
+  }
 
-  number = ++self->event_number;
-  /* The record before the descriptor that names it. */
-  zcp_record_write (&control->events[number % ZCP_EVENT_RECORDS], number,
-      sticky, event, (uint32_t) length);
+  number = self->event_number + 1;
+  self->event_number += parts;
+  if (parts > 1)
+    self->last_long_event = number;
+  /* The records before the descriptor that names them: event n's part i in
+   * the record of number n + i. */
+  for (uint32_t i = 0; i < parts; i++) {
+    size_t at = (size_t) i * ZCP_EVENT_MAX;
+    size_t part = length - at < ZCP_EVENT_MAX ? length - at : ZCP_EVENT_MAX;
+
+    zcp_record_write (&control->events[(number + i) % ZCP_EVENT_RECORDS],
+        number + i, sticky, event + at, (uint32_t) part);
+  }
   if (sticky != ZCP_STICKY_NONE)
     zcp_record_write (&control->sticky[sticky], number, sticky, event,
         (uint32_t) length);
@@ -1245,6 +1318,7 @@ zcp_publisher_send_event (struct zcp_publisher *self, const char *event,
       memory_order_relaxed);
   frame.event_number = number;
   frame.event_sticky = sticky;
+  frame.size = length;
   zcp_desc_from_frame (&desc, NULL, &frame);
   return push_to_subscribers (self, &desc, cancel);
 }

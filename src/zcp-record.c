@@ -53,14 +53,10 @@ zcp_record_clear (struct zcp_shm_event_record *record)
 }
 
 int
-zcp_record_read (const struct zcp_shm_event_record *record,
-    uint64_t * number_out, uint32_t * sticky_out, char **data_out)
+zcp_record_read_into (const struct zcp_shm_event_record *record,
+    uint64_t * number_out, uint32_t * sticky_out, char *data,
+    uint32_t * length_out)
 {
-  char *data = malloc (sizeof record->data + 1);
-
-  if (!data)
-    return -ENOMEM;
-
   for (int attempt = 0; attempt < 1000; attempt++) {
     /* acquire; pairs with the release store of seq in end_write */
     uint32_t seq = atomic_load_explicit (&record->seq, memory_order_acquire);
@@ -81,16 +77,32 @@ zcp_record_read (const struct zcp_shm_event_record *record,
     if (atomic_load_explicit (&record->seq, memory_order_relaxed) != seq)
       continue;
 
-    if (number == 0) {
-      free (data);
+    if (number == 0)
       return -ENOENT;
-    }
-    data[length] = '\0';
     *number_out = number;
     *sticky_out = sticky;
-    *data_out = data;
+    *length_out = length;
     return 0;
   }
-  free (data);
   return -EAGAIN;
+}
+
+int
+zcp_record_read (const struct zcp_shm_event_record *record,
+    uint64_t * number_out, uint32_t * sticky_out, char **data_out)
+{
+  char *data = malloc (sizeof record->data + 1);
+  uint32_t length;
+  int ret;
+
+  if (!data)
+    return -ENOMEM;
+  ret = zcp_record_read_into (record, number_out, sticky_out, data, &length);
+  if (ret < 0) {
+    free (data);
+    return ret;
+  }
+  data[length] = '\0';
+  *data_out = data;
+  return 0;
 }

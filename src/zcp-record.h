@@ -24,3 +24,8 @@ void zcp_record_clear (struct zcp_shm_event_record *record);
  * (only a hostile publisher does that), -ENOMEM. */
 int zcp_record_read (const struct zcp_shm_event_record *record,
     uint64_t *number, uint32_t *sticky, char **data);
+
+/* Reader: the same into @data, which has room for a whole record's payload
+ * (ZCP_EVENT_MAX bytes), not terminated; its length to @length. */
+int zcp_record_read_into (const struct zcp_shm_event_record *record,
+    uint64_t *number, uint32_t *sticky, char *data, uint32_t *length);

@@ -68,6 +68,25 @@ zcp_ring_count_buffers (struct zcp_shm_slot *slot)
 }
 
 bool
+zcp_ring_holds_event (struct zcp_shm_slot *slot, uint64_t number)
+{
+  uint32_t write_index =
+      atomic_load_explicit (&slot->write_index, memory_order_acquire);
+  uint32_t read_index =
+      atomic_load_explicit (&slot->read_index, memory_order_acquire);
+
+  if (write_index - read_index > ZCP_RING_CAPACITY)
+    return false;
+  for (uint32_t i = read_index; i != write_index; i++) {
+    const struct zcp_shm_desc *desc = &slot->ring[i % ZCP_RING_CAPACITY];
+
+    if (desc->kind == ZCP_SHM_DESC_KIND_EVENT && desc->event_number == number)
+      return true;
+  }
+  return false;
+}
+
+bool
 zcp_ring_push (struct zcp_shm_slot *slot, const struct zcp_shm_desc *desc)
 {
   uint32_t write_index =

@@ -200,9 +200,41 @@ pool_map_for (struct zcp_subscriber *self, uint32_t index,
   return 0;
 }
 
-/* An event descriptor: its record, or -EAGAIN to skip it (replayed when we
- * joined, or its record overwritten, which only a subscriber descheduled
- * for ZCP_EVENT_RECORDS events sees). */
+/* An event longer than a record: its @size bytes from the consecutive
+ * records of numbers @first on, each checked for its number and length. */
+static int
+read_long_event (struct zcp_control *control, uint64_t first, uint64_t size,
+    char **data_out)
+{
+  uint32_t parts = (uint32_t) ((size + ZCP_EVENT_MAX - 1) / ZCP_EVENT_MAX);
+  /* Room for a whole record at each part: a hostile one may claim so. */
+  char *data = malloc ((size_t) parts * ZCP_EVENT_MAX + 1);
+
+  if (!data)
+    return -ENOMEM;
+  for (uint32_t i = 0; i < parts; i++) {
+    uint64_t at = (uint64_t) i * ZCP_EVENT_MAX, number;
+    uint32_t expected = (uint32_t) (size - at < ZCP_EVENT_MAX ? size - at :
+        ZCP_EVENT_MAX), length, sticky;
+    int ret = zcp_record_read_into (&control->events[(first + i) %
+            ZCP_EVENT_RECORDS], &number, &sticky, data + at, &length);
+
+    if (ret == 0 && (number != first + i || length != expected))
+      ret = -ESTALE;
+    if (ret < 0) {
+      free (data);
+      return ret;
+    }
+  }
+  data[size] = '\0';
+  *data_out = data;
+  return 0;
+}
+
+/* An event descriptor: its records, or -EAGAIN to skip it (replayed when we
+ * joined, or its records overwritten, which only a subscriber descheduled
+ * for ZCP_EVENT_RECORDS events, or a leaky one sitting on a long event,
+ * sees). */
 static int
 accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
     struct zcp_frame *frame)
@@ -210,7 +242,7 @@ accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
   const struct zcp_shm_event_record *record =
       &self->control->events[desc->event_number % ZCP_EVENT_RECORDS];
   uint64_t number;
-  uint32_t sticky;
+  uint32_t sticky = ZCP_SHM_STICKY_NONE;
   char *data;
   int ret;
 
@@ -218,10 +250,17 @@ accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
       desc->event_number <= self->replay_number[desc->event_sticky])
     return -EAGAIN;
 
-  ret = zcp_record_read (record, &number, &sticky, &data);
-  if (ret == 0 && number != desc->event_number) {
-    free (data);
-    ret = -ESTALE;
+  if (desc->size > ZCP_EVENT_LONG_MAX) {
+    ret = -EPROTO;
+  } else if (desc->size > ZCP_EVENT_MAX) {
+    ret = read_long_event (self->control, desc->event_number, desc->size,
+        &data);
+  } else {
+    ret = zcp_record_read (record, &number, &sticky, &data);
+    if (ret == 0 && number != desc->event_number) {
+      free (data);
+      ret = -ESTALE;
+    }
   }
   if (ret < 0) {
     zcp_log (ZCP_LOG_WARNING, "channel %s: event %" PRIu64 " lost: %s",

@@ -95,8 +95,15 @@ enum zcp_frame_kind
  * business. */
 #define ZCP_STICKY_KINDS 12u
 #define ZCP_STICKY_NONE UINT32_MAX
-/* Longest event payload, terminating NUL included, either way. */
+/* An event record's payload: the longest event (terminating NUL excluded)
+ * that one record holds, and the part of a longer one in each of the
+ * consecutive records it takes. */
 #define ZCP_EVENT_MAX 4072u
+/* A longer event takes up to this many records, few enough that a queued
+ * event's records outlive it (docs/design.md, "Events"). */
+#define ZCP_EVENT_PARTS_MAX 32u
+/* Longest event payload, terminating NUL excluded. */
+#define ZCP_EVENT_LONG_MAX (ZCP_EVENT_PARTS_MAX * ZCP_EVENT_MAX)
 #define ZCP_UPSTREAM_EVENT_MAX 1016u
 
 /* What travels with a chunk.  Times in nanoseconds, ZCP_TIME_NONE if unset. */
@@ -246,8 +253,11 @@ int zcp_publisher_publish (struct zcp_publisher *self,
  * order with the frames; like a buffer it waits for room in a lossless
  * subscriber's ring, but no leaky policy ever drops it.  With @sticky below
  * ZCP_STICKY_KINDS it also becomes the latest of that kind, which every
- * subscriber that joins from now gets before anything else.  -E2BIG if
- * longer than ZCP_EVENT_MAX.  Call from the publishing thread. */
+ * subscriber that joins from now gets before anything else.  An event
+ * longer than ZCP_EVENT_MAX takes several records, and waits until every
+ * lossless subscriber has taken the last event that did; it cannot be
+ * sticky.  -E2BIG for a sticky event longer than ZCP_EVENT_MAX, or any
+ * longer than ZCP_EVENT_LONG_MAX.  Call from the publishing thread. */
 int zcp_publisher_send_event (struct zcp_publisher *self, const char *event,
     uint32_t sticky, const atomic_bool *cancel) ZCP_WARN_UNUSED;
 

@@ -36,6 +36,26 @@ element_of (GstHarness * h)
   return gst_bin_get_by_name (GST_BIN (h->element), "element");
 }
 
+/* Pulls events from @h until one of @type comes; NULL if none within 5 s. */
+static GstEvent *
+pull_event_of_type (GstHarness * h, GstEventType type)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline) {
+    GstEvent *event = gst_harness_try_pull_event (h);
+
+    if (!event) {
+      g_usleep (1000);
+      continue;
+    }
+    if (GST_EVENT_TYPE (event) == type)
+      return event;
+    gst_event_unref (event);
+  }
+  return NULL;
+}
+
 GST_START_TEST (test_buffers_cross_with_caps_and_timestamps)
 {
   gchar *channel = unique_channel ("cross");
@@ -447,6 +467,85 @@ GST_END_TEST;
 /* What zerocpsink leaves of libzerocp's sticky kinds once stream-start,
  * segment and the two scopes of tags have theirs. */
 #define CUSTOM_STICKY_KINDS (ZCP_STICKY_KINDS - 4)
+
+static GstEvent *
+new_event_with_text (GstEventType type, const gchar * name, gsize length)
+{
+  gchar *text = g_malloc (length + 1);
+  GstEvent *event;
+
+  for (gsize i = 0; i < length; i++)
+    text[i] = 'a' + i % 26;
+  text[length] = '\0';
+  event = gst_event_new_custom (type, gst_structure_new (name, "text",
+          G_TYPE_STRING, text, NULL));
+  g_free (text);
+  return event;
+}
+
+static void
+check_event_text (GstEvent * event, gsize length)
+{
+  const gchar *text = gst_structure_get_string (gst_event_get_structure
+      (event), "text");
+
+  fail_unless (text != NULL);
+  fail_unless_equals_int (strlen (text), length);
+  for (gsize i = 0; i < length; i++)
+    if (text[i] != (gchar) ('a' + i % 26))
+      fail ("byte %" G_GSIZE_FORMAT " of the text is '%c'", i, text[i]);
+}
+
+/* An event longer than a record crosses in several: an application's
+ * metadata, a TOC-sized tag list.  A sticky one that long cannot be kept
+ * for subscribers that join later: those here get it, and the sink says
+ * so. */
+GST_START_TEST (test_long_events_cross)
+{
+  gchar *channel = unique_channel ("long");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstBus *bus = gst_bus_new ();
+  GstMessage *warning;
+  GstEvent *event;
+
+  gst_element_set_bus (pub->element, bus);
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+
+  fail_unless (gst_harness_push_event (pub,
+          new_event_with_text (GST_EVENT_CUSTOM_DOWNSTREAM, "long",
+              100 * 1000)));
+  fail_unless (gst_harness_push_event (pub,
+          new_event_with_text (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY,
+              "long-sticky", 5000)));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+
+  event = pull_event_of_type (sub, GST_EVENT_CUSTOM_DOWNSTREAM);
+  fail_unless (event != NULL, "the long event did not cross");
+  check_event_text (event, 100 * 1000);
+  gst_event_unref (event);
+  event = pull_event_of_type (sub, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY);
+  fail_unless (event != NULL, "the long sticky event did not cross");
+  check_event_text (event, 5000);
+  gst_event_unref (event);
+  warning = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (warning != NULL, "no word that it is not kept");
+  gst_message_unref (warning);
+
+  gst_harness_teardown (sub);
+  gst_element_set_bus (pub->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
+GST_END_TEST;
 
 static GstEvent *
 new_sticky_event (const gchar * name, gint value)
@@ -1212,26 +1311,6 @@ GST_START_TEST (test_next_publisher_is_a_new_stream)
 }
 
 GST_END_TEST;
-
-/* Pulls events from @h until one of @type comes; NULL if none within 5 s. */
-static GstEvent *
-pull_event_of_type (GstHarness * h, GstEventType type)
-{
-  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-
-  while (g_get_monotonic_time () < deadline) {
-    GstEvent *event = gst_harness_try_pull_event (h);
-
-    if (!event) {
-      g_usleep (1000);
-      continue;
-    }
-    if (GST_EVENT_TYPE (event) == type)
-      return event;
-    gst_event_unref (event);
-  }
-  return NULL;
-}
 
 static const gchar *timestamp_modes[] = { "compensate", "passthrough",
   "restart"
@@ -2366,6 +2445,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_tags_cross_without_their_picture);
   tcase_add_test (tc, test_events_cross_without_their_objects);
   tcase_add_test (tc, test_joining_subscriber_gets_custom_sticky_events);
+  tcase_add_test (tc, test_long_events_cross);
   tcase_add_test (tc, test_too_many_open_files_says_so);
   tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
       G_N_ELEMENTS (requested_slices));
