@@ -36,6 +36,28 @@ element_of (GstHarness * h)
   return gst_bin_get_by_name (GST_BIN (h->element), "element");
 }
 
+/* A publisher, holding its stream until the subscriber is there, and a
+ * subscriber made of @src_description, on a channel named after @name. */
+static gchar *
+open_pair (const gchar * name, const gchar * src_description,
+    GstHarness ** pub, GstHarness ** sub)
+{
+  gchar *channel = unique_channel (name);
+
+  *pub = harness_for ("zerocpsink sync=false wait-for-connection=true",
+      channel);
+  *sub = harness_for (src_description, channel);
+  return channel;
+}
+
+static void
+close_pair (gchar * channel, GstHarness * pub, GstHarness * sub)
+{
+  gst_harness_teardown (sub);
+  gst_harness_teardown (pub);
+  g_free (channel);
+}
+
 /* Pulls events from @h until one of @type comes; NULL if none within 5 s. */
 static GstEvent *
 pull_event_of_type (GstHarness * h, GstEventType type)
@@ -144,11 +166,8 @@ GST_END_TEST;
 
 GST_START_TEST (test_write_map_copies_and_leaves_chunk_alone)
 {
-  gchar *channel = unique_channel ("cow");
-  GstHarness *pub =
-      harness_for ("zerocpsink sync=false wait-for-connection=true",
-      channel);
-  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("cow", "zerocpsrc", &pub, &sub);
   GstBuffer *received, *writable;
   GstMapInfo map;
   const guint8 *chunk_data;
@@ -178,9 +197,7 @@ GST_START_TEST (test_write_map_copies_and_leaves_chunk_alone)
 
   gst_buffer_unref (writable);
   gst_buffer_unref (received);
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -216,11 +233,8 @@ all_bytes_are (GstBuffer * buffer, guint8 fill)
  * references stays with it, chunk and bytes, and is never reused. */
 GST_START_TEST (test_buffers_are_reused_and_chunks_follow_them)
 {
-  gchar *channel = unique_channel ("reuse");
-  GstHarness *pub =
-      harness_for ("zerocpsink sync=false wait-for-connection=true",
-      channel);
-  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("reuse", "zerocpsrc", &pub, &sub);
   GstElement *sink = element_of (pub);
   GstBuffer *one, *two, *three, *copy, *region, *four, *small;
   GstVideoMeta *meta;
@@ -308,11 +322,8 @@ GST_END_TEST;
 
 GST_START_TEST (test_eos_crosses)
 {
-  gchar *channel = unique_channel ("eos");
-  GstHarness *pub =
-      harness_for ("zerocpsink sync=false wait-for-connection=true",
-      channel);
-  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("eos", "zerocpsrc", &pub, &sub);
   GstEvent *event;
   gboolean got_eos = FALSE;
 
@@ -328,9 +339,7 @@ GST_START_TEST (test_eos_crosses)
   }
   fail_unless (got_eos, "EOS reached the subscriber");
 
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -339,11 +348,8 @@ GST_END_TEST;
  * cross without the picture, not at all as before. */
 GST_START_TEST (test_tags_cross_without_their_picture)
 {
-  gchar *channel = unique_channel ("tags");
-  GstHarness *pub =
-      harness_for ("zerocpsink sync=false wait-for-connection=true",
-      channel);
-  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("tags", "zerocpsrc", &pub, &sub);
   GstBuffer *picture = gst_buffer_new_allocate (NULL, 64 * 1024, NULL);
   GstCaps *jpeg = gst_caps_new_empty_simple ("image/jpeg");
   GstSample *sample;
@@ -379,9 +385,7 @@ GST_START_TEST (test_tags_cross_without_their_picture)
   gst_sample_unref (sample);
   gst_caps_unref (jpeg);
   gst_buffer_unref (picture);
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -394,11 +398,8 @@ GST_END_TEST;
  * there. */
 GST_START_TEST (test_events_cross_without_their_objects)
 {
-  gchar *channel = unique_channel ("objects");
-  GstHarness *pub =
-      harness_for ("zerocpsink sync=false wait-for-connection=true",
-      channel);
-  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("objects", "zerocpsrc", &pub, &sub);
   GstStream *stream = gst_stream_new ("objects/video", NULL,
       GST_STREAM_TYPE_VIDEO, GST_STREAM_FLAG_SPARSE);
   GstStreamCollection *collection = gst_stream_collection_new ("objects");
@@ -457,9 +458,7 @@ GST_START_TEST (test_events_cross_without_their_objects)
 
   gst_object_unref (collection);
   gst_object_unref (stream);
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -502,10 +501,8 @@ check_event_text (GstEvent * event, gsize length)
  * so. */
 GST_START_TEST (test_long_events_cross)
 {
-  gchar *channel = unique_channel ("long");
-  GstHarness *pub = harness_for ("zerocpsink sync=false "
-      "wait-for-connection=true", channel);
-  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("long", "zerocpsrc", &pub, &sub);
   GstBus *bus = gst_bus_new ();
   GstMessage *warning;
   GstEvent *event;
@@ -538,11 +535,9 @@ GST_START_TEST (test_long_events_cross)
   fail_unless (warning != NULL, "no word that it is not kept");
   gst_message_unref (warning);
 
-  gst_harness_teardown (sub);
   gst_element_set_bus (pub->element, NULL);
   gst_object_unref (bus);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -1433,10 +1428,8 @@ query_latency (GstHarness * harness, GstClockTime * min, GstClockTime * max)
 /* The subscriber's latency includes the publisher's. */
 GST_START_TEST (test_latency_includes_publisher)
 {
-  gchar *channel = unique_channel ("latency");
-  GstHarness *pub = harness_for ("zerocpsink sync=false "
-      "wait-for-connection=true", channel);
-  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("latency", "zerocpsrc", &pub, &sub);
   GstElement *sink = element_of (pub);
   GstClockTime min, max;
   GstMessage *message;
@@ -1471,9 +1464,7 @@ GST_START_TEST (test_latency_includes_publisher)
   gst_object_unref (bus);
 
   gst_object_unref (sink);
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -1596,11 +1587,9 @@ push_and_pull_at (GstHarness * pub, GstHarness * sub, GstClockTime pts)
  * 0 gave repeated timestamps, which encoders and muxers refuse. */
 GST_START_TEST (test_frames_before_our_start_keep_order)
 {
-  gchar *channel = unique_channel ("clamp");
-  GstHarness *pub = harness_for ("zerocpsink sync=false "
-      "wait-for-connection=true", channel);
-  GstHarness *sub = harness_for ("zerocpsrc timestamp-mode=compensate",
-      channel);
+  GstHarness *pub, *sub;
+  gchar *channel =
+      open_pair ("clamp", "zerocpsrc timestamp-mode=compensate", &pub, &sub);
   GstElement *sink = element_of (pub), *src = element_of (sub);
   GstBuffer *buffer, *received;
 
@@ -1662,9 +1651,7 @@ GST_START_TEST (test_frames_before_our_start_keep_order)
 
   gst_object_unref (sink);
   gst_object_unref (src);
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -1691,11 +1678,10 @@ count_segments_starting_at (GstHarness * h, GstClockTime start)
  * again does not: it would reset every element's stream after us. */
 GST_START_TEST (test_repeated_segment_not_forwarded)
 {
-  gchar *channel = unique_channel ("resegment");
-  GstHarness *pub = harness_for ("zerocpsink sync=false "
-      "wait-for-connection=true", channel);
-  GstHarness *sub = harness_for ("zerocpsrc timestamp-mode=passthrough",
-      channel);
+  GstHarness *pub, *sub;
+  gchar *channel =
+      open_pair ("resegment", "zerocpsrc timestamp-mode=passthrough", &pub,
+      &sub);
   GstSegment earlier, later;
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
@@ -1714,9 +1700,7 @@ GST_START_TEST (test_repeated_segment_not_forwarded)
   gst_buffer_unref (push_and_pull_at (pub, sub, 20 * GST_SECOND));
   fail_unless_equals_int (count_segments_starting_at (sub, 20 * GST_SECOND), 1);
 
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -1894,10 +1878,8 @@ GST_END_TEST;
 /* A GAP crosses with its timestamp on our timeline, after a buffer. */
 GST_START_TEST (test_gap_crosses)
 {
-  gchar *channel = unique_channel ("gap");
-  GstHarness *pub = harness_for ("zerocpsink sync=false "
-      "wait-for-connection=true", channel);
-  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("gap", "zerocpsrc", &pub, &sub);
   GstElement *sink = element_of (pub), *src = element_of (sub);
   GstClockTime timestamp, duration;
   GstBuffer *buffer;
@@ -1924,9 +1906,7 @@ GST_START_TEST (test_gap_crosses)
 
   gst_object_unref (sink);
   gst_object_unref (src);
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -2066,10 +2046,8 @@ GST_END_TEST;
 /* An opaque stream crosses as it is: caps, bytes, no video meta. */
 GST_START_TEST (test_opaque_stream_crosses)
 {
-  gchar *channel = unique_channel ("opaque");
-  GstHarness *pub = harness_for ("zerocpsink sync=false "
-      "wait-for-connection=true", channel);
-  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("opaque", "zerocpsrc", &pub, &sub);
   static const gchar payload[] = "not a video frame";
   GstBuffer *received;
   GstCaps *caps;
@@ -2095,9 +2073,7 @@ GST_START_TEST (test_opaque_stream_crosses)
   fail_if (GST_BUFFER_PTS_IS_VALID (received));
   gst_buffer_unref (received);
 
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -2108,10 +2084,8 @@ GST_END_TEST;
  * one.  A source that is not live leaves them as they are. */
 GST_START_TEST (test_untimed_raw_frames_stamped_on_arrival)
 {
-  gchar *channel = unique_channel ("untimed");
-  GstHarness *pub = harness_for ("zerocpsink sync=false "
-      "wait-for-connection=true", channel);
-  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("untimed", "zerocpsrc", &pub, &sub);
   GstBuffer *earlier, *later;
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
@@ -2129,9 +2103,7 @@ GST_START_TEST (test_untimed_raw_frames_stamped_on_arrival)
   fail_if (GST_BUFFER_PTS_IS_VALID (earlier));
   gst_buffer_unref (earlier);
 
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -2142,10 +2114,8 @@ GST_END_TEST;
  * take 1 s for a moment of the clock long past. */
 GST_START_TEST (test_timestamps_without_time_segment_timed_on_arrival)
 {
-  gchar *channel = unique_channel ("bytesegment");
-  GstHarness *pub = harness_for ("zerocpsink sync=false "
-      "wait-for-connection=true", channel);
-  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("bytesegment", "zerocpsrc", &pub, &sub);
   GstSegment segment;
   GstBuffer *earlier, *later;
 
@@ -2167,9 +2137,7 @@ GST_START_TEST (test_timestamps_without_time_segment_timed_on_arrival)
   gst_buffer_unref (earlier);
   gst_buffer_unref (later);
 
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
@@ -2299,10 +2267,8 @@ push_hoarded_frames (gpointer data)
  * for it, and every frame comes, with its bytes. */
 GST_START_TEST (test_hoarding_downstream_gets_copies)
 {
-  gchar *channel = unique_channel ("hoard");
-  GstHarness *pub = harness_for ("zerocpsink sync=false "
-      "wait-for-connection=true", channel);
-  GstHarness *sub = harness_for ("zerocpsrc is-live=false", channel);
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("hoard", "zerocpsrc is-live=false", &pub, &sub);
   GstElement *sink = element_of (pub), *src = element_of (sub);
   guint64 page = (guint64) sysconf (_SC_PAGESIZE);
   GstBuffer *held[HOARDED_FRAMES];
@@ -2345,9 +2311,7 @@ GST_START_TEST (test_hoarding_downstream_gets_copies)
     gst_buffer_unref (held[i]);
   gst_object_unref (sink);
   gst_object_unref (src);
-  gst_harness_teardown (sub);
-  gst_harness_teardown (pub);
-  g_free (channel);
+  close_pair (channel, pub, sub);
 }
 
 GST_END_TEST;
