@@ -25,6 +25,7 @@ gst_zero_cp_event_is_carried (GstEventType type)
     case GST_EVENT_CUSTOM_BOTH:
     case GST_EVENT_PROTECTION:
     case GST_EVENT_SEGMENT_DONE:
+    case GST_EVENT_TOC:
       return TRUE;
     default:
       return FALSE;
@@ -62,6 +63,165 @@ gst_zero_cp_keep_field_that_reads_back (GQuark field, GValue * value,
   return FALSE;
 }
 
+/* A GstToc has no text form: its entries as nested structures, each with
+ * its sub-entries. */
+#define TOC_FIELD "zerocp-toc"
+
+static void
+gst_zero_cp_toc_entries_to_structure (GstStructure * structure,
+    GList * entries);
+
+static GstStructure *
+gst_zero_cp_toc_entry_to_structure (const GstTocEntry * entry)
+{
+  GstStructure *structure;
+  GstTocLoopType loop_type = GST_TOC_LOOP_NONE;
+  gint64 start = -1, stop = -1;
+  gint repeat_count = 0;
+  GstTagList *tags = gst_toc_entry_get_tags (entry);
+
+  gst_toc_entry_get_start_stop_times (entry, &start, &stop);
+  gst_toc_entry_get_loop (entry, &loop_type, &repeat_count);
+  structure = gst_structure_new ("entry",
+      "type", G_TYPE_INT, (gint) gst_toc_entry_get_entry_type (entry),
+      "uid", G_TYPE_STRING, gst_toc_entry_get_uid (entry),
+      "start", G_TYPE_INT64, start, "stop", G_TYPE_INT64, stop,
+      "loop-type", G_TYPE_INT, (gint) loop_type,
+      "repeat-count", G_TYPE_INT, repeat_count, NULL);
+  if (tags)
+    gst_structure_set (structure, "tags", GST_TYPE_TAG_LIST, tags, NULL);
+  gst_zero_cp_toc_entries_to_structure (structure,
+      gst_toc_entry_get_sub_entries (entry));
+  return structure;
+}
+
+static void
+gst_zero_cp_toc_entries_to_structure (GstStructure * structure, GList * entries)
+{
+  GValue array = G_VALUE_INIT;
+
+  g_value_init (&array, GST_TYPE_ARRAY);
+  for (GList * l = entries; l; l = l->next) {
+    GValue value = G_VALUE_INIT;
+
+    g_value_init (&value, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&value, gst_zero_cp_toc_entry_to_structure (l->data));
+    gst_value_array_append_and_take_value (&array, &value);
+  }
+  gst_structure_take_value (structure, "entries", &array);
+}
+
+static GstStructure *
+gst_zero_cp_toc_to_structure (const GstToc * toc)
+{
+  GstStructure *structure = gst_structure_new ("toc", "scope", G_TYPE_INT,
+      (gint) gst_toc_get_scope (toc), NULL);
+  GstTagList *tags = gst_toc_get_tags (toc);
+
+  if (tags)
+    gst_structure_set (structure, "tags", GST_TYPE_TAG_LIST, tags, NULL);
+  gst_zero_cp_toc_entries_to_structure (structure, gst_toc_get_entries (toc));
+  return structure;
+}
+
+/* Deeper than any TOC (editions, chapters, their sub-chapters): a hostile
+ * publisher's nesting stops here. */
+#define TOC_DEPTH_MAX 8
+
+static GstTocEntry *gst_zero_cp_toc_entry_from_structure (const GstStructure *
+    structure, guint depth);
+
+/* Appends the entries of @structure to @parent, or to @toc without one. */
+static gboolean
+gst_zero_cp_toc_entries_from_structure (const GstStructure * structure,
+    guint depth, GstToc * toc, GstTocEntry * parent)
+{
+  const GValue *entries = gst_structure_get_value (structure, "entries");
+
+  if (!entries)
+    return TRUE;
+  if (!GST_VALUE_HOLDS_ARRAY (entries) || depth >= TOC_DEPTH_MAX)
+    return FALSE;
+  for (guint i = 0; i < gst_value_array_get_size (entries); i++) {
+    const GValue *value = gst_value_array_get_value (entries, i);
+    GstTocEntry *entry;
+
+    if (!GST_VALUE_HOLDS_STRUCTURE (value))
+      return FALSE;
+    entry = gst_zero_cp_toc_entry_from_structure (gst_value_get_structure
+        (value), depth + 1);
+    if (!entry)
+      return FALSE;
+    if (parent)
+      gst_toc_entry_append_sub_entry (parent, entry);
+    else
+      gst_toc_append_entry (toc, entry);
+  }
+  return TRUE;
+}
+
+static GstTocEntry *
+gst_zero_cp_toc_entry_from_structure (const GstStructure * structure,
+    guint depth)
+{
+  gint type, loop_type, repeat_count;
+  GstTagList *tags = NULL;
+  gint64 start, stop;
+  GstTocEntry *entry;
+  const gchar *uid = gst_structure_get_string (structure, "uid");
+
+  if (!uid || !gst_structure_get (structure, "type", G_TYPE_INT, &type,
+          "start", G_TYPE_INT64, &start, "stop", G_TYPE_INT64, &stop,
+          "loop-type", G_TYPE_INT, &loop_type,
+          "repeat-count", G_TYPE_INT, &repeat_count, NULL) ||
+      type < GST_TOC_ENTRY_TYPE_ANGLE || type > GST_TOC_ENTRY_TYPE_CHAPTER ||
+      loop_type < GST_TOC_LOOP_NONE || loop_type > GST_TOC_LOOP_PING_PONG)
+    return NULL;
+
+  entry = gst_toc_entry_new ((GstTocEntryType) type, uid);
+  gst_toc_entry_set_start_stop_times (entry, start, stop);
+  gst_toc_entry_set_loop (entry, (GstTocLoopType) loop_type, repeat_count);
+  if (gst_structure_get (structure, "tags", GST_TYPE_TAG_LIST, &tags, NULL))
+    gst_toc_entry_set_tags (entry, tags);
+  if (!gst_zero_cp_toc_entries_from_structure (structure, depth, NULL, entry)) {
+    gst_toc_entry_unref (entry);
+    return NULL;
+  }
+  return entry;
+}
+
+/* The TOC event of @structure, which it takes; NULL if it holds none. */
+static GstEvent *
+gst_zero_cp_toc_event_from_structure (GstStructure * structure)
+{
+  const GValue *value = gst_structure_get_value (structure, TOC_FIELD);
+  const GstStructure *fields;
+  gboolean updated = FALSE;
+  GstTagList *tags = NULL;
+  GstEvent *event = NULL;
+  gint scope;
+  GstToc *toc;
+
+  if (!value || !GST_VALUE_HOLDS_STRUCTURE (value))
+    goto done;
+  fields = gst_value_get_structure (value);
+  if (!gst_structure_get_int (fields, "scope", &scope) ||
+      (scope != GST_TOC_SCOPE_GLOBAL && scope != GST_TOC_SCOPE_CURRENT))
+    goto done;
+
+  toc = gst_toc_new ((GstTocScope) scope);
+  if (gst_structure_get (fields, "tags", GST_TYPE_TAG_LIST, &tags, NULL))
+    gst_toc_set_tags (toc, tags);
+  gst_structure_get_boolean (structure, "updated", &updated);
+  if (gst_zero_cp_toc_entries_from_structure (fields, 0, toc, NULL))
+    event = gst_event_new_toc (toc, updated);
+  gst_toc_unref (toc);
+
+done:
+  gst_structure_free (structure);
+  return event;
+}
+
 gchar *
 gst_zero_cp_event_to_string (GstEvent * event)
 {
@@ -73,6 +233,16 @@ gst_zero_cp_event_to_string (GstEvent * event)
     return NULL;
   /* One unreadable field made the whole event unreadable to subscribers. */
   readable = gst_structure_copy (structure);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_TOC) {
+    GValue value = G_VALUE_INIT;
+    GstToc *toc;
+
+    gst_event_parse_toc (event, &toc, NULL);
+    g_value_init (&value, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&value, gst_zero_cp_toc_to_structure (toc));
+    gst_structure_take_value (readable, TOC_FIELD, &value);
+    gst_toc_unref (toc);
+  }
   gst_structure_filter_and_map_in_place (readable,
       gst_zero_cp_keep_field_that_reads_back,
       (gpointer) GST_EVENT_TYPE_NAME (event));
@@ -105,6 +275,8 @@ gst_zero_cp_event_from_string (const gchar * string)
         "structure: '%.64s'", type, end + 1);
     return NULL;
   }
+  if (type == GST_EVENT_TOC)
+    return gst_zero_cp_toc_event_from_structure (structure);
   return gst_event_new_custom ((GstEventType) type, structure);
 }
 

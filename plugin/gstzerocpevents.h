@@ -15,13 +15,14 @@ enum
   GST_ZERO_CP_STICKY_SEGMENT = 1,
   GST_ZERO_CP_STICKY_GLOBAL_TAGS = 2,
   GST_ZERO_CP_STICKY_STREAM_TAGS = 3,
-  /* Custom sticky events, one kind per structure name (a pad keeps one of
-   * each name), in the order the names first came. */
-  GST_ZERO_CP_STICKY_CUSTOM = 4,
+  /* Custom sticky events and TOCs (global and current), one kind per type
+   * and structure name, as a pad keeps one of each, in the order they first
+   * came. */
+  GST_ZERO_CP_STICKY_NAMED = 4,
 };
 
-#define GST_ZERO_CP_STICKY_CUSTOM_KINDS \
-  (ZCP_STICKY_KINDS - GST_ZERO_CP_STICKY_CUSTOM)
+#define GST_ZERO_CP_STICKY_NAMED_KINDS \
+  (ZCP_STICKY_KINDS - GST_ZERO_CP_STICKY_NAMED)
 
 /* The field a GAP event travels with: its timestamp as an absolute clock
  * time, as buffers' PTS travel. */

@@ -119,8 +119,9 @@ struct _GstZeroCpSink
   gboolean is_video;
   GstVideoInfo info;
   GstZeroCpClockCheck clock_check;
-  /* The structure name of each custom sticky kind taken so far. */
-  gchar *custom_sticky_names[GST_ZERO_CP_STICKY_CUSTOM_KINDS];
+  /* The event type and structure name of each named sticky kind taken so
+   * far. */
+  gchar *named_sticky_names[GST_ZERO_CP_STICKY_NAMED_KINDS];
   /* The sticky kinds an event too long to keep was warned about, by bit. */
   guint32 long_sticky_warned;
   /* A LATENCY event came; set from the application's thread. */
@@ -505,8 +506,8 @@ gst_zero_cp_sink_stop (GstBaseSink * bsink)
   gst_clear_object (&self->allocator);
   g_clear_pointer (&self->channel_in_use, g_free);
   gst_zero_cp_clock_check_clear (&self->clock_check);
-  for (guint i = 0; i < GST_ZERO_CP_STICKY_CUSTOM_KINDS; i++)
-    g_clear_pointer (&self->custom_sticky_names[i], g_free);
+  for (guint i = 0; i < GST_ZERO_CP_STICKY_NAMED_KINDS; i++)
+    g_clear_pointer (&self->named_sticky_names[i], g_free);
   self->long_sticky_warned = 0;
   return TRUE;
 }
@@ -942,31 +943,38 @@ gst_zero_cp_tags_without_pictures (GstEvent * event)
 }
 
 /* The sticky kind @event is kept under for subscribers that join: a custom
- * sticky one takes the kind of its structure name, the first free one for a
- * new name. */
+ * sticky event or a TOC takes the kind of its type and structure name, the
+ * first free one for a new name. */
 static guint32
 gst_zero_cp_sink_sticky_kind (GstZeroCpSink * self, GstEvent * event)
 {
   const GstStructure *structure = gst_event_get_structure (event);
-  const gchar *name;
+  guint32 kind = ZCP_STICKY_NONE;
+  gchar *name;
 
-  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_DOWNSTREAM_STICKY)
+  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_DOWNSTREAM_STICKY &&
+      GST_EVENT_TYPE (event) != GST_EVENT_TOC)
     return gst_zero_cp_event_sticky_kind (event);
   if (!structure)
     return ZCP_STICKY_NONE;
 
-  name = gst_structure_get_name (structure);
-  for (guint i = 0; i < GST_ZERO_CP_STICKY_CUSTOM_KINDS; i++) {
-    if (!self->custom_sticky_names[i])
-      self->custom_sticky_names[i] = g_strdup (name);
-    if (g_str_equal (self->custom_sticky_names[i], name))
-      return GST_ZERO_CP_STICKY_CUSTOM + i;
+  name = g_strdup_printf ("%s/%s", GST_EVENT_TYPE_NAME (event),
+      gst_structure_get_name (structure));
+  for (guint i = 0; i < GST_ZERO_CP_STICKY_NAMED_KINDS; i++) {
+    if (!self->named_sticky_names[i])
+      self->named_sticky_names[i] = g_strdup (name);
+    if (g_str_equal (self->named_sticky_names[i], name)) {
+      kind = GST_ZERO_CP_STICKY_NAMED + i;
+      break;
+    }
   }
-  GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("A custom sticky event '%s' "
-          "will not reach subscribers that join later.", name),
-      ("a channel keeps %u kinds of custom sticky event, and all are taken",
-          GST_ZERO_CP_STICKY_CUSTOM_KINDS));
-  return ZCP_STICKY_NONE;
+  if (kind == ZCP_STICKY_NONE)
+    GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("A sticky event (%s) will not "
+            "reach subscribers that join later.", name), ("a channel keeps "
+            "%u kinds of custom sticky event and TOC, and all are taken",
+            GST_ZERO_CP_STICKY_NAMED_KINDS));
+  g_free (name);
+  return kind;
 }
 
 /* Sends @event to the subscribers, in order with the frames.  A GAP also

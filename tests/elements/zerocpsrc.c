@@ -1975,6 +1975,107 @@ uint_property (GstElement * element, const gchar * name)
   return value;
 }
 
+static GstToc *
+new_chapters_toc (void)
+{
+  GstToc *toc = gst_toc_new (GST_TOC_SCOPE_GLOBAL);
+  GstTocEntry *edition = gst_toc_entry_new (GST_TOC_ENTRY_TYPE_EDITION,
+      "edition");
+
+  gst_toc_set_tags (toc, gst_tag_list_new (GST_TAG_TITLE, "zerocp", NULL));
+  for (guint i = 0; i < 3; i++) {
+    gchar *uid = g_strdup_printf ("chapter-%u", i);
+    GstTocEntry *chapter = gst_toc_entry_new (GST_TOC_ENTRY_TYPE_CHAPTER, uid);
+
+    gst_toc_entry_set_start_stop_times (chapter, i * GST_SECOND,
+        (i + 1) * GST_SECOND);
+    gst_toc_entry_set_tags (chapter, gst_tag_list_new (GST_TAG_TITLE, uid,
+            NULL));
+    gst_toc_entry_append_sub_entry (edition, chapter);
+    g_free (uid);
+  }
+  gst_toc_append_entry (toc, edition);
+  return toc;
+}
+
+static void
+check_chapters_toc (GstEvent * event)
+{
+  GstTocEntry *edition;
+  GList *entries;
+  gchar *title;
+  GstToc *toc;
+
+  fail_unless (event != NULL, "no TOC crossed");
+  gst_event_parse_toc (event, &toc, NULL);
+  fail_unless_equals_int (gst_toc_get_scope (toc), GST_TOC_SCOPE_GLOBAL);
+  fail_unless (gst_tag_list_get_string (gst_toc_get_tags (toc),
+          GST_TAG_TITLE, &title));
+  fail_unless_equals_string (title, "zerocp");
+  g_free (title);
+  entries = gst_toc_get_entries (toc);
+  fail_unless_equals_int (g_list_length (entries), 1);
+  edition = entries->data;
+  fail_unless_equals_string (gst_toc_entry_get_uid (edition), "edition");
+  fail_unless_equals_int (gst_toc_entry_get_entry_type (edition),
+      GST_TOC_ENTRY_TYPE_EDITION);
+  entries = gst_toc_entry_get_sub_entries (edition);
+  fail_unless_equals_int (g_list_length (entries), 3);
+  for (guint i = 0; i < 3; i++, entries = entries->next) {
+    GstTocEntry *chapter = entries->data;
+    gchar *uid = g_strdup_printf ("chapter-%u", i);
+    gint64 start, stop;
+
+    fail_unless_equals_string (gst_toc_entry_get_uid (chapter), uid);
+    fail_unless (gst_toc_entry_get_start_stop_times (chapter, &start, &stop));
+    fail_unless_equals_int64 (start, i * GST_SECOND);
+    fail_unless_equals_int64 (stop, (i + 1) * GST_SECOND);
+    fail_unless (gst_tag_list_get_string (gst_toc_entry_get_tags (chapter),
+            GST_TAG_TITLE, &title));
+    fail_unless_equals_string (title, uid);
+    g_free (title);
+    g_free (uid);
+  }
+  gst_toc_unref (toc);
+  gst_event_unref (event);
+}
+
+/* A file's chapters, its TOC, cross with their times and tags (a GstToc
+ * has no text form of its own), and a subscriber that joins later gets
+ * them as it gets the other sticky events. */
+GST_START_TEST (test_toc_crosses)
+{
+  GstHarness *pub, *sub, *late;
+  gchar *channel = open_pair ("toc", "zerocpsrc", &pub, &sub);
+  GstElement *sink = element_of (pub);
+  GstToc *toc = new_chapters_toc ();
+  gint64 deadline;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless (gst_harness_push_event (pub, gst_event_new_toc (toc, FALSE)));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+  check_chapters_toc (pull_event_of_type (sub, GST_EVENT_TOC));
+
+  late = harness_for ("zerocpsrc", channel);
+  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (uint_property (sink, "num-subscribers") < 2 &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (1000);
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (late));
+  check_chapters_toc (pull_event_of_type (late, GST_EVENT_TOC));
+
+  gst_toc_unref (toc);
+  gst_harness_teardown (late);
+  gst_object_unref (sink);
+  close_pair (channel, pub, sub);
+}
+
+GST_END_TEST;
+
 /* Custom upstream events of several subscribers at once, force-key-unit
  * among them, reach the publisher's pipeline. */
 GST_START_TEST (test_upstream_events_reach_publisher)
@@ -2401,6 +2502,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_gap_crosses);
   tcase_add_test (tc, test_wait_for_connection_holds_events);
   tcase_add_test (tc, test_upstream_events_reach_publisher);
+  tcase_add_test (tc, test_toc_crosses);
   tcase_add_test (tc, test_opaque_stream_crosses);
   tcase_add_test (tc, test_refused_caps_name_both_sides);
   tcase_add_test (tc, test_pipelines_on_other_clocks_meet);
