@@ -2076,6 +2076,97 @@ GST_START_TEST (test_toc_crosses)
 
 GST_END_TEST;
 
+/* "<TOC> GstEventTocGlobal, zerocp-toc=<@toc>", as a publisher would send
+ * a TOC; without @toc, with no TOC at all. */
+static gchar *
+toc_event_string (GstStructure * toc)
+{
+  GstStructure *event = gst_structure_new ("GstEventTocGlobal", "updated",
+      G_TYPE_BOOLEAN, FALSE, NULL);
+  gchar *fields, *string;
+
+  if (toc)
+    gst_structure_set (event, "zerocp-toc", GST_TYPE_STRUCTURE, toc, NULL);
+  fields = gst_structure_to_string (event);
+  string = g_strdup_printf ("%u %s", (guint) GST_EVENT_TOC, fields);
+  g_free (fields);
+  gst_structure_free (event);
+  if (toc)
+    gst_structure_free (toc);
+  return string;
+}
+
+static GstStructure *
+toc_with_entry (GstStructure * entry)
+{
+  GstStructure *toc = gst_structure_new ("toc", "scope", G_TYPE_INT,
+      GST_TOC_SCOPE_GLOBAL, NULL);
+  GValue entries = G_VALUE_INIT, value = G_VALUE_INIT;
+
+  g_value_init (&entries, GST_TYPE_ARRAY);
+  g_value_init (&value, GST_TYPE_STRUCTURE);
+  g_value_take_boxed (&value, entry);
+  gst_value_array_append_and_take_value (&entries, &value);
+  gst_structure_take_value (toc, "entries", &entries);
+  return toc;
+}
+
+/* Events a broken or hostile publisher may send: each is dropped with a
+ * warning in the debug log, and the frame after them still comes. */
+GST_START_TEST (test_unreadable_events_are_dropped)
+{
+  gchar *channel = unique_channel ("badevents");
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  struct zcp_frame frame = {.size = 16,.pts = ZCP_TIME_NONE,
+    .dts = ZCP_TIME_NONE,.duration = ZCP_TIME_NONE
+  };
+  struct zcp_publisher *publisher;
+  struct zcp_chunk chunk;
+  gchar *events[6];
+  GstEvent *event;
+
+  events[0] = g_strdup ("hello");
+  events[1] = g_strdup_printf ("%u video/x-raw", (guint) GST_EVENT_CAPS);
+  events[2] = toc_event_string (NULL);
+  events[3] = toc_event_string (gst_structure_new ("toc", "scope", G_TYPE_INT,
+          42, NULL));
+  events[4] = toc_event_string (toc_with_entry (gst_structure_new ("entry",
+              "type", G_TYPE_INT, 42, "uid", G_TYPE_STRING, "x", "start",
+              G_TYPE_INT64, (gint64) 0, "stop", G_TYPE_INT64, (gint64) 0,
+              "loop-type", G_TYPE_INT, 0, "repeat-count", G_TYPE_INT, 0,
+              NULL)));
+  events[5] = toc_event_string (toc_with_entry (gst_structure_new ("entry",
+              "uid", G_TYPE_STRING, "no-type", NULL)));
+
+  fail_unless_equals_int (zcp_publisher_open (channel, 0600, &publisher), 0);
+  fail_unless_equals_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0);
+  fail_unless_equals_int (zcp_publisher_set_caps (publisher,
+          "application/x-test"), 0);
+  fail_unless_equals_int (zcp_publisher_wait_subscriber (publisher,
+          10 * GST_SECOND, NULL), 0);
+  for (guint i = 0; i < G_N_ELEMENTS (events); i++)
+    fail_unless_equals_int (zcp_publisher_send_event (publisher, events[i],
+            ZCP_STICKY_NONE, NULL), 0);
+  fail_unless_equals_int (zcp_publisher_claim (publisher, &chunk, 0, NULL), 0);
+  fail_unless_equals_int (zcp_publisher_publish (publisher, &chunk, &frame,
+          NULL), 0);
+  zcp_chunk_release (&chunk);
+
+  gst_buffer_unref (gst_harness_pull (sub));
+  while ((event = gst_harness_try_pull_event (sub))) {
+    fail_if (GST_EVENT_TYPE (event) == GST_EVENT_TOC);
+    gst_event_unref (event);
+  }
+
+  gst_harness_teardown (sub);
+  zcp_publisher_close (publisher);
+  for (guint i = 0; i < G_N_ELEMENTS (events); i++)
+    g_free (events[i]);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* Custom upstream events of several subscribers at once, force-key-unit
  * among them, reach the publisher's pipeline. */
 GST_START_TEST (test_upstream_events_reach_publisher)
@@ -2503,6 +2594,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_wait_for_connection_holds_events);
   tcase_add_test (tc, test_upstream_events_reach_publisher);
   tcase_add_test (tc, test_toc_crosses);
+  tcase_add_test (tc, test_unreadable_events_are_dropped);
   tcase_add_test (tc, test_opaque_stream_crosses);
   tcase_add_test (tc, test_refused_caps_name_both_sides);
   tcase_add_test (tc, test_pipelines_on_other_clocks_meet);
