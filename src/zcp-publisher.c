@@ -166,6 +166,70 @@ zcp_publisher_default_pool_limit (void)
   return (uint64_t) st.f_blocks * st.f_frsize / 2;
 }
 
+/* A second publisher that races us may take the name between our clean-up
+ * and our own try: look again a few times. */
+static int
+create_named (const char *channel, const char *name, uint32_t mode, int *fd,
+    void **base)
+{
+  for (int attempt = 0;; attempt++) {
+    int ret = zcp_segment_create (name, mode, ZCP_CONTROL_SIZE,
+        ZCP_CONTROL_SIZE, fd, base);
+
+    if (ret != -EEXIST || attempt == 3)
+      return ret;
+    ret = remove_stale_channel (channel, name);
+    if (ret < 0)
+      return ret;
+  }
+}
+
+static int
+link_unnamed (const char *channel, const char *name, int fd)
+{
+  for (int attempt = 0;; attempt++) {
+    int ret = zcp_segment_link (fd, name);
+
+    if (ret != -EEXIST || attempt == 3)
+      return ret;
+    ret = remove_stale_channel (channel, name);
+    if (ret < 0)
+      return ret;
+  }
+}
+
+/* The channel's control segment, ready for subscribers, with our token:
+ * made unnamed and then named, or made under its name. */
+static int
+make_control (const char *channel, const char *name, uint32_t mode,
+    bool unnamed, int *fd, void **base)
+{
+  int ret = unnamed ? zcp_segment_create_unnamed (mode, ZCP_CONTROL_SIZE,
+      ZCP_CONTROL_SIZE, fd, base) : create_named (channel, name, mode, fd,
+      base);
+
+  if (ret < 0)
+    return ret;
+  /* Nobody can hold the token of a file we just created, unless another
+   * publisher found it half made under its name and took it for stale:
+   * then it wins. */
+  ret = zcp_liveness_acquire (*fd, ZCP_LOCK_BYTE_PUBLISHER);
+  if (ret == 0) {
+    init_header (*base, new_epoch ());
+    /* release; pairs with the acquire load in zcp_segment_validate_header:
+     * subscribers trust the header only after this store. */
+    atomic_store_explicit (&((struct zcp_shm_header *) *base)->state,
+        ZCP_SEGMENT_STATE_READY, memory_order_release);
+    if (unnamed)
+      ret = link_unnamed (channel, name, *fd);
+  }
+  if (ret < 0) {
+    munmap (*base, ZCP_CONTROL_SIZE);
+    close (*fd);
+  }
+  return ret == -EAGAIN ? -EBUSY : ret;
+}
+
 int
 zcp_publisher_open (const char *channel, uint32_t mode,
     struct zcp_publisher **out)
@@ -180,30 +244,16 @@ zcp_publisher_open (const char *channel, uint32_t mode,
   if (ret < 0)
     return ret;
 
-  /* A second publisher that races us may create the name between our
-   * clean-up and our O_EXCL create: look again a few times. */
-  for (int attempt = 0;; attempt++) {
-    ret = zcp_segment_create (name, mode, ZCP_CONTROL_SIZE, ZCP_CONTROL_SIZE,
-        &fd, &base);
-    if (ret != -EEXIST || attempt == 3)
-      break;
-    ret = remove_stale_channel (channel, name);
-    if (ret < 0)
-      return ret;
-  }
+  /* Made whole, its header written and our token taken, before it has a
+   * name: nobody (zerocp-inspect --clean, a second publisher) can take a
+   * channel half made for one whose publisher died, and remove it from
+   * under us.  Without O_TMPFILE or /proc, made under its name as before. */
+  ret = make_control (channel, name, mode, true, &fd, &base);
+  if (ret == -EOPNOTSUPP)
+    ret = make_control (channel, name, mode, false, &fd, &base);
   if (ret < 0)
     return ret;
 
-  /* Nobody can hold the token of a file we just created, unless another
-   * publisher found it half-made and took it for stale: then it wins. */
-  ret = zcp_liveness_acquire (fd, ZCP_LOCK_BYTE_PUBLISHER);
-  if (ret < 0) {
-    munmap (base, ZCP_CONTROL_SIZE);
-    close (fd);
-    return ret == -EAGAIN ? -EBUSY : ret;
-  }
-
-  init_header (base, new_epoch ());
   control = zcp_control_new (channel, fd, base);
   self = calloc (1, sizeof *self);
   if (!control || !self) {
@@ -227,10 +277,6 @@ zcp_publisher_open (const char *channel, uint32_t mode,
   for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
     self->backing[p].fd = -1;
 
-  /* release; pairs with the acquire load in zcp_segment_validate_header:
-   * subscribers trust the header only after this store. */
-  atomic_store_explicit (&control->header->state, ZCP_SEGMENT_STATE_READY,
-      memory_order_release);
   zcp_log (ZCP_LOG_INFO, "channel %s: publishing (epoch %08x)", channel,
       control->epoch);
   *out = self;
@@ -1701,7 +1747,10 @@ zcp_publisher_close (struct zcp_publisher *self)
       memory_order_release);
   zcp_event_wake_shared (&control->header->subscriber_wake, UINT32_MAX);
 
-  shm_unlink (self->control_name);
+  /* Only our own: had the name been cleaned away by hand, a new publisher
+   * may have it by now. */
+  if (zcp_segment_is_named (control->fd, self->control_name))
+    shm_unlink (self->control_name);
   for (uint32_t p = 0; p < ZCP_MAX_POOLS; p++)
     if (self->maps[p])
       unlink_pool (self, p);

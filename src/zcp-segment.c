@@ -88,45 +88,103 @@ zcp_segment_reserve (int fd, void *base, uint64_t offset, uint64_t length)
   return 0;
 }
 
+/* Sizes a file just made, maps it and reserves its first @reserve bytes. */
+static int
+size_and_map (int fd, uint32_t mode, uint64_t size, uint64_t reserve,
+    void **base_out)
+{
+  void *base;
+  int ret;
+
+  /* shm_open and open apply the umask; the user asked for exactly @mode. */
+  if (fchmod (fd, mode & 07777) != 0 || ftruncate (fd, (off_t) size) != 0)
+    return -errno;
+  base = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED)
+    return -errno;
+  if (reserve > 0 && (ret = zcp_segment_reserve (fd, base, 0, reserve)) < 0) {
+    munmap (base, size);
+    return ret;
+  }
+  *base_out = base;
+  return 0;
+}
+
+static bool
+sizes_are_valid (uint64_t size, uint64_t reserve)
+{
+  return size > 0 && size <= (uint64_t) INT64_MAX && size <= SIZE_MAX &&
+      reserve <= size;
+}
+
 int
 zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
     uint64_t reserve, int *fd_out, void **base_out)
 {
-  void *base;
   int fd, ret;
 
-  if (size == 0 || size > (uint64_t) INT64_MAX || size > SIZE_MAX ||
-      reserve > size)
+  if (!sizes_are_valid (size, reserve))
     return -EINVAL;
-
   fd = shm_open (name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
   if (fd < 0)
     return -errno;
-
-  /* shm_open applies the umask; the user asked for exactly @mode. */
-  if (fchmod (fd, mode & 07777) != 0 || ftruncate (fd, (off_t) size) != 0) {
-    ret = -errno;
-    goto fail;
+  ret = size_and_map (fd, mode, size, reserve, base_out);
+  if (ret < 0) {
+    shm_unlink (name);
+    close (fd);
+    return ret;
   }
-
-  base = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (base == MAP_FAILED) {
-    ret = -errno;
-    goto fail;
-  }
-  if (reserve > 0 && (ret = zcp_segment_reserve (fd, base, 0, reserve)) < 0) {
-    munmap (base, size);
-    goto fail;
-  }
-
   *fd_out = fd;
-  *base_out = base;
   return 0;
+}
 
-fail:
-  shm_unlink (name);
-  close (fd);
-  return ret;
+int
+zcp_segment_create_unnamed (uint32_t mode, uint64_t size, uint64_t reserve,
+    int *fd_out, void **base_out)
+{
+  int fd, ret;
+
+  if (!sizes_are_valid (size, reserve))
+    return -EINVAL;
+  fd = open (ZCP_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, mode & 07777);
+  if (fd < 0)
+    return errno == EISDIR || errno == EINVAL ? -EOPNOTSUPP : -errno;
+  ret = size_and_map (fd, mode, size, reserve, base_out);
+  if (ret < 0) {
+    close (fd);
+    return ret;
+  }
+  *fd_out = fd;
+  return 0;
+}
+
+int
+zcp_segment_link (int fd, const char *name)
+{
+  char from[32], to[sizeof ZCP_SHM_DIR + ZCP_SHM_NAME_SIZE];
+
+  snprintf (from, sizeof from, "/proc/self/fd/%d", fd);
+  if (snprintf (to, sizeof to, "%s%s", ZCP_SHM_DIR, name) >= (int) sizeof to)
+    return -ENAMETOOLONG;
+  /* AT_EMPTY_PATH on the descriptor would need CAP_DAC_READ_SEARCH. */
+  if (linkat (AT_FDCWD, from, AT_FDCWD, to, AT_SYMLINK_FOLLOW) != 0)
+    return errno == ENOENT ? -EOPNOTSUPP : -errno;
+  return 0;
+}
+
+bool
+zcp_segment_is_named (int fd, const char *name)
+{
+  struct stat ours, named;
+  int named_fd = shm_open (name, O_RDONLY | O_CLOEXEC, 0);
+  bool same;
+
+  if (named_fd < 0)
+    return false;
+  same = fstat (fd, &ours) == 0 && fstat (named_fd, &named) == 0 &&
+      ours.st_ino == named.st_ino && ours.st_dev == named.st_dev;
+  close (named_fd);
+  return same;
 }
 
 int

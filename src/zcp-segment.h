@@ -28,6 +28,21 @@ int zcp_segment_pool_name (const char *channel, uint32_t epoch, uint32_t index,
 int zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
     uint64_t reserve, int *fd, void **base);
 
+/* The same, as an unnamed file in /dev/shm (O_TMPFILE), which nobody else
+ * can open until zcp_segment_link() names it: a control segment is made
+ * whole, its header written and its publisher's token taken, before any
+ * subscriber or zerocp-inspect can see it.  -EOPNOTSUPP where the kernel
+ * or the file system cannot. */
+int zcp_segment_create_unnamed (uint32_t mode, uint64_t size,
+    uint64_t reserve, int *fd, void **base);
+
+/* Gives the unnamed file @fd the shm name @name: -EEXIST if the name is
+ * taken, -EOPNOTSUPP without /proc. */
+int zcp_segment_link (int fd, const char *name);
+
+/* Whether @name is the very file that @fd has open. */
+bool zcp_segment_is_named (int fd, const char *name);
+
 /* Reserves @length bytes of a segment made by zcp_segment_create(), from
  * page-aligned @offset, and maps them in: -ENOSPC (and nothing written) if
  * /dev/shm is full. */

@@ -2,6 +2,8 @@
 /* Segments: names, create/open, and the validation of what a reader maps. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -278,6 +280,55 @@ test_dead_publisher_replaced (void)
   ok (access (path, F_OK) != 0, "nothing is left once it closes");
 }
 
+struct cleaner
+{
+  const char *channel;
+  atomic_bool stop;
+};
+
+/* zerocp-inspect --clean, again and again. */
+static void *
+clean_in_a_loop (void *data)
+{
+  struct cleaner *cleaner = data;
+
+  while (!atomic_load (&cleaner->stop)) {
+    /* Removed, refused as live or gone as it looked: all the same here. */
+    int ret = zcp_channel_clean (cleaner->channel);
+
+    (void) ret;
+  }
+  return NULL;
+}
+
+/* A channel is never seen half-made: zerocp-inspect --clean, which removes
+ * a channel whose publisher's token nobody holds, took one that a publisher
+ * had created and not yet taken the token of for a dead one, and removed it
+ * under the living publisher, whom no later subscriber could then find. */
+static void
+test_channel_made_whole_before_it_is_seen (void)
+{
+  struct cleaner cleaner = { tap_channel ("whole"), false };
+  char path[ZCP_SHM_NAME_SIZE + 16];
+  unsigned opened = 0, lost = 0;
+  struct zcp_publisher *publisher;
+  pthread_t thread;
+
+  snprintf (path, sizeof path, "/dev/shm/zerocp.%s", cleaner.channel);
+  pthread_create (&thread, NULL, clean_in_a_loop, &cleaner);
+  for (int i = 0; i < 500; i++) {
+    if (zcp_publisher_open (cleaner.channel, 0600, &publisher) != 0)
+      continue;
+    opened++;
+    lost += access (path, F_OK) != 0;
+    zcp_publisher_close (publisher);
+  }
+  atomic_store (&cleaner.stop, true);
+  pthread_join (thread, NULL);
+  is_int (opened, 500, "500 publishers opened the channel beside a cleaner");
+  is_int (lost, 0, "and none lost it to the cleaner");
+}
+
 int
 main (void)
 {
@@ -287,5 +338,6 @@ main (void)
   test_active_slots ();
   test_stale_and_busy ();
   test_dead_publisher_replaced ();
+  test_channel_made_whole_before_it_is_seen ();
   return tap_done ();
 }
