@@ -291,22 +291,33 @@ assert_every_frame_since_join (Child * pub, Child * sub)
 }
 
 /* Runs in the parent once the test case is over, even when a test failed
- * half-way: its children are dead (die_with_parent); remove what they left. */
+ * half-way: its children are dead (die_with_parent); remove what they left,
+ * and only that.  Every "mp-" channel went once, the live ones of another
+ * suite run at the same time among them, whose subscribers then waited for
+ * a publisher that published to a name no longer there. */
 void
 remove_leftover_channels (void)
 {
   GDir *dir = g_dir_open ("/dev/shm", 0, NULL);
+  gchar *ours = g_strdup_printf ("-%d", (int) getpid ());
   const gchar *name;
 
   while (dir && (name = g_dir_read_name (dir))) {
-    if (g_str_has_prefix (name, "zerocp.mp-")) {
+    /* zerocp.CHANNEL, or zerocp.CHANNEL@EPOCH.POOL.GENERATION */
+    gchar *channel = g_strndup (name, strcspn (name, "@"));
+
+    if (g_str_has_prefix (channel, "zerocp.mp-") &&
+        g_str_has_suffix (channel, ours)) {
       gchar *shm_name = g_strdup_printf ("/%s", name);
+
       shm_unlink (shm_name);
       g_free (shm_name);
     }
+    g_free (channel);
   }
   if (dir)
     g_dir_close (dir);
+  g_free (ours);
 }
 
 gchar *
