@@ -231,7 +231,8 @@ gst_zero_cp_event_to_string (GstEvent * event)
 
   if (!structure)
     return NULL;
-  /* One unreadable field made the whole event unreadable to subscribers. */
+  /* A field that does not read back would make the whole event unreadable
+   * to subscribers: it is left out, the rest goes. */
   readable = gst_structure_copy (structure);
   if (GST_EVENT_TYPE (event) == GST_EVENT_TOC) {
     GValue value = G_VALUE_INIT;

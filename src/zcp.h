@@ -100,7 +100,7 @@ enum zcp_frame_kind
  * consecutive records it takes. */
 #define ZCP_EVENT_MAX 4072u
 /* A longer event takes up to this many records, few enough that a queued
- * event's records outlive it (docs/design.md, "Events"). */
+ * event's records outlive it (docs/design.md, "Control segment"). */
 #define ZCP_EVENT_PARTS_MAX 32u
 /* Longest event payload, terminating NUL excluded. */
 #define ZCP_EVENT_LONG_MAX (ZCP_EVENT_PARTS_MAX * ZCP_EVENT_MAX)
