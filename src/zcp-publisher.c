@@ -166,29 +166,18 @@ zcp_publisher_default_pool_limit (void)
   return (uint64_t) st.f_blocks * st.f_frsize / 2;
 }
 
-/* A second publisher that races us may take the name between our clean-up
+/* Takes the channel's name: links our unnamed segment @fd there, or makes
+ * the segment under it.  A dead publisher's channel in the way is removed
+ * first; a second publisher that races us may take the name between that
  * and our own try: look again a few times. */
 static int
-create_named (const char *channel, const char *name, uint32_t mode, int *fd,
-    void **base)
+take_name (const char *channel, const char *name, uint32_t mode, bool link,
+    int *fd, void **base)
 {
   for (int attempt = 0;; attempt++) {
-    int ret = zcp_segment_create (name, mode, ZCP_CONTROL_SIZE,
-        ZCP_CONTROL_SIZE, fd, base);
-
-    if (ret != -EEXIST || attempt == 3)
-      return ret;
-    ret = remove_stale_channel (channel, name);
-    if (ret < 0)
-      return ret;
-  }
-}
-
-static int
-link_unnamed (const char *channel, const char *name, int fd)
-{
-  for (int attempt = 0;; attempt++) {
-    int ret = zcp_segment_link (fd, name);
+    int ret = link ? zcp_segment_link (*fd, name) :
+        zcp_segment_create (name, mode, ZCP_CONTROL_SIZE, ZCP_CONTROL_SIZE,
+        fd, base);
 
     if (ret != -EEXIST || attempt == 3)
       return ret;
@@ -205,7 +194,7 @@ make_control (const char *channel, const char *name, uint32_t mode,
     bool unnamed, int *fd, void **base)
 {
   int ret = unnamed ? zcp_segment_create_unnamed (mode, ZCP_CONTROL_SIZE,
-      ZCP_CONTROL_SIZE, fd, base) : create_named (channel, name, mode, fd,
+      ZCP_CONTROL_SIZE, fd, base) : take_name (channel, name, mode, false, fd,
       base);
 
   if (ret < 0)
@@ -221,7 +210,7 @@ make_control (const char *channel, const char *name, uint32_t mode,
     atomic_store_explicit (&((struct zcp_shm_header *) *base)->state,
         ZCP_SEGMENT_STATE_READY, memory_order_release);
     if (unnamed)
-      ret = link_unnamed (channel, name, *fd);
+      ret = take_name (channel, name, mode, true, fd, base);
   }
   if (ret < 0) {
     munmap (*base, ZCP_CONTROL_SIZE);
