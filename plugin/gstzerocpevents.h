@@ -15,8 +15,8 @@ enum
   GST_ZERO_CP_STICKY_SEGMENT = 1,
   GST_ZERO_CP_STICKY_GLOBAL_TAGS = 2,
   GST_ZERO_CP_STICKY_STREAM_TAGS = 3,
-  /* Custom sticky events and TOCs (global and current), one kind per type
-   * and structure name, as a pad keeps one of each, in the order they first
+  /* Custom sticky, TOC and protection events, one kind per type and
+   * structure name, as a pad keeps one of each, in the order they first
    * came. */
   GST_ZERO_CP_STICKY_NAMED = 4,
 };

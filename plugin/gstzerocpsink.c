@@ -942,21 +942,21 @@ gst_zero_cp_tags_without_pictures (GstEvent * event)
   return gst_event_new_tag (lean);
 }
 
-/* The sticky kind @event is kept under for subscribers that join: a custom
- * sticky event or a TOC takes the kind of its type and structure name, the
- * first free one for a new name. */
+/* The sticky kind @event is kept under for subscribers that join: one of
+ * those a pad keeps one of each name of (custom sticky events, TOCs,
+ * protection events; tags have their kinds) takes the kind of its type and
+ * structure name, the first free one for a new name. */
 static guint32
 gst_zero_cp_sink_sticky_kind (GstZeroCpSink * self, GstEvent * event)
 {
   const GstStructure *structure = gst_event_get_structure (event);
-  guint32 kind = ZCP_STICKY_NONE;
+  guint32 kind = gst_zero_cp_event_sticky_kind (event);
   gchar *name;
 
-  if (GST_EVENT_TYPE (event) != GST_EVENT_CUSTOM_DOWNSTREAM_STICKY &&
-      GST_EVENT_TYPE (event) != GST_EVENT_TOC)
-    return gst_zero_cp_event_sticky_kind (event);
-  if (!structure)
-    return ZCP_STICKY_NONE;
+  if (kind != ZCP_STICKY_NONE || !structure ||
+      !(gst_event_type_get_flags (GST_EVENT_TYPE (event)) &
+          GST_EVENT_TYPE_STICKY_MULTI))
+    return kind;
 
   name = g_strdup_printf ("%s/%s", GST_EVENT_TYPE_NAME (event),
       gst_structure_get_name (structure));
@@ -971,8 +971,8 @@ gst_zero_cp_sink_sticky_kind (GstZeroCpSink * self, GstEvent * event)
   if (kind == ZCP_STICKY_NONE)
     GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("A sticky event (%s) will not "
             "reach subscribers that join later.", name), ("a channel keeps "
-            "%u kinds of custom sticky event and TOC, and all are taken",
-            GST_ZERO_CP_STICKY_NAMED_KINDS));
+            "%u kinds of custom sticky, TOC and protection event, and all are "
+            "taken", GST_ZERO_CP_STICKY_NAMED_KINDS));
   g_free (name);
   return kind;
 }

@@ -2040,10 +2040,38 @@ check_chapters_toc (GstEvent * event)
   gst_event_unref (event);
 }
 
+#define PSSH_SYSTEM_ID "69f908af-4816-46ea-910c-cd5dcccb0a3a"
+
+static GstEvent *
+new_protection_event (void)
+{
+  GstBuffer *pssh = gst_buffer_new_memdup ("pssh", 4);
+  GstEvent *event = gst_event_new_protection (PSSH_SYSTEM_ID, pssh,
+      "dash/mpd");
+
+  gst_buffer_unref (pssh);
+  return event;
+}
+
+static void
+check_protection_event (GstEvent * event)
+{
+  const gchar *system_id, *origin;
+  GstBuffer *pssh;
+
+  fail_unless (event != NULL, "no protection event crossed");
+  gst_event_parse_protection (event, &system_id, &pssh, &origin);
+  fail_unless_equals_string (system_id, PSSH_SYSTEM_ID);
+  fail_unless_equals_string (origin, "dash/mpd");
+  fail_unless (gst_buffer_memcmp (pssh, 0, "pssh", 4) == 0);
+  gst_event_unref (event);
+}
+
 /* A file's chapters, its TOC, cross with their times and tags (a GstToc
  * has no text form of its own), and a subscriber that joins later gets
- * them as it gets the other sticky events. */
-GST_START_TEST (test_toc_crosses)
+ * them as it gets the other sticky events; so with a protection event,
+ * which a pad keeps one of each origin and system of, as it does TOCs. */
+GST_START_TEST (test_toc_and_protection_cross)
 {
   GstHarness *pub, *sub, *late;
   gchar *channel = open_pair ("toc", "zerocpsrc", &pub, &sub);
@@ -2053,10 +2081,12 @@ GST_START_TEST (test_toc_crosses)
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
   fail_unless (gst_harness_push_event (pub, gst_event_new_toc (toc, FALSE)));
+  fail_unless (gst_harness_push_event (pub, new_protection_event ()));
   fail_unless_equals_int (gst_harness_push (pub,
           gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
   gst_buffer_unref (gst_harness_pull (sub));
   check_chapters_toc (pull_event_of_type (sub, GST_EVENT_TOC));
+  check_protection_event (pull_event_of_type (sub, GST_EVENT_PROTECTION));
 
   late = harness_for ("zerocpsrc", channel);
   deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
@@ -2067,6 +2097,7 @@ GST_START_TEST (test_toc_crosses)
           gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
   gst_buffer_unref (gst_harness_pull (late));
   check_chapters_toc (pull_event_of_type (late, GST_EVENT_TOC));
+  check_protection_event (pull_event_of_type (late, GST_EVENT_PROTECTION));
 
   gst_toc_unref (toc);
   gst_harness_teardown (late);
@@ -2593,7 +2624,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_gap_crosses);
   tcase_add_test (tc, test_wait_for_connection_holds_events);
   tcase_add_test (tc, test_upstream_events_reach_publisher);
-  tcase_add_test (tc, test_toc_crosses);
+  tcase_add_test (tc, test_toc_and_protection_cross);
   tcase_add_test (tc, test_unreadable_events_are_dropped);
   tcase_add_test (tc, test_opaque_stream_crosses);
   tcase_add_test (tc, test_refused_caps_name_both_sides);
