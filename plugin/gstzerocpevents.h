@@ -30,8 +30,8 @@ enum
 
 /* Whether events of @type travel as event records, for subscribers to pass
  * on: the stream's own serialized events.  Caps and end-of-stream travel on
- * their own; flushes, stream collections, TOCs and sink messages belong to
- * the publisher's pipeline and stay there. */
+ * their own; flushes, stream collections and sink messages belong to the
+ * publisher's pipeline and stay there. */
 gboolean gst_zero_cp_event_is_carried (GstEventType type);
 
 /* "<event type number> <structure>", or NULL for an event without a
@@ -43,7 +43,7 @@ gchar *gst_zero_cp_event_to_string (GstEvent * event);
  * one of ours. */
 GstEvent *gst_zero_cp_event_from_string (const gchar * string);
 
-/* libzerocp's sticky kind for @event: the kinds above but the custom ones,
+/* libzerocp's sticky kind for @event: the kinds above but the named ones,
  * or ZCP_STICKY_NONE. */
 guint32 gst_zero_cp_event_sticky_kind (GstEvent * event);
 

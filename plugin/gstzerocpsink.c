@@ -1156,8 +1156,8 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
    * Block the stream while no subscriber is attached, so that frames and
    * events are not published to nobody: at the start, and again whenever
    * the last subscriber leaves, as shmsink's property of the same name does
-   * for frames.  A subscriber that joins gets the stream-start, segment and
-   * tags sent before it all the same.
+   * for frames.  A subscriber that joins gets the sticky events sent before
+   * it (stream-start, segment, tags and the like) all the same.
    */
   properties[PROP_WAIT_FOR_CONNECTION] = g_param_spec_boolean
       ("wait-for-connection", "Wait for connection",
