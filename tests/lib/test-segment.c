@@ -3,9 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -329,6 +332,56 @@ test_channel_made_whole_before_it_is_seen (void)
   is_int (lost, 0, "and none lost it to the cleaner");
 }
 
+/* Without /proc (or O_TMPFILE) the control segment is made under its name,
+ * as before: the channel still works.  /proc is hidden under an empty
+ * tmpfs in a mount namespace of the child's own. */
+static int
+publish_without_proc (const char *channel)
+{
+  struct zcp_subscriber *subscriber;
+  struct zcp_publisher *publisher;
+  char path[ZCP_SHM_NAME_SIZE + 16];
+  int ret;
+
+  if ((unshare (CLONE_NEWNS) != 0 &&
+          unshare (CLONE_NEWUSER | CLONE_NEWNS) != 0) ||
+      mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
+      mount ("tmpfs", "/proc", "tmpfs", 0, "size=1m") != 0)
+    return 2;
+  if (access ("/proc/self/fd", F_OK) == 0)
+    return 3;
+  if (zcp_publisher_open (channel, 0600, &publisher) != 0)
+    return 4;
+  snprintf (path, sizeof path, "/dev/shm/zerocp.%s", channel);
+  ret = access (path, F_OK) != 0 ? 5 :
+      zcp_subscriber_open (channel, &subscriber) != 0 ? 6 : 0;
+  if (ret == 0)
+    zcp_subscriber_close (subscriber);
+  zcp_publisher_close (publisher);
+  return ret == 0 && access (path, F_OK) == 0 ? 7 : ret;
+}
+
+static void
+test_channel_made_without_proc (void)
+{
+  const char *channel = tap_channel ("noproc");
+  int status;
+  pid_t child = fork ();
+
+  if (child == 0)
+    _exit (publish_without_proc (channel));
+  waitpid (child, &status, 0);
+  if (WIFEXITED (status) && WEXITSTATUS (status) == 2) {
+    printf ("ok %d # SKIP hiding /proc needs a mount namespace of our own "
+        "(root, or unprivileged user namespaces)\n", ++tap_count);
+    return;
+  }
+  is_int (WIFEXITED (status) ? WEXITSTATUS (status) : -1, 0,
+      "without /proc a channel is made under its name, found and removed "
+      "(exit 0; 4: no publisher, 5: no name, 6: no subscriber, 7: left "
+      "behind)");
+}
+
 int
 main (void)
 {
@@ -339,5 +392,6 @@ main (void)
   test_stale_and_busy ();
   test_dead_publisher_replaced ();
   test_channel_made_whole_before_it_is_seen ();
+  test_channel_made_without_proc ();
   return tap_done ();
 }
