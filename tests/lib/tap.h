@@ -3,9 +3,12 @@
 
 /* Just enough TAP for meson's 'tap' protocol. */
 
+#include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 static int tap_count, tap_failed;
@@ -46,4 +49,16 @@ tap_channel (const char *test)
 
   snprintf (name, sizeof name, "test-%s-%ld", test, (long) getpid ());
   return name;
+}
+
+/* Gives the calling process a mount namespace of its own (as root, or in an
+ * unprivileged user namespace) and mounts an empty tmpfs of @options on
+ * @target there; false where neither is allowed. */
+static inline bool
+tap_private_tmpfs (const char *target, const char *options)
+{
+  return (unshare (CLONE_NEWNS) == 0 ||
+      unshare (CLONE_NEWUSER | CLONE_NEWNS) == 0) &&
+      mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) == 0 &&
+      mount ("tmpfs", target, "tmpfs", 0, options) == 0;
 }

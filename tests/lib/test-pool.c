@@ -4,9 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -666,10 +664,7 @@ run_with_full_shm (uint32_t pool_chunks, struct full_shm_result *result)
   struct zcp_chunk chunks[3];
   int fd;
 
-  if ((unshare (CLONE_NEWNS) != 0 &&
-          unshare (CLONE_NEWUSER | CLONE_NEWNS) != 0) ||
-      mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
-      mount ("tmpfs", "/dev/shm", "tmpfs", 0, "size=6m") != 0)
+  if (!tap_private_tmpfs ("/dev/shm", "size=6m"))
     return 2;
   fd = open (ballast, O_RDWR | O_CREAT | O_EXCL, 0600);
   if (fd < 0 || posix_fallocate (fd, 0, 2 * chunk) != 0)

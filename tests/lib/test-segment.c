@@ -3,12 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -343,10 +341,7 @@ publish_without_proc (const char *channel)
   char path[ZCP_SHM_NAME_SIZE + 16];
   int ret;
 
-  if ((unshare (CLONE_NEWNS) != 0 &&
-          unshare (CLONE_NEWUSER | CLONE_NEWNS) != 0) ||
-      mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
-      mount ("tmpfs", "/proc", "tmpfs", 0, "size=1m") != 0)
+  if (!tap_private_tmpfs ("/proc", "size=1m"))
     return 2;
   if (access ("/proc/self/fd", F_OK) == 0)
     return 3;
