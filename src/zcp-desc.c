@@ -32,7 +32,9 @@ zcp_desc_from_frame (struct zcp_shm_desc *desc, const struct zcp_chunk *chunk,
   desc->media_offset_end = frame->media_offset_end;
   desc->sequence = frame->sequence;
   desc->event_number = frame->event_number;
-  desc->event_sticky = frame->event_sticky;
+  /* A buffer's meta_size, in the same place, is the publisher's to set. */
+  if (frame->kind == ZCP_FRAME_KIND_EVENT)
+    desc->event_sticky = frame->event_sticky;
   desc->has_video = frame->has_video;
   if (frame->has_video) {
     desc->video.format = frame->video.format;
@@ -65,7 +67,8 @@ zcp_desc_to_frame (struct zcp_frame *frame, const struct zcp_shm_desc *desc)
   frame->media_offset_end = desc->media_offset_end;
   frame->sequence = desc->sequence;
   frame->event_number = desc->event_number;
-  frame->event_sticky = desc->event_sticky;
+  frame->event_sticky = frame->kind == ZCP_FRAME_KIND_EVENT ?
+      desc->event_sticky : ZCP_STICKY_NONE;
   frame->buffer_flags = desc->buffer_flags;
   frame->caps_generation = desc->caps_generation;
   frame->has_video = desc->has_video != 0;

@@ -20,7 +20,7 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
     "64-bit atomics must be lock-free: they are shared between processes");
 
 #define ZCP_MAGIC UINT64_C(0x314e41484350435a)  /* "ZCPCHAN1" in memory order */
-#define ZCP_LAYOUT_VERSION 5u
+#define ZCP_LAYOUT_VERSION 6u
 
 #define ZCP_MAX_POOLS 8u
 #define ZCP_MAX_CHUNKS_PER_POOL 256u
@@ -312,7 +312,8 @@ _Static_assert (sizeof (struct zcp_shm_upstream_record) ==
 /* One entry of a subscriber's ring.  Times are nanoseconds, UINT64_MAX for
  * "none"; pts and dts are absolute CLOCK_MONOTONIC times, segment_pts and
  * segment_dts the buffer's own, in the publisher's segment.  An event
- * descriptor names its record by number. */
+ * descriptor names its records by number, and so does a buffer descriptor
+ * whose metas travel with it (its meta_size is their length, 0 for none). */
 struct zcp_shm_desc
 {
   uint32_t kind;
@@ -330,7 +331,11 @@ struct zcp_shm_desc
   uint64_t media_offset_end;
   uint64_t sequence;
   uint32_t has_video;
-  uint32_t event_sticky;
+  union
+  {
+    uint32_t event_sticky;      /* an event's */
+    uint32_t meta_size;         /* a buffer's */
+  };
   struct zcp_shm_video video;
   uint64_t event_number;
   uint64_t segment_pts;
@@ -355,6 +360,7 @@ _Static_assert (offsetof (struct zcp_shm_desc, media_offset_end) == 72,
 _Static_assert (offsetof (struct zcp_shm_desc, sequence) == 80, "d.seq");
 _Static_assert (offsetof (struct zcp_shm_desc, has_video) == 88, "d.hv");
 _Static_assert (offsetof (struct zcp_shm_desc, event_sticky) == 92, "d.est");
+_Static_assert (offsetof (struct zcp_shm_desc, meta_size) == 92, "d.ms");
 _Static_assert (offsetof (struct zcp_shm_desc, video) == 96, "d.video");
 _Static_assert (offsetof (struct zcp_shm_desc, event_number) == 168, "d.en");
 _Static_assert (offsetof (struct zcp_shm_desc, segment_pts) == 176, "d.spts");

@@ -1205,49 +1205,6 @@ send_unsent_caps (struct zcp_publisher *self, const atomic_bool * cancel)
   return ret;
 }
 
-int
-zcp_publisher_publish (struct zcp_publisher *self,
-    const struct zcp_chunk *chunk, struct zcp_frame *frame,
-    const atomic_bool * cancel)
-{
-  struct zcp_shm_header *header = self->control->header;
-  struct zcp_shm_desc desc;
-  int ret;
-
-  if (!chunk->map || chunk->map->control != self->control)
-    return -EINVAL;
-  if (frame->offset > chunk->capacity ||
-      frame->size > chunk->capacity - frame->offset)
-    return -EINVAL;
-  /* One bit per subscriber cannot count two holds: a chunk still held from
-   * an earlier publish (a buffer rendered twice, as videorate does) goes out
-   * as a copy.  Only subscribers clear their bits, so a zero seen here stays
-   * zero until we push. */
-  if (atomic_load_explicit (zcp_control_mask (self->control,
-              chunk->pool_index, chunk->chunk_index), memory_order_relaxed) &
-      ~(UINT64_C (1) << ZCP_PUBLISHER_BIT))
-    return -EBUSY;
-  ret = send_unsent_caps (self, cancel);
-  if (ret < 0)
-    return ret;
-
-  frame->kind = ZCP_FRAME_KIND_BUFFER;
-  frame->sequence = self->sequence++;
-  frame->caps_generation = atomic_load_explicit (&header->caps_generation,
-      memory_order_relaxed);
-  zcp_desc_from_frame (&desc, chunk, frame);
-  /* Before the push: no subscriber can hold the chunk before this time. */
-  atomic_store_explicit (&self->control->published[(uint64_t)
-          chunk->pool_index * ZCP_MAX_CHUNKS_PER_POOL + chunk->chunk_index],
-      zcp_now_ns (), memory_order_relaxed);
-
-  ret = push_to_subscribers (self, &desc, cancel);
-  if (ret == 0)
-    atomic_fetch_add_explicit (&header->frames_published, 1,
-        memory_order_relaxed);
-  return ret;
-}
-
 struct long_event_wait
 {
   struct zcp_control *control;
@@ -1263,7 +1220,7 @@ long_event_taken (struct zcp_control *control, uint64_t number)
 
     if (atomic_load_explicit (&slot->state, memory_order_acquire) ==
         ZCP_SLOT_STATE_ACTIVE && slot_leaky (slot) == ZCP_SLOT_LEAKY_NO &&
-        zcp_ring_holds_event (slot, number))
+        zcp_ring_holds_records (slot, number))
       return false;
   }
   return true;
@@ -1302,6 +1259,102 @@ wait_long_event_taken (struct zcp_publisher *self, const atomic_bool * cancel)
   return 0;
 }
 
+/* Writes @payload into the records from the next number on, several if it
+ * is longer than one holds (after the wait that makes that safe), and gives
+ * the first number.  Before the descriptor that names them is pushed. */
+static int
+write_records (struct zcp_publisher *self, const char *payload, size_t length,
+    uint32_t sticky, const atomic_bool * cancel, uint64_t * first)
+{
+  struct zcp_control *control = self->control;
+  uint32_t parts = 1;
+  uint64_t number;
+  int ret;
+
+  if (length > ZCP_EVENT_MAX) {
+    if (length > ZCP_EVENT_LONG_MAX || sticky != ZCP_STICKY_NONE)
+      return -E2BIG;
+    parts = (uint32_t) ((length + ZCP_EVENT_MAX - 1) / ZCP_EVENT_MAX);
+    if (self->last_long_event != 0) {
+      ret = wait_long_event_taken (self, cancel);
+      if (ret < 0)
+        return ret;
+    }
+  }
+
+  number = self->event_number + 1;
+  self->event_number += parts;
+  if (parts > 1)
+    self->last_long_event = number;
+  /* Part i in the record of number + i. */
+  for (uint32_t i = 0; i < parts; i++) {
+    size_t at = (size_t) i * ZCP_EVENT_MAX;
+    size_t part = length - at < ZCP_EVENT_MAX ? length - at : ZCP_EVENT_MAX;
+
+    zcp_record_write (&control->events[(number + i) % ZCP_EVENT_RECORDS],
+        number + i, sticky, payload + at, (uint32_t) part);
+  }
+  if (sticky != ZCP_STICKY_NONE)
+    zcp_record_write (&control->sticky[sticky], number, sticky, payload,
+        (uint32_t) length);
+  *first = number;
+  return 0;
+}
+
+int
+zcp_publisher_publish (struct zcp_publisher *self,
+    const struct zcp_chunk *chunk, struct zcp_frame *frame,
+    const atomic_bool * cancel)
+{
+  struct zcp_shm_header *header = self->control->header;
+  size_t meta_size = frame->event ? strlen (frame->event) : 0;
+  struct zcp_shm_desc desc;
+  int ret;
+
+  if (!chunk->map || chunk->map->control != self->control)
+    return -EINVAL;
+  if (frame->offset > chunk->capacity ||
+      frame->size > chunk->capacity - frame->offset)
+    return -EINVAL;
+  if (meta_size > ZCP_EVENT_LONG_MAX)
+    return -E2BIG;
+  /* One bit per subscriber cannot count two holds: a chunk still held from
+   * an earlier publish (a buffer rendered twice, as videorate does) goes out
+   * as a copy.  Only subscribers clear their bits, so a zero seen here stays
+   * zero until we push. */
+  if (atomic_load_explicit (zcp_control_mask (self->control,
+              chunk->pool_index, chunk->chunk_index), memory_order_relaxed) &
+      ~(UINT64_C (1) << ZCP_PUBLISHER_BIT))
+    return -EBUSY;
+  ret = send_unsent_caps (self, cancel);
+  if (ret < 0)
+    return ret;
+  frame->event_number = 0;
+  if (meta_size > 0) {
+    ret = write_records (self, frame->event, meta_size, ZCP_STICKY_NONE,
+        cancel, &frame->event_number);
+    if (ret < 0)
+      return ret;
+  }
+
+  frame->kind = ZCP_FRAME_KIND_BUFFER;
+  frame->sequence = self->sequence++;
+  frame->caps_generation = atomic_load_explicit (&header->caps_generation,
+      memory_order_relaxed);
+  zcp_desc_from_frame (&desc, chunk, frame);
+  desc.meta_size = (uint32_t) meta_size;
+  /* Before the push: no subscriber can hold the chunk before this time. */
+  atomic_store_explicit (&self->control->published[(uint64_t)
+          chunk->pool_index * ZCP_MAX_CHUNKS_PER_POOL + chunk->chunk_index],
+      zcp_now_ns (), memory_order_relaxed);
+
+  ret = push_to_subscribers (self, &desc, cancel);
+  if (ret == 0)
+    atomic_fetch_add_explicit (&header->frames_published, 1,
+        memory_order_relaxed);
+  return ret;
+}
+
 int
 zcp_publisher_send_event (struct zcp_publisher *self, const char *event,
     uint32_t sticky, const atomic_bool * cancel)
@@ -1309,43 +1362,21 @@ zcp_publisher_send_event (struct zcp_publisher *self, const char *event,
   struct zcp_control *control = self->control;
   struct zcp_frame frame = {.kind = ZCP_FRAME_KIND_EVENT };
   size_t length = strlen (event);
-  uint32_t parts = 1;
   struct zcp_shm_desc desc;
   uint64_t number;
   int ret;
 
   if (sticky >= ZCP_STICKY_KINDS)
     sticky = ZCP_STICKY_NONE;
-  if (length > ZCP_EVENT_MAX) {
-    if (length > ZCP_EVENT_LONG_MAX || sticky != ZCP_STICKY_NONE)
-      return -E2BIG;
-    parts = (uint32_t) ((length + ZCP_EVENT_MAX - 1) / ZCP_EVENT_MAX);
-  }
+  if (length > ZCP_EVENT_LONG_MAX ||
+      (length > ZCP_EVENT_MAX && sticky != ZCP_STICKY_NONE))
+    return -E2BIG;
   ret = send_unsent_caps (self, cancel);
   if (ret < 0)
     return ret;
-  if (parts > 1 && self->last_long_event != 0) {
-    ret = wait_long_event_taken (self, cancel);
-    if (ret < 0)
-      return ret;
-  }
-
-  number = self->event_number + 1;
-  self->event_number += parts;
-  if (parts > 1)
-    self->last_long_event = number;
-  /* The records before the descriptor that names them: event n's part i in
-   * the record of number n + i. */
-  for (uint32_t i = 0; i < parts; i++) {
-    size_t at = (size_t) i * ZCP_EVENT_MAX;
-    size_t part = length - at < ZCP_EVENT_MAX ? length - at : ZCP_EVENT_MAX;
-
-    zcp_record_write (&control->events[(number + i) % ZCP_EVENT_RECORDS],
-        number + i, sticky, event + at, (uint32_t) part);
-  }
-  if (sticky != ZCP_STICKY_NONE)
-    zcp_record_write (&control->sticky[sticky], number, sticky, event,
-        (uint32_t) length);
+  ret = write_records (self, event, length, sticky, cancel, &number);
+  if (ret < 0)
+    return ret;
 
   frame.sequence = self->sequence++;
   frame.caps_generation =

@@ -68,7 +68,7 @@ zcp_ring_count_buffers (struct zcp_shm_slot *slot)
 }
 
 bool
-zcp_ring_holds_event (struct zcp_shm_slot *slot, uint64_t number)
+zcp_ring_holds_records (struct zcp_shm_slot *slot, uint64_t number)
 {
   uint32_t write_index =
       atomic_load_explicit (&slot->write_index, memory_order_acquire);
@@ -80,7 +80,9 @@ zcp_ring_holds_event (struct zcp_shm_slot *slot, uint64_t number)
   for (uint32_t i = read_index; i != write_index; i++) {
     const struct zcp_shm_desc *desc = &slot->ring[i % ZCP_RING_CAPACITY];
 
-    if (desc->kind == ZCP_SHM_DESC_KIND_EVENT && desc->event_number == number)
+    /* Buffers without metas and end-of-stream have number 0, which no
+     * record has. */
+    if (desc->event_number == number)
       return true;
   }
   return false;

@@ -21,9 +21,9 @@ uint32_t zcp_ring_fill (struct zcp_shm_slot *slot);
  * subscriber's max-buffers), or UINT32_MAX like zcp_ring_fill. */
 uint32_t zcp_ring_count_buffers (struct zcp_shm_slot *slot);
 
-/* Whether an entry not taken yet is the descriptor of event @number; false
- * if the indices are inconsistent. */
-bool zcp_ring_holds_event (struct zcp_shm_slot *slot, uint64_t number);
+/* Whether an entry not taken yet names the records from @number on (an
+ * event, or a buffer's metas); false if the indices are inconsistent. */
+bool zcp_ring_holds_records (struct zcp_shm_slot *slot, uint64_t number);
 
 /* Producer: false if the ring is full. */
 bool zcp_ring_push (struct zcp_shm_slot *slot, const struct zcp_shm_desc *desc);

@@ -200,10 +200,11 @@ pool_map_for (struct zcp_subscriber *self, uint32_t index,
   return 0;
 }
 
-/* An event longer than a record: its @size bytes from the consecutive
- * records of numbers @first on, each checked for its number and length. */
+/* An event longer than a record, or a buffer's metas: their @size bytes
+ * from the consecutive records of numbers @first on, each checked for its
+ * number and length. */
 static int
-read_long_event (struct zcp_control *control, uint64_t first, uint64_t size,
+read_records (struct zcp_control *control, uint64_t first, uint64_t size,
     char **data_out)
 {
   uint32_t parts = (uint32_t) ((size + ZCP_EVENT_MAX - 1) / ZCP_EVENT_MAX);
@@ -253,8 +254,7 @@ accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
   if (desc->size > ZCP_EVENT_LONG_MAX) {
     ret = -EPROTO;
   } else if (desc->size > ZCP_EVENT_MAX) {
-    ret = read_long_event (self->control, desc->event_number, desc->size,
-        &data);
+    ret = read_records (self->control, desc->event_number, desc->size, &data);
   } else {
     ret = zcp_record_read (record, &number, &sticky, &data);
     if (ret == 0 && number != desc->event_number) {
@@ -368,6 +368,20 @@ accept_desc (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
     return -EPROTO;
   }
   zcp_desc_to_frame (frame, desc);
+  if (desc->meta_size > 0) {
+    /* Lost metas (their records written again under a leaky subscriber, or
+     * a length no record set has) leave the frame without them. */
+    ret = desc->meta_size > ZCP_EVENT_LONG_MAX || desc->event_number == 0 ?
+        -EPROTO : read_records (self->control, desc->event_number,
+        desc->meta_size, &frame->event);
+    if (ret == -ENOMEM) {
+      zcp_chunk_release (chunk);
+      return ret;
+    }
+    if (ret < 0)
+      zcp_log (ZCP_LOG_WARNING, "channel %s: the metas of frame %" PRIu64
+          " are lost: %s", channel, desc->sequence, strerror (-ret));
+  }
   return 0;
 }
 

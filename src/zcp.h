@@ -128,7 +128,10 @@ struct zcp_frame
    * ZCP_STICKY_NONE, whether it is a replay of a sticky event for a
    * subscriber that joined (it then has no sequence), and from
    * zcp_subscriber_next() its NUL-terminated payload, which the caller frees
-   * with free(). */
+   * with free().  A buffer's @event is its metas, opaque text that travels
+   * in the event records, or NULL: given to zcp_publisher_publish(), and
+   * from zcp_subscriber_next() for the caller to free; @event_number is the
+   * number of their first record, 0 without. */
   uint64_t event_number;
   uint32_t event_sticky;
   bool replayed;
@@ -237,14 +240,16 @@ int zcp_publisher_set_caps (struct zcp_publisher *self, const char *caps)
     ZCP_WARN_UNUSED;
 
 /* Hands @chunk to every connected subscriber: sets its bit in the holder mask,
- * pushes the descriptor to its ring, and wakes it.  The caller keeps its own
- * hold.  A subscriber whose queue is full gets what it asked for: a lossless
- * one is waited for, with its liveness checked every period; a leaky one
- * loses this frame or its oldest queued one, and its dropped count grows.
- * -ECANCELED if cancelled (subscribers not yet reached do not get the frame).
- * -EBUSY, before anything is pushed, if a subscriber still holds @chunk from
- * an earlier publish: publish a copy instead.  Call from one thread at a
- * time. */
+ * pushes the descriptor to its ring, and wakes it.  Metas in @frame->event go
+ * into event records first, as many as an event of their length takes (with
+ * the same wait when that is several; -E2BIG beyond ZCP_EVENT_LONG_MAX).  The
+ * caller keeps its own hold.  A subscriber whose queue is full gets what it
+ * asked for: a lossless one is waited for, with its liveness checked every
+ * period; a leaky one loses this frame or its oldest queued one, and its
+ * dropped count grows.  -ECANCELED if cancelled (subscribers not yet reached do
+ * not get the frame).  -EBUSY, before anything is pushed, if a subscriber still
+ * holds @chunk from an earlier publish: publish a copy instead.  Call from one
+ * thread at a time. */
 int zcp_publisher_publish (struct zcp_publisher *self,
     const struct zcp_chunk *chunk, struct zcp_frame *frame,
     const atomic_bool *cancel) ZCP_WARN_UNUSED;

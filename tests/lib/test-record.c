@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Serialized events in the channel's records: one record each, or several
- * consecutive ones for an event longer than a record. */
+ * consecutive ones for an event longer than a record; and a buffer's metas,
+ * which travel the same way. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -100,9 +101,99 @@ test_long_events (void)
   zcp_publisher_close (publisher);
 }
 
+/* Publishes a frame whose metas are patterned (@length), none for 0. */
+static int
+publish_with_metas (struct zcp_publisher *publisher, size_t length,
+    const atomic_bool * cancel)
+{
+  char *metas = length ? patterned (length) : NULL;
+  struct zcp_frame frame = {.size = 1,.event = metas };
+  struct zcp_chunk chunk;
+  int ret = zcp_publisher_claim (publisher, &chunk, 1000000000, NULL);
+
+  if (ret == 0) {
+    ret = zcp_publisher_publish (publisher, &chunk, &frame, cancel);
+    zcp_chunk_release (&chunk);
+  }
+  free (metas);
+  return ret;
+}
+
+/* Whether the next frame of @subscriber is a buffer with the metas
+ * patterned (@length), or with none for 0. */
+static int
+next_buffer_has_metas (struct zcp_subscriber *subscriber, size_t length)
+{
+  char *expected = length ? patterned (length) : NULL;
+  struct zcp_frame frame;
+  struct zcp_chunk chunk;
+  int same;
+
+  if (zcp_subscriber_next (subscriber, &frame, &chunk, 0, NULL) != 0) {
+    free (expected);
+    return 0;
+  }
+  same = frame.kind == ZCP_FRAME_KIND_BUFFER && frame.size == 1 &&
+      (expected ? frame.event && strcmp (frame.event, expected) == 0 :
+      !frame.event);
+  zcp_chunk_release (&chunk);
+  free (frame.event);
+  free (expected);
+  return same;
+}
+
+static void
+test_buffer_metas (void)
+{
+  const char *channel = tap_channel ("buffer-metas");
+  struct zcp_subscriber *lossless, *leaky;
+  struct zcp_publisher *publisher;
+  struct zcp_subscriber_stats stats;
+  atomic_bool cancel = true;
+  int published = 0;
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  is_int (zcp_publisher_configure_pool (publisher, 4096, 4), 0, "pool");
+  is_int (zcp_subscriber_open (channel, &lossless), 0, "lossless subscriber");
+
+  is_int (publish_with_metas (publisher, 100, NULL), 0, "a frame with metas");
+  is_int (publish_with_metas (publisher, 0, NULL), 0, "one without");
+  is_int (send_patterned (publisher, 50, ZCP_STICKY_NONE, NULL), 0,
+      "an event between");
+  is_int (publish_with_metas (publisher, 3 * ZCP_EVENT_MAX + 5, NULL), 0,
+      "metas in four records");
+  is_int (publish_with_metas (publisher, ZCP_EVENT_LONG_MAX + 1, NULL),
+      -E2BIG, "metas longer than any event are refused");
+  is_int (publish_with_metas (publisher, ZCP_EVENT_MAX + 1, &cancel),
+      -ECANCELED, "long metas wait, as a long event does, while a lossless "
+      "subscriber has the last");
+
+  ok (next_buffer_has_metas (lossless, 100), "the metas, with their frame");
+  ok (next_buffer_has_metas (lossless, 0), "no metas, none read");
+  ok (next_event_is (lossless, 50), "the event in its place");
+  ok (next_buffer_has_metas (lossless, 3 * ZCP_EVENT_MAX + 5),
+      "four records' worth, whole");
+  zcp_subscriber_get_stats (lossless, &stats);
+  is_int ((int) stats.queued, 0, "and nothing of the refused frames");
+  zcp_subscriber_close (lossless);
+
+  /* A leaky subscriber that keeps its first frame while the records go
+   * round: the frame comes, its metas do not. */
+  is_int (zcp_subscriber_open (channel, &leaky), 0, "leaky subscriber");
+  zcp_subscriber_set_queue (leaky, 1, ZCP_LEAKY_UPSTREAM);
+  for (int i = 0; i < 200; i++)
+    published += publish_with_metas (publisher, 10, NULL) == 0;
+  is_int (published, 200, "200 frames with metas");
+  ok (next_buffer_has_metas (leaky, 0), "its first frame came without the "
+      "metas whose records were written again");
+  zcp_subscriber_close (leaky);
+  zcp_publisher_close (publisher);
+}
+
 int
 main (void)
 {
   test_long_events ();
+  test_buffer_metas ();
   return tap_done ();
 }
