@@ -63,6 +63,14 @@ gst_zero_cp_keep_field_that_reads_back (GQuark field, GValue * value,
   return FALSE;
 }
 
+void
+gst_zero_cp_structure_keep_readable (GstStructure * structure,
+    const gchar * what)
+{
+  gst_structure_filter_and_map_in_place (structure,
+      gst_zero_cp_keep_field_that_reads_back, (gpointer) what);
+}
+
 /* A GstToc has no text form: its entries as nested structures, each with
  * its sub-entries. */
 #define TOC_FIELD "zerocp-toc"
@@ -244,9 +252,7 @@ gst_zero_cp_event_to_string (GstEvent * event)
     gst_structure_take_value (readable, TOC_FIELD, &value);
     gst_toc_unref (toc);
   }
-  gst_structure_filter_and_map_in_place (readable,
-      gst_zero_cp_keep_field_that_reads_back,
-      (gpointer) GST_EVENT_TYPE_NAME (event));
+  gst_zero_cp_structure_keep_readable (readable, GST_EVENT_TYPE_NAME (event));
   fields = gst_structure_to_string (readable);
   string = g_strdup_printf ("%u %s", (guint) GST_EVENT_TYPE (event), fields);
   gst_structure_free (readable);

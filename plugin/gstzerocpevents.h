@@ -43,6 +43,12 @@ gchar *gst_zero_cp_event_to_string (GstEvent * event);
  * one of ours. */
 GstEvent *gst_zero_cp_event_from_string (const gchar * string);
 
+/* Leaves out of @structure the fields that do not read back from their text
+ * (objects), which would make the whole of it unreadable to subscribers;
+ * @what names it in the debug log. */
+void gst_zero_cp_structure_keep_readable (GstStructure * structure,
+    const gchar * what);
+
 /* libzerocp's sticky kind for @event: the kinds above but the named ones,
  * or ZCP_STICKY_NONE. */
 guint32 gst_zero_cp_event_sticky_kind (GstEvent * event);

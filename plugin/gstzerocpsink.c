@@ -11,8 +11,10 @@
  * that does not come from that pool is copied once into a chunk and counted
  * in #GstZeroCpSink:stats.
  *
- * Caps, timestamps, buffer flags, the video layout and end-of-stream travel
- * with the frames; subscribers never repeat the caps.  Each subscriber
+ * Caps, timestamps, buffer flags, the video layout, the stream's events and
+ * end-of-stream travel with the frames, and so do the metas that describe a
+ * frame (reference timestamps, regions of interest, crop, time codes,
+ * captions, protection and custom metas); subscribers never repeat the caps.  Each subscriber
  * chooses what happens when its queue is full (zerocpsrc's max-buffers and
  * leaky): the sink waits for a lossless one (while checking that it is
  * alive, and never holding anything else up while it waits), and drops
@@ -56,6 +58,7 @@
 #include "gstzerocpdescriptor.h"
 #include "gstzerocpelements.h"
 #include "gstzerocpevents.h"
+#include "gstzerocpmetas.h"
 #include "gstzerocpsink.h"
 #include "zcp.h"
 
@@ -124,6 +127,7 @@ struct _GstZeroCpSink
   gchar *named_sticky_names[GST_ZERO_CP_STICKY_NAMED_KINDS];
   /* The sticky kinds an event too long to keep was warned about, by bit. */
   guint32 long_sticky_warned;
+  gboolean long_metas_warned;
   /* A LATENCY event came; set from the application's thread. */
   atomic_bool latency_configured;
 
@@ -509,6 +513,7 @@ gst_zero_cp_sink_stop (GstBaseSink * bsink)
   for (guint i = 0; i < GST_ZERO_CP_STICKY_NAMED_KINDS; i++)
     g_clear_pointer (&self->named_sticky_names[i], g_free);
   self->long_sticky_warned = 0;
+  self->long_metas_warned = FALSE;
   return TRUE;
 }
 
@@ -851,6 +856,28 @@ gst_zero_cp_sink_wait_for_subscriber (GstZeroCpSink * self)
   return ret == 0 ? GST_FLOW_OK : GST_FLOW_FLUSHING;
 }
 
+/* The metas of @buffer that cross, as text, or NULL. */
+static gchar *
+gst_zero_cp_sink_metas (GstZeroCpSink * self, GstBuffer * buffer)
+{
+  gchar *metas = gst_zero_cp_metas_to_string (buffer);
+  gsize length;
+
+  if (!metas)
+    return NULL;
+  length = strlen (metas);
+  if (length <= ZCP_EVENT_LONG_MAX)
+    return metas;
+  if (!self->long_metas_warned) {
+    self->long_metas_warned = TRUE;
+    GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("Buffer metas too long to "
+            "cross: frames go without them."), ("%" G_GSIZE_FORMAT " bytes "
+            "of metas, at most %u", length, ZCP_EVENT_LONG_MAX));
+  }
+  g_free (metas);
+  return NULL;
+}
+
 static GstFlowReturn
 gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
 {
@@ -859,6 +886,7 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   struct zcp_chunk copy = { 0 };
   const struct zcp_chunk *chunk = NULL;
   GstMemory *mem = NULL;
+  gchar *metas;
   GstFlowReturn flow;
   int ret;
 
@@ -874,14 +902,18 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   gst_zero_cp_frame_from_buffer (&frame, buffer, &bsink->segment,
       gst_zero_cp_wire_base_time (GST_ELEMENT_CAST (self), &self->clock_check),
       self->is_video ? &self->info : NULL);
+  metas = gst_zero_cp_sink_metas (self, buffer);
+  frame.event = metas;
 
   if (chunk) {
     frame.offset = mem->offset;
     frame.size = mem->size;
   } else {
     flow = gst_zero_cp_sink_copy_into_chunk (self, buffer, &copy);
-    if (flow != GST_FLOW_OK)
+    if (flow != GST_FLOW_OK) {
+      g_free (metas);
       return flow;
+    }
     chunk = &copy;
     frame.offset = 0;
     frame.size = gst_buffer_get_size (buffer);
@@ -894,8 +926,10 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     GST_DEBUG_OBJECT (self, "buffer rendered again while subscribers hold "
         "it: publishing a copy");
     flow = gst_zero_cp_sink_copy_into_chunk (self, buffer, &copy);
-    if (flow != GST_FLOW_OK)
+    if (flow != GST_FLOW_OK) {
+      g_free (metas);
       return flow;
+    }
     frame.offset = 0;
     frame.size = gst_buffer_get_size (buffer);
     ret = zcp_publisher_publish (self->publisher, &copy, &frame,
@@ -903,6 +937,7 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   }
   /* Subscribers hold the chunk on their own from here on. */
   zcp_chunk_release (&copy);
+  g_free (metas);
 
   if (ret == -ECANCELED)
     return GST_FLOW_FLUSHING;

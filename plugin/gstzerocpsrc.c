@@ -12,8 +12,10 @@
  *
  * Caps come from the channel and need not be written after the element,
  * and the publisher's serialized events (stream-start, segment, tags, gap,
- * custom events) follow in order with its buffers; a source that joins late
- * gets stream-start, caps, segment and tags first.  Custom upstream events,
+ * custom events) follow in order with its buffers, which come with their
+ * metas (reference timestamps, regions of interest, crop, time codes,
+ * captions, protection, and the custom metas this process registered too); a
+ * source that joins late gets stream-start, caps, segment and tags first.  Custom upstream events,
  * force-key-unit among them, go to the publisher's pipeline.
  * #GstZeroCpSrc:timestamp-mode says what becomes of the publisher's
  * timestamps: by default (live) they are turned into this pipeline's running
@@ -65,6 +67,7 @@
 #include "gstzerocpelements.h"
 #include "gstzerocpevents.h"
 #include "gstzerocpframepool.h"
+#include "gstzerocpmetas.h"
 #include "gstzerocpsrc.h"
 #include "zcp.h"
 
@@ -1401,6 +1404,7 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     gst_zero_cp_src_start_new_stream (self);
   if (!gst_zero_cp_src_ensure_caps (self, frame.caps_generation)) {
     zcp_chunk_release (&chunk);
+    free (frame.event);
     return GST_FLOW_NOT_NEGOTIATED;
   }
 
@@ -1424,11 +1428,16 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
         ("frame %" G_GUINT64_FORMAT ": %s", frame.sequence, problem));
     g_free (problem);
     gst_buffer_unref (buffer);
+    free (frame.event);
     return GST_FLOW_ERROR;
   }
 
   if (to_default_layout)
     buffer = gst_zero_cp_src_copy_to_default_layout (self, buffer);
+  if (frame.event) {
+    gst_zero_cp_metas_add_from_string (buffer, frame.event);
+    free (frame.event);
+  }
 
   if (self->discont) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);

@@ -2198,6 +2198,241 @@ GST_START_TEST (test_unreadable_events_are_dropped)
 
 GST_END_TEST;
 
+/* The metas a camera, a decoder or an analytics step puts on a frame. */
+static void
+add_frame_metas (GstBuffer * buffer)
+{
+  static const gchar *tags[] = { NULL };
+  GstCaps *ntp = gst_caps_new_empty_simple ("timestamp/x-ntp");
+  GstVideoRegionOfInterestMeta *roi;
+  GstVideoCropMeta *crop;
+  GstDateTime *jam = gst_date_time_new (0, 2026, 12, 2, 4, 5, 6);
+  GDateTime *g_jam = gst_date_time_to_g_date_time (jam);
+  GstBuffer *kid = gst_buffer_new_memdup ("0123456789abcdef", 16);
+  GstCustomMeta *custom;
+  GstObject *object = g_object_new (GST_TYPE_BIN, NULL);
+
+  gst_buffer_add_reference_timestamp_meta (buffer, ntp,
+      3913000000 * GST_SECOND, GST_MSECOND);
+  roi = gst_buffer_add_video_region_of_interest_meta (buffer, "person",
+      10, 20, 30, 40);
+  roi->id = 7;
+  roi->parent_id = 2;
+  /* An object in a param does not cross; the rest of it does. */
+  gst_video_region_of_interest_meta_add_param (roi,
+      gst_structure_new ("detection", "label", G_TYPE_STRING, "person",
+          "confidence", G_TYPE_DOUBLE, 0.93, "tracker", GST_TYPE_OBJECT,
+          object, NULL));
+  gst_buffer_add_video_region_of_interest_meta (buffer, "car", 1, 2, 3, 4);
+  crop = gst_buffer_add_video_crop_meta (buffer);
+  crop->x = 2;
+  crop->y = 4;
+  crop->width = 316;
+  crop->height = 232;
+  gst_buffer_add_video_time_code_meta_full (buffer, 30000, 1001, g_jam,
+      GST_VIDEO_TIME_CODE_FLAGS_DROP_FRAME, 1, 2, 3, 4, 0);
+  gst_buffer_add_video_caption_meta (buffer,
+      GST_VIDEO_CAPTION_TYPE_CEA708_RAW, (const guint8 *) "\xfc\x94\x20", 3);
+  gst_buffer_add_protection_meta (buffer, gst_structure_new ("application/"
+          "x-cenc", "kid", GST_TYPE_BUFFER, kid, "iv_size", G_TYPE_UINT, 8,
+          NULL));
+  if (!gst_meta_get_info ("zerocp-test-meta"))
+    gst_meta_register_custom ("zerocp-test-meta", tags, NULL, NULL, NULL);
+  custom = gst_buffer_add_custom_meta (buffer, "zerocp-test-meta");
+  gst_structure_set (gst_custom_meta_get_structure (custom), "frame-id",
+      G_TYPE_UINT64, G_GUINT64_CONSTANT (1234), "camera", G_TYPE_STRING,
+      "north gate", NULL);
+
+  gst_object_unref (object);
+  gst_buffer_unref (kid);
+  g_date_time_unref (g_jam);
+  gst_date_time_unref (jam);
+  gst_caps_unref (ntp);
+}
+
+static void
+check_frame_metas (GstBuffer * buffer)
+{
+  GstReferenceTimestampMeta *reference =
+      gst_buffer_get_reference_timestamp_meta (buffer, NULL);
+  GstVideoRegionOfInterestMeta *roi;
+  GstVideoCropMeta *crop = gst_buffer_get_video_crop_meta (buffer);
+  GstVideoTimeCodeMeta *tc = gst_buffer_get_video_time_code_meta (buffer);
+  GstVideoCaptionMeta *caption = (GstVideoCaptionMeta *)
+      gst_buffer_get_meta (buffer, GST_VIDEO_CAPTION_META_API_TYPE);
+  GstProtectionMeta *protection = (GstProtectionMeta *)
+      gst_buffer_get_meta (buffer, GST_PROTECTION_META_API_TYPE);
+  GstCustomMeta *custom = gst_buffer_get_custom_meta (buffer,
+      "zerocp-test-meta");
+  const GstStructure *param;
+  const GValue *kid;
+  gchar *jam;
+  guint64 frame_id;
+  gdouble confidence;
+
+  fail_unless (reference != NULL);
+  fail_unless (gst_structure_has_name (gst_caps_get_structure
+          (reference->reference, 0), "timestamp/x-ntp"));
+  fail_unless_equals_uint64 (reference->timestamp, 3913000000 * GST_SECOND);
+  fail_unless_equals_uint64 (reference->duration, GST_MSECOND);
+
+  /* Both regions, in the order they were added. */
+  roi = gst_buffer_get_video_region_of_interest_meta_id (buffer, 7);
+  fail_unless (roi != NULL);
+  fail_unless_equals_string (g_quark_to_string (roi->roi_type), "person");
+  fail_unless_equals_int (roi->parent_id, 2);
+  fail_unless (roi->x == 10 && roi->y == 20 && roi->w == 30 && roi->h == 40);
+  param = gst_video_region_of_interest_meta_get_param (roi, "detection");
+  fail_unless (param != NULL);
+  fail_unless_equals_string (gst_structure_get_string (param, "label"),
+      "person");
+  fail_unless (gst_structure_get_double (param, "confidence", &confidence));
+  fail_unless (confidence == 0.93);
+  fail_if (gst_structure_has_field (param, "tracker"));
+  {
+    gpointer state = NULL;
+    GstMeta *meta;
+    const gchar *order[2] = { NULL, NULL };
+    guint n = 0;
+
+    while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
+                GST_VIDEO_REGION_OF_INTEREST_META_API_TYPE)) && n < 2)
+      order[n++] = g_quark_to_string (((GstVideoRegionOfInterestMeta *)
+              meta)->roi_type);
+    fail_unless_equals_int (n, 2);
+    /* Iteration goes from the latest added, as on the publisher's buffer. */
+    fail_unless_equals_string (order[0], "car");
+    fail_unless_equals_string (order[1], "person");
+  }
+
+  fail_unless (crop != NULL);
+  fail_unless (crop->x == 2 && crop->y == 4 && crop->width == 316 &&
+      crop->height == 232);
+
+  fail_unless (tc != NULL);
+  fail_unless (tc->tc.config.fps_n == 30000 && tc->tc.config.fps_d == 1001);
+  fail_unless (tc->tc.config.flags == GST_VIDEO_TIME_CODE_FLAGS_DROP_FRAME);
+  fail_unless (tc->tc.hours == 1 && tc->tc.minutes == 2 &&
+      tc->tc.seconds == 3 && tc->tc.frames == 4);
+  fail_unless (tc->tc.config.latest_daily_jam != NULL);
+  jam = g_date_time_format_iso8601 (tc->tc.config.latest_daily_jam);
+  fail_unless_equals_string (jam, "2026-12-02T04:05:06Z");
+  g_free (jam);
+
+  fail_unless (caption != NULL);
+  fail_unless_equals_int (caption->caption_type,
+      GST_VIDEO_CAPTION_TYPE_CEA708_RAW);
+  fail_unless_equals_int (caption->size, 3);
+  fail_unless (memcmp (caption->data, "\xfc\x94\x20", 3) == 0);
+
+  fail_unless (protection != NULL);
+  fail_unless (gst_structure_has_name (protection->info, "application/x-cenc"));
+  kid = gst_structure_get_value (protection->info, "kid");
+  fail_unless (kid != NULL && GST_VALUE_HOLDS_BUFFER (kid));
+  fail_unless (gst_buffer_memcmp (gst_value_get_buffer (kid), 0,
+          "0123456789abcdef", 16) == 0);
+
+  fail_unless (custom != NULL);
+  fail_unless (gst_structure_get_uint64 (gst_custom_meta_get_structure
+          (custom), "frame-id", &frame_id));
+  fail_unless_equals_uint64 (frame_id, 1234);
+  fail_unless_equals_string (gst_structure_get_string
+      (gst_custom_meta_get_structure (custom), "camera"), "north gate");
+}
+
+/* Reference timestamps, regions of interest with their params, crop, time
+ * code, captions, protection and custom metas come with their frame; the
+ * next frame, without them, has none (the buffer came back to its pool). */
+GST_START_TEST (test_buffer_metas_cross)
+{
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("metas", "zerocpsrc", &pub, &sub);
+  GstBuffer *buffer, *received;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+  add_frame_metas (buffer);
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  received = gst_harness_pull (sub);
+  fail_unless (received != NULL);
+  check_frame_metas (received);
+  gst_buffer_unref (received);
+
+  received = push_and_pull_at (pub, sub, GST_SECOND);
+  fail_unless (gst_buffer_get_video_meta (received) != NULL);
+  fail_if (gst_buffer_get_reference_timestamp_meta (received, NULL));
+  fail_if (gst_buffer_get_video_region_of_interest_meta_id (received, 7));
+  fail_if (gst_buffer_get_custom_meta (received, "zerocp-test-meta"));
+  gst_buffer_unref (received);
+
+  close_pair (channel, pub, sub);
+}
+
+GST_END_TEST;
+
+/* Metas a broken or hostile publisher may send: each is left out with a
+ * warning in the debug log (no assertion of GStreamer's fails), the frame
+ * still comes, with the readable ones. */
+GST_START_TEST (test_unreadable_metas_are_left_out)
+{
+  gchar *channel = unique_channel ("badmetas");
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  const gchar *metas =
+      "crop, x=(uint)1, y=(uint)2, width=(uint)3, height=(uint)4;\n"
+      "frobnicate, a=(int)1;\n"
+      "region-of-interest, x=(string)left;\n"
+      "region-of-interest, id=(int)1, parent-id=(int)-1, x=(uint)0, "
+      "y=(uint)0, w=(uint)1, h=(uint)1, params=(int)3;\n"
+      "reference-timestamp, timestamp=(guint64)1, duration=(guint64)1;\n"
+      "time-code, fps-n=(uint)0, fps-d=(uint)0, flags=(uint)0, "
+      "hours=(uint)99, minutes=(uint)99, seconds=(uint)99, frames=(uint)99, "
+      "field-count=(uint)0;\n"
+      "time-code, fps-n=(uint)30, fps-d=(uint)1, flags=(uint)0, "
+      "hours=(uint)1, minutes=(uint)1, seconds=(uint)1, frames=(uint)1, "
+      "field-count=(uint)0, daily-jam=(string)yesterday;\n"
+      "caption, type=(int)99, data=(buffer)00;\n"
+      "caption, type=(int)1;\n"
+      "protection, info=(int)1;\n"
+      "custom, name=(string)GstVideoMeta, fields=(structure)\"x;\";\n"
+      "custom, name=(string)never-registered, fields=(structure)\"x;\";\n"
+      "this is no structure at all";
+  struct zcp_frame frame = {.size = 16,.pts = ZCP_TIME_NONE,
+    .dts = ZCP_TIME_NONE,.duration = ZCP_TIME_NONE,.event = (char *) metas
+  };
+  struct zcp_publisher *publisher;
+  struct zcp_chunk chunk;
+  GstVideoCropMeta *crop;
+  GstBuffer *received;
+  gpointer state = NULL;
+  guint n_metas = 0;
+
+  fail_unless_equals_int (zcp_publisher_open (channel, 0600, &publisher), 0);
+  fail_unless_equals_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0);
+  fail_unless_equals_int (zcp_publisher_set_caps (publisher,
+          "application/x-test"), 0);
+  fail_unless_equals_int (zcp_publisher_wait_subscriber (publisher,
+          10 * GST_SECOND, NULL), 0);
+  fail_unless_equals_int (zcp_publisher_claim (publisher, &chunk, 0, NULL), 0);
+  fail_unless_equals_int (zcp_publisher_publish (publisher, &chunk, &frame,
+          NULL), 0);
+  zcp_chunk_release (&chunk);
+
+  received = gst_harness_pull (sub);
+  fail_unless (received != NULL);
+  crop = gst_buffer_get_video_crop_meta (received);
+  fail_unless (crop != NULL && crop->x == 1 && crop->height == 4);
+  while (gst_buffer_iterate_meta (received, &state))
+    n_metas++;
+  fail_unless_equals_int (n_metas, 1);
+  gst_buffer_unref (received);
+
+  gst_harness_teardown (sub);
+  zcp_publisher_close (publisher);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* Custom upstream events of several subscribers at once, force-key-unit
  * among them, reach the publisher's pipeline. */
 GST_START_TEST (test_upstream_events_reach_publisher)
@@ -2626,6 +2861,8 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_upstream_events_reach_publisher);
   tcase_add_test (tc, test_toc_and_protection_cross);
   tcase_add_test (tc, test_unreadable_events_are_dropped);
+  tcase_add_test (tc, test_buffer_metas_cross);
+  tcase_add_test (tc, test_unreadable_metas_are_left_out);
   tcase_add_test (tc, test_opaque_stream_crosses);
   tcase_add_test (tc, test_refused_caps_name_both_sides);
   tcase_add_test (tc, test_pipelines_on_other_clocks_meet);

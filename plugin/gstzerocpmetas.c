@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Buffer metas across the process boundary.  GStreamer 1.22 cannot
+ * serialize a meta (gst_meta_serialize came with 1.24), so each kind that
+ * describes the frame, rather than an object of the publisher's process, is
+ * written here as a structure and made again with its own API on the
+ * subscriber's buffer (whose pool drops it when the buffer comes back). */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <gst/video/video.h>
+
+#include "gstzerocpelements.h"
+#include "gstzerocpevents.h"
+#include "gstzerocpmetas.h"
+
+#define GST_CAT_DEFAULT gst_zero_cp_debug
+
+/* A copy of @structure without the fields that would not read back, as a
+ * value: a structure nested in another reads back whole or not at all. */
+static void
+init_readable_structure (GValue * value, const GstStructure * structure,
+    const gchar * what)
+{
+  GstStructure *readable = gst_structure_copy (structure);
+
+  gst_zero_cp_structure_keep_readable (readable, what);
+  g_value_init (value, GST_TYPE_STRUCTURE);
+  g_value_take_boxed (value, readable);
+}
+
+static GstStructure *
+reference_timestamp_to_structure (GstMeta * meta, const gchar * name)
+{
+  GstReferenceTimestampMeta *reference = (GstReferenceTimestampMeta *) meta;
+
+  return gst_structure_new (name,
+      "reference", GST_TYPE_CAPS, reference->reference,
+      "timestamp", G_TYPE_UINT64, reference->timestamp,
+      "duration", G_TYPE_UINT64, reference->duration, NULL);
+}
+
+static gboolean
+add_reference_timestamp (GstBuffer * buffer, const GstStructure * structure)
+{
+  GstCaps *reference = NULL;
+  guint64 timestamp, duration;
+
+  if (!gst_structure_get (structure, "timestamp", G_TYPE_UINT64, &timestamp,
+          "duration", G_TYPE_UINT64, &duration, NULL) ||
+      !gst_structure_get (structure, "reference", GST_TYPE_CAPS, &reference,
+          NULL))
+    return FALSE;
+  if (!reference)
+    return FALSE;
+  gst_buffer_add_reference_timestamp_meta (buffer, reference, timestamp,
+      duration);
+  gst_caps_unref (reference);
+  return TRUE;
+}
+
+static GstStructure *
+region_of_interest_to_structure (GstMeta * meta, const gchar * name)
+{
+  GstVideoRegionOfInterestMeta *roi = (GstVideoRegionOfInterestMeta *) meta;
+  GstStructure *structure = gst_structure_new (name,
+      "id", G_TYPE_INT, roi->id, "parent-id", G_TYPE_INT, roi->parent_id,
+      "x", G_TYPE_UINT, roi->x, "y", G_TYPE_UINT, roi->y,
+      "w", G_TYPE_UINT, roi->w, "h", G_TYPE_UINT, roi->h, NULL);
+  GValue params = G_VALUE_INIT;
+
+  if (roi->roi_type)
+    gst_structure_set (structure, "type", G_TYPE_STRING,
+        g_quark_to_string (roi->roi_type), NULL);
+  if (!roi->params)
+    return structure;
+  g_value_init (&params, GST_TYPE_ARRAY);
+  for (GList * l = roi->params; l; l = l->next) {
+    GValue param = G_VALUE_INIT;
+
+    init_readable_structure (&param, l->data, name);
+    gst_value_array_append_and_take_value (&params, &param);
+  }
+  gst_structure_take_value (structure, "params", &params);
+  return structure;
+}
+
+static gboolean
+add_region_of_interest (GstBuffer * buffer, const GstStructure * structure)
+{
+  const gchar *type = gst_structure_get_string (structure, "type");
+  const GValue *params = gst_structure_get_value (structure, "params");
+  GstVideoRegionOfInterestMeta *roi;
+  gint id, parent_id;
+  guint x, y, w, h;
+
+  if (!gst_structure_get (structure, "id", G_TYPE_INT, &id,
+          "parent-id", G_TYPE_INT, &parent_id, "x", G_TYPE_UINT, &x,
+          "y", G_TYPE_UINT, &y, "w", G_TYPE_UINT, &w, "h", G_TYPE_UINT, &h,
+          NULL))
+    return FALSE;
+  if (params) {
+    if (!GST_VALUE_HOLDS_ARRAY (params))
+      return FALSE;
+    for (guint i = 0; i < gst_value_array_get_size (params); i++) {
+      const GValue *param = gst_value_array_get_value (params, i);
+
+      if (!GST_VALUE_HOLDS_STRUCTURE (param) ||
+          !gst_value_get_structure (param))
+        return FALSE;
+    }
+  }
+
+  roi = gst_buffer_add_video_region_of_interest_meta_id (buffer,
+      type ? g_quark_from_string (type) : 0, x, y, w, h);
+  roi->id = id;
+  roi->parent_id = parent_id;
+  for (guint i = 0; params && i < gst_value_array_get_size (params); i++)
+    gst_video_region_of_interest_meta_add_param (roi,
+        gst_structure_copy (gst_value_get_structure
+            (gst_value_array_get_value (params, i))));
+  return TRUE;
+}
+
+static GstStructure *
+crop_to_structure (GstMeta * meta, const gchar * name)
+{
+  GstVideoCropMeta *crop = (GstVideoCropMeta *) meta;
+
+  return gst_structure_new (name, "x", G_TYPE_UINT, crop->x,
+      "y", G_TYPE_UINT, crop->y, "width", G_TYPE_UINT, crop->width,
+      "height", G_TYPE_UINT, crop->height, NULL);
+}
+
+static gboolean
+add_crop (GstBuffer * buffer, const GstStructure * structure)
+{
+  GstVideoCropMeta *crop;
+  guint x, y, width, height;
+
+  if (!gst_structure_get (structure, "x", G_TYPE_UINT, &x,
+          "y", G_TYPE_UINT, &y, "width", G_TYPE_UINT, &width,
+          "height", G_TYPE_UINT, &height, NULL))
+    return FALSE;
+  crop = gst_buffer_add_video_crop_meta (buffer);
+  crop->x = x;
+  crop->y = y;
+  crop->width = width;
+  crop->height = height;
+  return TRUE;
+}
+
+static GstStructure *
+time_code_to_structure (GstMeta * meta, const gchar * name)
+{
+  const GstVideoTimeCode *tc = &((GstVideoTimeCodeMeta *) meta)->tc;
+  GstStructure *structure = gst_structure_new (name,
+      "fps-n", G_TYPE_UINT, tc->config.fps_n,
+      "fps-d", G_TYPE_UINT, tc->config.fps_d,
+      "flags", G_TYPE_UINT, (guint) tc->config.flags,
+      "hours", G_TYPE_UINT, tc->hours, "minutes", G_TYPE_UINT, tc->minutes,
+      "seconds", G_TYPE_UINT, tc->seconds, "frames", G_TYPE_UINT, tc->frames,
+      "field-count", G_TYPE_UINT, tc->field_count, NULL);
+
+  if (tc->config.latest_daily_jam) {
+    gchar *jam = g_date_time_format_iso8601 (tc->config.latest_daily_jam);
+
+    gst_structure_set (structure, "daily-jam", G_TYPE_STRING, jam, NULL);
+    g_free (jam);
+  }
+  return structure;
+}
+
+static gboolean
+add_time_code (GstBuffer * buffer, const GstStructure * structure)
+{
+  const gchar *jam_text = gst_structure_get_string (structure, "daily-jam");
+  GDateTime *jam = NULL;
+  guint fps_n, fps_d, flags, hours, minutes, seconds, frames, field_count;
+  GstVideoTimeCode tc;
+  gboolean valid;
+
+  if (!gst_structure_get (structure, "fps-n", G_TYPE_UINT, &fps_n,
+          "fps-d", G_TYPE_UINT, &fps_d, "flags", G_TYPE_UINT, &flags,
+          "hours", G_TYPE_UINT, &hours, "minutes", G_TYPE_UINT, &minutes,
+          "seconds", G_TYPE_UINT, &seconds, "frames", G_TYPE_UINT, &frames,
+          "field-count", G_TYPE_UINT, &field_count, NULL))
+    return FALSE;
+  if (jam_text && !(jam = g_date_time_new_from_iso8601 (jam_text, NULL)))
+    return FALSE;
+
+  gst_video_time_code_init (&tc, fps_n, fps_d, jam, flags, hours, minutes,
+      seconds, frames, field_count);
+  /* The API asserts what it takes is valid: it must not be the
+   * publisher's to make us fail one. */
+  valid = gst_video_time_code_is_valid (&tc);
+  if (valid)
+    gst_buffer_add_video_time_code_meta (buffer, &tc);
+  gst_video_time_code_clear (&tc);
+  if (jam)
+    g_date_time_unref (jam);
+  return valid;
+}
+
+static GstStructure *
+caption_to_structure (GstMeta * meta, const gchar * name)
+{
+  GstVideoCaptionMeta *caption = (GstVideoCaptionMeta *) meta;
+  GstStructure *structure;
+  GstBuffer *data;
+
+  if (caption->size == 0)
+    return NULL;
+  data = gst_buffer_new_memdup (caption->data, caption->size);
+  structure = gst_structure_new (name,
+      "type", G_TYPE_INT, (gint) caption->caption_type,
+      "data", GST_TYPE_BUFFER, data, NULL);
+  gst_buffer_unref (data);
+  return structure;
+}
+
+static gboolean
+add_caption (GstBuffer * buffer, const GstStructure * structure)
+{
+  const GValue *data = gst_structure_get_value (structure, "data");
+  GstMapInfo map;
+  gint type;
+  gboolean added = FALSE;
+
+  if (!gst_structure_get_int (structure, "type", &type) ||
+      type < GST_VIDEO_CAPTION_TYPE_CEA608_RAW ||
+      type > GST_VIDEO_CAPTION_TYPE_CEA708_CDP || !data ||
+      !GST_VALUE_HOLDS_BUFFER (data) || !gst_value_get_buffer (data) ||
+      !gst_buffer_map (gst_value_get_buffer (data), &map, GST_MAP_READ))
+    return FALSE;
+  if (map.size > 0) {
+    gst_buffer_add_video_caption_meta (buffer, (GstVideoCaptionType) type,
+        map.data, map.size);
+    added = TRUE;
+  }
+  gst_buffer_unmap (gst_value_get_buffer (data), &map);
+  return added;
+}
+
+/* Per-buffer encryption: the key id, IV and subsamples, as buffers. */
+static GstStructure *
+protection_to_structure (GstMeta * meta, const gchar * name)
+{
+  GstStructure *structure = gst_structure_new_empty (name);
+  GValue info = G_VALUE_INIT;
+
+  init_readable_structure (&info, ((GstProtectionMeta *) meta)->info, name);
+  gst_structure_take_value (structure, "info", &info);
+  return structure;
+}
+
+static gboolean
+add_protection (GstBuffer * buffer, const GstStructure * structure)
+{
+  const GValue *info = gst_structure_get_value (structure, "info");
+
+  if (!info || !GST_VALUE_HOLDS_STRUCTURE (info) ||
+      !gst_value_get_structure (info))
+    return FALSE;
+  gst_buffer_add_protection_meta (buffer,
+      gst_structure_copy (gst_value_get_structure (info)));
+  return TRUE;
+}
+
+/* gst_meta_register_custom()'s: its name and its structure's fields. */
+static GstStructure *
+custom_to_structure (GstMeta * meta, const gchar * name)
+{
+  const gchar *custom_name = g_type_name (meta->info->type);
+  GstStructure *structure = gst_structure_new (name,
+      "name", G_TYPE_STRING, custom_name, NULL);
+  GValue fields = G_VALUE_INIT;
+
+  init_readable_structure (&fields,
+      gst_custom_meta_get_structure ((GstCustomMeta *) meta), custom_name);
+  gst_structure_take_value (structure, "fields", &fields);
+  return structure;
+}
+
+static gboolean
+copy_field (GQuark field, const GValue * value, gpointer user_data)
+{
+  gst_structure_id_set_value (user_data, field, value);
+  return TRUE;
+}
+
+static gboolean
+add_custom (GstBuffer * buffer, const GstStructure * structure)
+{
+  const gchar *custom_name = gst_structure_get_string (structure, "name");
+  const GValue *fields = gst_structure_get_value (structure, "fields");
+  const GstMetaInfo *info;
+  GstCustomMeta *custom;
+
+  if (!custom_name || !fields || !GST_VALUE_HOLDS_STRUCTURE (fields) ||
+      !gst_value_get_structure (fields))
+    return FALSE;
+  /* Only a meta this process registered, as the publisher's did. */
+  info = gst_meta_get_info (custom_name);
+  if (!info || !gst_meta_info_is_custom (info)) {
+    GST_DEBUG ("custom meta '%s' is not registered in this process: left "
+        "out", custom_name);
+    return TRUE;
+  }
+  custom = gst_buffer_add_custom_meta (buffer, custom_name);
+  gst_structure_foreach (gst_value_get_structure (fields), copy_field,
+      gst_custom_meta_get_structure (custom));
+  return TRUE;
+}
+
+static const struct
+{
+  const gchar *name;
+  /* NULL for custom metas, which have an API type each. */
+    GType (*api) (void);
+  GstStructure *(*to_structure) (GstMeta * meta, const gchar * name);
+    gboolean (*add) (GstBuffer * buffer, const GstStructure * structure);
+} carried_metas[] = {
+  {"reference-timestamp", gst_reference_timestamp_meta_api_get_type,
+      reference_timestamp_to_structure, add_reference_timestamp},
+  {"region-of-interest", gst_video_region_of_interest_meta_api_get_type,
+      region_of_interest_to_structure, add_region_of_interest},
+  {"crop", gst_video_crop_meta_api_get_type, crop_to_structure, add_crop},
+  {"time-code", gst_video_time_code_meta_api_get_type,
+      time_code_to_structure, add_time_code},
+  {"caption", gst_video_caption_meta_api_get_type, caption_to_structure,
+      add_caption},
+  {"protection", gst_protection_meta_api_get_type, protection_to_structure,
+      add_protection},
+  {"custom", NULL, custom_to_structure, add_custom},
+};
+
+/* Looked for on every frame: the API types once, not a call each. */
+static GType carried_apis[G_N_ELEMENTS (carried_metas)];
+static GType video_meta_api;
+
+static gpointer
+find_carried_apis (gpointer data)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (carried_metas); i++)
+    carried_apis[i] = carried_metas[i].api ? carried_metas[i].api () : 0;
+  video_meta_api = GST_VIDEO_META_API_TYPE;
+  return NULL;
+}
+
+static GstStructure *
+meta_to_structure (GstMeta * meta)
+{
+  /* Most frames have only this one, which travels in the descriptor. */
+  if (meta->info->api == video_meta_api)
+    return NULL;
+  for (guint i = 0; i < G_N_ELEMENTS (carried_metas); i++) {
+    if (carried_apis[i] ? meta->info->api == carried_apis[i] :
+        gst_meta_info_is_custom (meta->info))
+      return carried_metas[i].to_structure (meta, carried_metas[i].name);
+  }
+  return NULL;
+}
+
+gchar *
+gst_zero_cp_metas_to_string (GstBuffer * buffer)
+{
+  static GOnce apis_found = G_ONCE_INIT;
+  GString *text = NULL;
+  gpointer state = NULL;
+  GstMeta *meta;
+
+  g_once (&apis_found, find_carried_apis, NULL);
+  while ((meta = gst_buffer_iterate_meta (buffer, &state))) {
+    GstStructure *structure = meta_to_structure (meta);
+    gchar *line;
+
+    if (!structure)
+      continue;
+    line = gst_structure_to_string (structure);
+    gst_structure_free (structure);
+    if (!text)
+      text = g_string_new (NULL);
+    /* Iteration goes from the latest meta added; the subscriber adds them
+     * in the order of the lines, so the oldest comes first. */
+    g_string_prepend_c (text, '\n');
+    g_string_prepend (text, line);
+    g_free (line);
+  }
+  return text ? g_string_free (text, FALSE) : NULL;
+}
+
+void
+gst_zero_cp_metas_add_from_string (GstBuffer * buffer, const gchar * string)
+{
+  const gchar *at = string;
+
+  for (;;) {
+    GstStructure *structure;
+    const gchar *name;
+    gchar *end = NULL;
+    guint i;
+
+    while (g_ascii_isspace (*at))
+      at++;
+    if (!*at)
+      return;
+    structure = gst_structure_from_string (at, &end);
+    if (!structure) {
+      /* The rest cannot be told apart either. */
+      GST_WARNING ("unreadable metas, left out: '%.64s'", at);
+      return;
+    }
+    at = end;
+
+    name = gst_structure_get_name (structure);
+    for (i = 0; i < G_N_ELEMENTS (carried_metas); i++)
+      if (g_str_equal (name, carried_metas[i].name))
+        break;
+    if (i == G_N_ELEMENTS (carried_metas))
+      GST_WARNING ("a meta of unknown kind '%s', left out", name);
+    else if (!carried_metas[i].add (buffer, structure))
+      GST_WARNING ("a %s meta that cannot be made from its text, left out: %"
+          GST_PTR_FORMAT, name, structure);
+    gst_structure_free (structure);
+  }
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gst/gst.h>
+
+G_BEGIN_DECLS
+
+/* The metas of @buffer that cross to subscribers, as text (one structure a
+ * line), or NULL if it has none of them.  The video layout is not among
+ * them: it travels in the frame's descriptor. */
+gchar *gst_zero_cp_metas_to_string (GstBuffer * buffer);
+
+/* Adds to @buffer the metas that @string, from the publisher, describes.  A
+ * meta that does not read back, or whose values its API refuses, is left
+ * out with a warning in the debug log; a custom meta this process has not
+ * registered, with a note there. */
+void gst_zero_cp_metas_add_from_string (GstBuffer * buffer,
+    const gchar * string);
+
+G_END_DECLS
