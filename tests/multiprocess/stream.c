@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Stream semantics across the process boundary, with real pipelines in real
- * processes: events in order, what a late joiner gets, a keyframe for an
- * H.264 joiner, an mp4 round trip, resolution flips, audio and video of
+ * processes: events in order, what a late joiner gets, metas with their
+ * frames, a keyframe for an H.264 joiner, an mp4 round trip, resolution flips, audio and video of
  * one producer kept in sync by a muxing consumer, a stream whose pool
  * limit is below two frames, and a decoder that publishes without a copy.
  */
@@ -109,6 +109,49 @@ GST_START_TEST (test_events_in_order)
   assert_channel_gone (channel);
 
   g_ptr_array_unref (lines);
+  child_free (sub);
+  child_free (pub);
+  g_free (sub_line);
+  g_free (pub_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* A time code meta (timecodestamper's) comes with each frame to the
+ * subscriber's pad, the same as on the publisher's. */
+GST_START_TEST (test_time_codes_cross)
+{
+  gchar *channel = unique_channel ("timecode");
+  gchar *pub_line = g_strdup_printf ("videotestsrc num-buffers=30 ! "
+      SMALL_VIDEO " ! timecodestamper ! zerocpsink name=probe channel=%s "
+      "sync=false", channel);
+  gchar *sub_line = subscriber_line (channel, "");
+  Child *pub, *sub;
+  GPtrArray *pub_lines, *sub_lines;
+
+  pub = child_start ("--wait-subscribers 1", pub_line);
+  sub = child_start (NULL, sub_line);
+  sub_lines = stream_lines (sub);
+  pub_lines = stream_lines (pub);
+
+  fail_unless_equals_int (count_of (sub_lines, "frame "), 30);
+  fail_unless_equals_int (count_of (pub_lines, "frame "), 30);
+  for (guint n = 0, p = 0, s = 0; n < 30; n++, p++, s++) {
+    gchar *sent, *got;
+
+    p = index_of (pub_lines, "frame ", p);
+    s = index_of (sub_lines, "frame ", s);
+    sent = strstr (g_ptr_array_index (pub_lines, p), " tc=");
+    got = strstr (g_ptr_array_index (sub_lines, s), " tc=");
+    fail_unless (sent && got);
+    fail_if (g_str_equal (sent, " tc=none"), "timecodestamper set none");
+    fail_unless_equals_string (got, sent);
+  }
+  assert_channel_gone (channel);
+
+  g_ptr_array_unref (sub_lines);
+  g_ptr_array_unref (pub_lines);
   child_free (sub);
   child_free (pub);
   g_free (sub_line);
@@ -551,6 +594,7 @@ stream_suite (void)
   tcase_set_timeout (tc, 120);
   tcase_add_unchecked_fixture (tc, NULL, remove_leftover_channels);
   tcase_add_test (tc, test_events_in_order);
+  tcase_add_test (tc, test_time_codes_cross);
   tcase_add_test (tc, test_late_joiner_gets_sticky_events);
   tcase_add_test (tc, test_h264_joiner_gets_a_keyframe);
   tcase_add_test (tc, test_mp4_round_trip);

@@ -10,7 +10,8 @@
  *   event tag TAGLIST | custom STRUCTURE | gap pts=NS
  *   caps CAPS                       (likewise)
  *   frame N pts=NS dur=NS crc=HEX mem=TYPE ro=0|1 discont=0|1
- *         shm=FILE+OFFSET delta=0|1 size=BYTES (one line)
+ *         shm=FILE+OFFSET delta=0|1 size=BYTES tc=HH:MM:SS:FF|none
+ *                                   (one line; tc, the time code meta's)
  *   overwritten N                   (a held frame changed under us)
  *   message STRUCTURE               (element messages named zerocp-*)
  *   warning DOMAIN CODE MESSAGE
@@ -33,6 +34,7 @@
  */
 #include <glib-unix.h>
 #include <gst/gst.h>
+#include <gst/video/video.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -199,6 +201,11 @@ probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     GstMemory *mem = gst_buffer_peek_memory (buffer, 0);
     guint64 crc = checksum (buffer);
     gchar *backing = backing_of (buffer);
+    GstVideoTimeCodeMeta *tc_meta =
+        gst_buffer_get_video_time_code_meta (buffer);
+    gchar *tc =
+        tc_meta ? gst_video_time_code_to_string (&tc_meta->tc) :
+        g_strdup ("none");
 
     if (custom_every && frame_count && frame_count % custom_every == 0)
       gst_pad_send_event (pad, gst_event_new_custom
@@ -207,16 +214,18 @@ probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 
     printf ("frame %" G_GUINT64_FORMAT " pts=%" G_GUINT64_FORMAT " dur=%"
         G_GUINT64_FORMAT " crc=%016" G_GINT64_MODIFIER "x mem=%s ro=%d "
-        "discont=%d shm=%s delta=%d size=%" G_GSIZE_FORMAT "\n", frame_count,
+        "discont=%d shm=%s delta=%d size=%" G_GSIZE_FORMAT " tc=%s\n",
+        frame_count,
         GST_BUFFER_PTS (buffer),
         GST_BUFFER_DURATION (buffer), crc, mem->allocator ?
         mem->allocator->mem_type : "?", GST_MEMORY_IS_READONLY (mem),
         GST_BUFFER_IS_DISCONT (buffer), backing,
         GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT),
-        gst_buffer_get_size (buffer));
+        gst_buffer_get_size (buffer), tc);
     if (flip_every && frame_count && frame_count % flip_every == 0)
       flip_caps ();
     g_free (backing);
+    g_free (tc);
 
     if (hold_count) {
       HeldFrame *frame = g_new (HeldFrame, 1);
