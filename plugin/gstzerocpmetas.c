@@ -8,6 +8,7 @@
 #include "config.h"
 #endif
 
+#include <gst/audio/audio.h>
 #include <gst/video/video.h>
 
 #include "gstzerocpelements.h"
@@ -41,7 +42,8 @@ reference_timestamp_to_structure (GstMeta * meta, const gchar * name)
 }
 
 static gboolean
-add_reference_timestamp (GstBuffer * buffer, const GstStructure * structure)
+add_reference_timestamp (GstBuffer * buffer, const GstStructure * structure,
+    const GstAudioInfo * audio_info)
 {
   GstCaps *reference = NULL;
   guint64 timestamp, duration;
@@ -86,7 +88,8 @@ region_of_interest_to_structure (GstMeta * meta, const gchar * name)
 }
 
 static gboolean
-add_region_of_interest (GstBuffer * buffer, const GstStructure * structure)
+add_region_of_interest (GstBuffer * buffer, const GstStructure * structure,
+    const GstAudioInfo * audio_info)
 {
   const gchar *type = gst_structure_get_string (structure, "type");
   const GValue *params = gst_structure_get_value (structure, "params");
@@ -133,7 +136,8 @@ crop_to_structure (GstMeta * meta, const gchar * name)
 }
 
 static gboolean
-add_crop (GstBuffer * buffer, const GstStructure * structure)
+add_crop (GstBuffer * buffer, const GstStructure * structure,
+    const GstAudioInfo * audio_info)
 {
   GstVideoCropMeta *crop;
   guint x, y, width, height;
@@ -172,7 +176,8 @@ time_code_to_structure (GstMeta * meta, const gchar * name)
 }
 
 static gboolean
-add_time_code (GstBuffer * buffer, const GstStructure * structure)
+add_time_code (GstBuffer * buffer, const GstStructure * structure,
+    const GstAudioInfo * audio_info)
 {
   const gchar *jam_text = gst_structure_get_string (structure, "daily-jam");
   GDateTime *jam = NULL;
@@ -220,7 +225,8 @@ caption_to_structure (GstMeta * meta, const gchar * name)
 }
 
 static gboolean
-add_caption (GstBuffer * buffer, const GstStructure * structure)
+add_caption (GstBuffer * buffer, const GstStructure * structure,
+    const GstAudioInfo * audio_info)
 {
   const GValue *data = gst_structure_get_value (structure, "data");
   GstMapInfo map;
@@ -255,7 +261,8 @@ protection_to_structure (GstMeta * meta, const gchar * name)
 }
 
 static gboolean
-add_protection (GstBuffer * buffer, const GstStructure * structure)
+add_protection (GstBuffer * buffer, const GstStructure * structure,
+    const GstAudioInfo * audio_info)
 {
   const GValue *info = gst_structure_get_value (structure, "info");
 
@@ -290,7 +297,8 @@ copy_field (GQuark field, const GValue * value, gpointer user_data)
 }
 
 static gboolean
-add_custom (GstBuffer * buffer, const GstStructure * structure)
+add_custom (GstBuffer * buffer, const GstStructure * structure,
+    const GstAudioInfo * audio_info)
 {
   const gchar *custom_name = gst_structure_get_string (structure, "name");
   const GValue *fields = gst_structure_get_value (structure, "fields");
@@ -313,13 +321,112 @@ add_custom (GstBuffer * buffer, const GstStructure * structure)
   return TRUE;
 }
 
+/* The sample count and plane offsets of non-interleaved audio, without
+ * which such a buffer cannot be mapped; the rest of its GstAudioInfo comes
+ * from the caps on the subscriber's side. */
+static GstStructure *
+audio_to_structure (GstMeta * meta, const gchar * name)
+{
+  GstAudioMeta *audio = (GstAudioMeta *) meta;
+  GstStructure *structure = gst_structure_new (name,
+      "channels", G_TYPE_INT, GST_AUDIO_INFO_CHANNELS (&audio->info),
+      "samples", G_TYPE_UINT64, (guint64) audio->samples, NULL);
+  GValue offsets = G_VALUE_INIT;
+
+  if (!audio->offsets)
+    return structure;
+  g_value_init (&offsets, GST_TYPE_ARRAY);
+  for (gint c = 0; c < GST_AUDIO_INFO_CHANNELS (&audio->info); c++) {
+    GValue offset = G_VALUE_INIT;
+
+    g_value_init (&offset, G_TYPE_UINT64);
+    g_value_set_uint64 (&offset, audio->offsets[c]);
+    gst_value_array_append_and_take_value (&offsets, &offset);
+  }
+  gst_structure_take_value (structure, "offsets", &offsets);
+  return structure;
+}
+
+static gboolean
+add_audio (GstBuffer * buffer, const GstStructure * structure,
+    const GstAudioInfo * info)
+{
+  const GValue *offset_values = gst_structure_get_value (structure, "offsets");
+  gsize size = gst_buffer_get_size (buffer), offsets[64];
+  guint64 samples, plane_size;
+  gint channels;
+
+  if (!info || !gst_structure_get (structure, "channels", G_TYPE_INT,
+          &channels, "samples", G_TYPE_UINT64, &samples, NULL) ||
+      channels != GST_AUDIO_INFO_CHANNELS (info) ||
+      channels > (gint) G_N_ELEMENTS (offsets) ||
+      samples > G_MAXSIZE / GST_AUDIO_INFO_BPF (info))
+    return FALSE;
+
+  /* gst_buffer_add_audio_meta asserts that every plane is in the buffer. */
+  if (GST_AUDIO_INFO_LAYOUT (info) == GST_AUDIO_LAYOUT_INTERLEAVED) {
+    if (offset_values || samples * GST_AUDIO_INFO_BPF (info) > size)
+      return FALSE;
+    gst_buffer_add_audio_meta (buffer, info, samples, NULL);
+    return TRUE;
+  }
+  if (!offset_values || !GST_VALUE_HOLDS_ARRAY (offset_values) ||
+      gst_value_array_get_size (offset_values) != (guint) channels)
+    return FALSE;
+  plane_size = samples * GST_AUDIO_INFO_BPS (info);
+  for (gint c = 0; c < channels; c++) {
+    const GValue *offset = gst_value_array_get_value (offset_values, c);
+
+    if (!G_VALUE_HOLDS_UINT64 (offset) ||
+        g_value_get_uint64 (offset) > size ||
+        plane_size > size - g_value_get_uint64 (offset))
+      return FALSE;
+    offsets[c] = g_value_get_uint64 (offset);
+  }
+  /* And that no two planes overlap. */
+  for (gint c = 0; c < channels; c++)
+    for (gint d = c + 1; d < channels; d++)
+      if (offsets[c] < offsets[d] + plane_size &&
+          offsets[d] < offsets[c] + plane_size)
+        return FALSE;
+  gst_buffer_add_audio_meta (buffer, info, samples, offsets);
+  return TRUE;
+}
+
+/* RFC 6464's level of the audio in the buffer. */
+static GstStructure *
+audio_level_to_structure (GstMeta * meta, const gchar * name)
+{
+  GstAudioLevelMeta *level = (GstAudioLevelMeta *) meta;
+
+  return gst_structure_new (name, "level", G_TYPE_UINT, (guint) level->level,
+      "voice-activity", G_TYPE_BOOLEAN, level->voice_activity, NULL);
+}
+
+static gboolean
+add_audio_level (GstBuffer * buffer, const GstStructure * structure,
+    const GstAudioInfo * audio_info)
+{
+  gboolean voice_activity;
+  guint level;
+
+  if (!gst_structure_get (structure, "level", G_TYPE_UINT, &level,
+          "voice-activity", G_TYPE_BOOLEAN, &voice_activity, NULL) ||
+      level > G_MAXUINT8)
+    return FALSE;
+  gst_buffer_add_audio_level_meta (buffer, (guint8) level, voice_activity);
+  return TRUE;
+}
+
 static const struct
 {
   const gchar *name;
   /* NULL for custom metas, which have an API type each. */
     GType (*api) (void);
   GstStructure *(*to_structure) (GstMeta * meta, const gchar * name);
-    gboolean (*add) (GstBuffer * buffer, const GstStructure * structure);
+  /* @audio_info: of the caps, if raw audio. */
+    gboolean (*add) (GstBuffer * buffer, const GstStructure * structure,
+      const GstAudioInfo * audio_info);
 } carried_metas[] = {
   {"reference-timestamp", gst_reference_timestamp_meta_api_get_type,
       reference_timestamp_to_structure, add_reference_timestamp},
@@ -332,6 +439,9 @@ static const struct
       add_caption},
   {"protection", gst_protection_meta_api_get_type, protection_to_structure,
       add_protection},
+  {"audio", gst_audio_meta_api_get_type, audio_to_structure, add_audio},
+  {"audio-level", gst_audio_level_meta_api_get_type,
+      audio_level_to_structure, add_audio_level},
   {"custom", NULL, custom_to_structure, add_custom},
 };
 
@@ -391,7 +501,8 @@ gst_zero_cp_metas_to_string (GstBuffer * buffer)
 }
 
 void
-gst_zero_cp_metas_add_from_string (GstBuffer * buffer, const gchar * string)
+gst_zero_cp_metas_add_from_string (GstBuffer * buffer, const gchar * string,
+    const GstAudioInfo * audio_info)
 {
   const gchar *at = string;
 
@@ -419,7 +530,7 @@ gst_zero_cp_metas_add_from_string (GstBuffer * buffer, const gchar * string)
         break;
     if (i == G_N_ELEMENTS (carried_metas))
       GST_WARNING ("a meta of unknown kind '%s', left out", name);
-    else if (!carried_metas[i].add (buffer, structure))
+    else if (!carried_metas[i].add (buffer, structure, audio_info))
       GST_WARNING ("a %s meta that cannot be made from its text, left out: %"
           GST_PTR_FORMAT, name, structure);
     gst_structure_free (structure);

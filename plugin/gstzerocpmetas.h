@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <gst/audio/audio.h>
 #include <gst/gst.h>
 
 G_BEGIN_DECLS
@@ -10,11 +11,13 @@ G_BEGIN_DECLS
  * them: it travels in the frame's descriptor. */
 gchar *gst_zero_cp_metas_to_string (GstBuffer * buffer);
 
-/* Adds to @buffer the metas that @string, from the publisher, describes.  A
- * meta that does not read back, or whose values its API refuses, is left
- * out with a warning in the debug log; a custom meta this process has not
- * registered, with a note there. */
+/* Adds to @buffer the metas that @string, from the publisher, describes;
+ * @audio_info is that of the caps if they are raw audio (an audio meta takes
+ * the rest of its description from them), else NULL.  A meta that does not
+ * read back, or whose values its API refuses, is left out with a warning in
+ * the debug log; a custom meta this process has not registered, with a note
+ * there. */
 void gst_zero_cp_metas_add_from_string (GstBuffer * buffer,
-    const gchar * string);
+    const gchar * string, const GstAudioInfo * audio_info);
 
 G_END_DECLS

@@ -14,9 +14,10 @@
  * and the publisher's serialized events (stream-start, segment, tags, gap,
  * custom events) follow in order with its buffers, which come with their
  * metas (reference timestamps, regions of interest, crop, time codes,
- * captions, protection, and the custom metas this process registered too); a
- * source that joins late gets stream-start, caps, segment and tags first.  Custom upstream events,
- * force-key-unit among them, go to the publisher's pipeline.
+ * captions, protection, the planes of non-interleaved audio, audio levels,
+ * and the custom metas this process registered too); a source that joins
+ * late gets stream-start, caps, segment and tags first.  Custom upstream
+ * events, force-key-unit among them, go to the publisher's pipeline.
  * #GstZeroCpSrc:timestamp-mode says what becomes of the publisher's
  * timestamps: by default (live) they are turned into this pipeline's running
  * time on the shared monotonic clock, and the publisher's latency is added
@@ -60,6 +61,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <gst/audio/audio.h>
 #include <gst/video/video.h>
 
 #include "gstzerocpallocator.h"
@@ -217,6 +219,8 @@ struct _GstZeroCpSrc
   gboolean have_caps;
   guint32 caps_generation;
   GstVideoInfo video_info;      /* of the caps, if raw video */
+  GstAudioInfo audio_info;      /* of the caps, if raw audio */
+  gboolean is_raw_audio;
   gboolean is_raw_video;
   gboolean is_raw;              /* raw video or audio */
   gboolean downstream_video_meta;       /* downstream reads GstVideoMeta */
@@ -546,6 +550,7 @@ gst_zero_cp_src_start (GstBaseSrc * bsrc)
   atomic_store (&self->frames_copied, 0);
   self->have_caps = FALSE;
   self->is_raw_video = FALSE;
+  self->is_raw_audio = FALSE;
   self->downstream_video_meta = FALSE;
   self->first_pts = ZCP_TIME_NONE;
   self->new_stream = FALSE;
@@ -868,6 +873,8 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
       GST_VIDEO_INFO_FORMAT (&self->video_info) != GST_VIDEO_FORMAT_ENCODED;
   self->is_raw = self->is_raw_video ||
       gst_structure_has_name (gst_caps_get_structure (caps, 0), "audio/x-raw");
+  self->is_raw_audio = !self->is_raw_video && self->is_raw &&
+      gst_audio_info_from_caps (&self->audio_info, caps);
   gst_zero_cp_src_set_frame_duration (self, caps);
   gst_caps_unref (caps);
   /* What downstream reads is only known with the caps: the allocation
@@ -1435,7 +1442,8 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   if (to_default_layout)
     buffer = gst_zero_cp_src_copy_to_default_layout (self, buffer);
   if (frame.event) {
-    gst_zero_cp_metas_add_from_string (buffer, frame.event);
+    gst_zero_cp_metas_add_from_string (buffer, frame.event,
+        self->is_raw_audio ? &self->audio_info : NULL);
     free (frame.event);
   }
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <gst/audio/audio.h>
 #include <gst/base/gstbasesrc.h>
 
 #include "zcp-check.h"
@@ -2433,6 +2434,103 @@ GST_START_TEST (test_unreadable_metas_are_left_out)
 
 GST_END_TEST;
 
+#define PLANAR_CAPS "audio/x-raw,format=F32LE,layout=non-interleaved," \
+    "channels=2,rate=48000"
+
+/* Non-interleaved audio cannot be mapped without its GstAudioMeta (what
+ * avdec_aac gives for stereo, say): it comes with the frame, planes where
+ * the publisher put them, and audioconvert can read it. */
+GST_START_TEST (test_planar_audio_crosses)
+{
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("planar", "zerocpsrc", &pub, &sub);
+  gsize offsets[2] = { 0, 4096 };
+  GstAudioBuffer audio;
+  GstAudioInfo info;
+  GstAudioMeta *meta;
+  GstBuffer *buffer, *received;
+  GstCaps *caps = gst_caps_from_string (PLANAR_CAPS);
+
+  fail_unless (gst_audio_info_from_caps (&info, caps));
+  gst_harness_set_src_caps (pub, caps);
+  buffer = gst_harness_create_buffer (pub, 8192);
+  gst_buffer_memset (buffer, 0, 0, 4096);
+  gst_buffer_memset (buffer, 4096, 0x3f, 4096);
+  /* 800 samples a plane, the second plane 4096 bytes in: not where the
+   * default offsets would put it. */
+  gst_buffer_add_audio_meta (buffer, &info, 800, offsets);
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  received = gst_harness_pull (sub);
+  fail_unless (received != NULL);
+
+  meta = gst_buffer_get_audio_meta (received);
+  fail_unless (meta != NULL);
+  fail_unless_equals_int (meta->samples, 800);
+  fail_unless_equals_int (meta->offsets[1], 4096);
+  fail_unless (gst_audio_buffer_map (&audio, &info, received, GST_MAP_READ));
+  fail_unless_equals_int (audio.n_samples, 800);
+  fail_unless (((guint8 *) audio.planes[1])[0] == 0x3f);
+  fail_unless (((guint8 *) audio.planes[0])[0] == 0);
+  gst_audio_buffer_unmap (&audio);
+  gst_buffer_unref (received);
+
+  close_pair (channel, pub, sub);
+}
+
+GST_END_TEST;
+
+/* Audio metas a broken or hostile publisher may send, each of which would
+ * fail an assertion of gst_buffer_add_audio_meta: left out, the frame
+ * comes. */
+GST_START_TEST (test_unreadable_audio_metas_are_left_out)
+{
+  gchar *channel = unique_channel ("badaudio");
+  GstHarness *sub = harness_for ("zerocpsrc", channel);
+  const gchar *metas[] = {
+    "audio, channels=(int)2, samples=(guint64)100, "
+        "offsets=<(guint64)0, (guint64)200>;",
+    "audio, channels=(int)2, samples=(guint64)100, "
+        "offsets=<(guint64)0, (guint64)4000>;",
+    "audio, channels=(int)3, samples=(guint64)10, "
+        "offsets=<(guint64)0, (guint64)40, (guint64)80>;",
+    "audio, channels=(int)2, samples=(guint64)100;",
+    "audio, channels=(int)2, samples=(guint64)18446744073709551615, "
+        "offsets=<(guint64)0, (guint64)400>;",
+    "audio-level, level=(uint)300, voice-activity=(boolean)true;",
+  };
+  struct zcp_publisher *publisher;
+
+  fail_unless_equals_int (zcp_publisher_open (channel, 0600, &publisher), 0);
+  fail_unless_equals_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0);
+  fail_unless_equals_int (zcp_publisher_set_caps (publisher, PLANAR_CAPS), 0);
+  fail_unless_equals_int (zcp_publisher_wait_subscriber (publisher,
+          10 * GST_SECOND, NULL), 0);
+  for (guint i = 0; i < G_N_ELEMENTS (metas); i++) {
+    struct zcp_frame frame = {.size = 4096,.pts = ZCP_TIME_NONE,
+      .dts = ZCP_TIME_NONE,.duration = ZCP_TIME_NONE,.event = (char *) metas[i]
+    };
+    struct zcp_chunk chunk;
+    GstBuffer *received;
+
+    fail_unless_equals_int (zcp_publisher_claim (publisher, &chunk,
+            GST_SECOND, NULL), 0);
+    fail_unless_equals_int (zcp_publisher_publish (publisher, &chunk, &frame,
+            NULL), 0);
+    zcp_chunk_release (&chunk);
+    received = gst_harness_pull (sub);
+    fail_unless (received != NULL);
+    fail_if (gst_buffer_get_audio_meta (received), "%s", metas[i]);
+    fail_if (gst_buffer_get_audio_level_meta (received), "%s", metas[i]);
+    gst_buffer_unref (received);
+  }
+
+  gst_harness_teardown (sub);
+  zcp_publisher_close (publisher);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* Custom upstream events of several subscribers at once, force-key-unit
  * among them, reach the publisher's pipeline. */
 GST_START_TEST (test_upstream_events_reach_publisher)
@@ -2863,6 +2961,8 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_unreadable_events_are_dropped);
   tcase_add_test (tc, test_buffer_metas_cross);
   tcase_add_test (tc, test_unreadable_metas_are_left_out);
+  tcase_add_test (tc, test_planar_audio_crosses);
+  tcase_add_test (tc, test_unreadable_audio_metas_are_left_out);
   tcase_add_test (tc, test_opaque_stream_crosses);
   tcase_add_test (tc, test_refused_caps_name_both_sides);
   tcase_add_test (tc, test_pipelines_on_other_clocks_meet);
