@@ -2143,17 +2143,45 @@ toc_with_entry (GstStructure * entry)
   return toc;
 }
 
+/* A publisher of the library's own, for frames and events that no
+ * zerocpsink would send, with @caps, once a subscriber is there. */
+static struct zcp_publisher *
+open_raw_publisher (const gchar * channel, const gchar * caps)
+{
+  struct zcp_publisher *publisher;
+
+  fail_unless_equals_int (zcp_publisher_open (channel, 0600, &publisher), 0);
+  fail_unless_equals_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0);
+  fail_unless_equals_int (zcp_publisher_set_caps (publisher, caps), 0);
+  fail_unless_equals_int (zcp_publisher_wait_subscriber (publisher,
+          10 * GST_SECOND, NULL), 0);
+  return publisher;
+}
+
+/* Publishes a frame of @size bytes, untimed, with @metas or none. */
+static void
+publish_raw_frame (struct zcp_publisher *publisher, guint64 size,
+    const gchar * metas)
+{
+  struct zcp_frame frame = {.size = size,.pts = ZCP_TIME_NONE,
+    .dts = ZCP_TIME_NONE,.duration = ZCP_TIME_NONE,.event = (char *) metas
+  };
+  struct zcp_chunk chunk;
+
+  fail_unless_equals_int (zcp_publisher_claim (publisher, &chunk,
+          GST_SECOND, NULL), 0);
+  fail_unless_equals_int (zcp_publisher_publish (publisher, &chunk, &frame,
+          NULL), 0);
+  zcp_chunk_release (&chunk);
+}
+
 /* Events a broken or hostile publisher may send: each is dropped with a
  * warning in the debug log, and the frame after them still comes. */
 GST_START_TEST (test_unreadable_events_are_dropped)
 {
   gchar *channel = unique_channel ("badevents");
   GstHarness *sub = harness_for ("zerocpsrc", channel);
-  struct zcp_frame frame = {.size = 16,.pts = ZCP_TIME_NONE,
-    .dts = ZCP_TIME_NONE,.duration = ZCP_TIME_NONE
-  };
   struct zcp_publisher *publisher;
-  struct zcp_chunk chunk;
   gchar *events[6];
   GstEvent *event;
 
@@ -2170,19 +2198,11 @@ GST_START_TEST (test_unreadable_events_are_dropped)
   events[5] = toc_event_string (toc_with_entry (gst_structure_new ("entry",
               "uid", G_TYPE_STRING, "no-type", NULL)));
 
-  fail_unless_equals_int (zcp_publisher_open (channel, 0600, &publisher), 0);
-  fail_unless_equals_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0);
-  fail_unless_equals_int (zcp_publisher_set_caps (publisher,
-          "application/x-test"), 0);
-  fail_unless_equals_int (zcp_publisher_wait_subscriber (publisher,
-          10 * GST_SECOND, NULL), 0);
+  publisher = open_raw_publisher (channel, "application/x-test");
   for (guint i = 0; i < G_N_ELEMENTS (events); i++)
     fail_unless_equals_int (zcp_publisher_send_event (publisher, events[i],
             ZCP_STICKY_NONE, NULL), 0);
-  fail_unless_equals_int (zcp_publisher_claim (publisher, &chunk, 0, NULL), 0);
-  fail_unless_equals_int (zcp_publisher_publish (publisher, &chunk, &frame,
-          NULL), 0);
-  zcp_chunk_release (&chunk);
+  publish_raw_frame (publisher, 16, NULL);
 
   gst_buffer_unref (gst_harness_pull (sub));
   while ((event = gst_harness_try_pull_event (sub))) {
@@ -2397,26 +2417,14 @@ GST_START_TEST (test_unreadable_metas_are_left_out)
       "custom, name=(string)GstVideoMeta, fields=(structure)\"x;\";\n"
       "custom, name=(string)never-registered, fields=(structure)\"x;\";\n"
       "this is no structure at all";
-  struct zcp_frame frame = {.size = 16,.pts = ZCP_TIME_NONE,
-    .dts = ZCP_TIME_NONE,.duration = ZCP_TIME_NONE,.event = (char *) metas
-  };
   struct zcp_publisher *publisher;
-  struct zcp_chunk chunk;
   GstVideoCropMeta *crop;
   GstBuffer *received;
   gpointer state = NULL;
   guint n_metas = 0;
 
-  fail_unless_equals_int (zcp_publisher_open (channel, 0600, &publisher), 0);
-  fail_unless_equals_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0);
-  fail_unless_equals_int (zcp_publisher_set_caps (publisher,
-          "application/x-test"), 0);
-  fail_unless_equals_int (zcp_publisher_wait_subscriber (publisher,
-          10 * GST_SECOND, NULL), 0);
-  fail_unless_equals_int (zcp_publisher_claim (publisher, &chunk, 0, NULL), 0);
-  fail_unless_equals_int (zcp_publisher_publish (publisher, &chunk, &frame,
-          NULL), 0);
-  zcp_chunk_release (&chunk);
+  publisher = open_raw_publisher (channel, "application/x-test");
+  publish_raw_frame (publisher, 16, metas);
 
   received = gst_harness_pull (sub);
   fail_unless (received != NULL);
@@ -2500,23 +2508,11 @@ GST_START_TEST (test_unreadable_audio_metas_are_left_out)
   };
   struct zcp_publisher *publisher;
 
-  fail_unless_equals_int (zcp_publisher_open (channel, 0600, &publisher), 0);
-  fail_unless_equals_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0);
-  fail_unless_equals_int (zcp_publisher_set_caps (publisher, PLANAR_CAPS), 0);
-  fail_unless_equals_int (zcp_publisher_wait_subscriber (publisher,
-          10 * GST_SECOND, NULL), 0);
+  publisher = open_raw_publisher (channel, PLANAR_CAPS);
   for (guint i = 0; i < G_N_ELEMENTS (metas); i++) {
-    struct zcp_frame frame = {.size = 4096,.pts = ZCP_TIME_NONE,
-      .dts = ZCP_TIME_NONE,.duration = ZCP_TIME_NONE,.event = (char *) metas[i]
-    };
-    struct zcp_chunk chunk;
     GstBuffer *received;
 
-    fail_unless_equals_int (zcp_publisher_claim (publisher, &chunk,
-            GST_SECOND, NULL), 0);
-    fail_unless_equals_int (zcp_publisher_publish (publisher, &chunk, &frame,
-            NULL), 0);
-    zcp_chunk_release (&chunk);
+    publish_raw_frame (publisher, 4096, metas[i]);
     received = gst_harness_pull (sub);
     fail_unless (received != NULL);
     fail_if (gst_buffer_get_audio_meta (received), "%s", metas[i]);
