@@ -2227,7 +2227,7 @@ add_frame_metas (GstBuffer * buffer)
   GstCaps *ntp = gst_caps_new_empty_simple ("timestamp/x-ntp");
   GstVideoRegionOfInterestMeta *roi;
   GstVideoCropMeta *crop;
-  GstDateTime *jam = gst_date_time_new (0, 2026, 12, 2, 4, 5, 6);
+  GstDateTime *jam = gst_date_time_new (1, 2026, 12, 2, 4, 5, 6.25);
   GDateTime *g_jam = gst_date_time_to_g_date_time (jam);
   GstBuffer *kid = gst_buffer_new_memdup ("0123456789abcdef", 16);
   GstCustomMeta *custom;
@@ -2337,7 +2337,7 @@ check_frame_metas (GstBuffer * buffer)
       tc->tc.seconds == 3 && tc->tc.frames == 4);
   fail_unless (tc->tc.config.latest_daily_jam != NULL);
   jam = g_date_time_format_iso8601 (tc->tc.config.latest_daily_jam);
-  fail_unless_equals_string (jam, "2026-12-02T04:05:06Z");
+  fail_unless_equals_string (jam, "2026-12-02T04:05:06.250000+01");
   g_free (jam);
 
   fail_unless (caption != NULL);
