@@ -2,9 +2,10 @@
 /*
  * Stream semantics across the process boundary, with real pipelines in real
  * processes: events in order, what a late joiner gets, metas with their
- * frames, a keyframe for an H.264 joiner, an mp4 round trip, resolution flips, audio and video of
- * one producer kept in sync by a muxing consumer, a stream whose pool
- * limit is below two frames, and a decoder that publishes without a copy.
+ * frames, a keyframe for an H.264 joiner, an mp4 round trip, resolution
+ * flips, audio and video of one producer kept in sync by a muxing consumer,
+ * a stream whose pool limit is below two frames, and a decoder that
+ * publishes without a copy.
  */
 #include "child.h"
 
