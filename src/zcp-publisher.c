@@ -1173,38 +1173,6 @@ push_to_subscribers (struct zcp_publisher *self,
   return ret;
 }
 
-/* Sends the caps set since the last frame or event, in an event record:
- * queued frames refer to their generation, which the caps entries may have
- * dropped by the time a subscriber many renegotiations behind reads them.
- * Takes no sequence number: subscribers keep it to themselves. */
-static int
-send_unsent_caps (struct zcp_publisher *self, const atomic_bool * cancel)
-{
-  struct zcp_control *control = self->control;
-  struct zcp_frame frame = {.kind = ZCP_FRAME_KIND_EVENT };
-  struct zcp_shm_desc desc;
-  uint64_t number;
-  int ret;
-
-  if (!self->unsent_caps)
-    return 0;
-  number = ++self->event_number;
-  zcp_record_write (&control->events[number % ZCP_EVENT_RECORDS], number,
-      ZCP_SHM_STICKY_NONE, self->unsent_caps,
-      (uint32_t) strlen (self->unsent_caps));
-  frame.sequence = self->sequence;
-  frame.caps_generation = self->unsent_caps_generation;
-  frame.event_number = number;
-  frame.event_sticky = ZCP_SHM_EVENT_CAPS;
-  zcp_desc_from_frame (&desc, NULL, &frame);
-  ret = push_to_subscribers (self, &desc, cancel);
-  if (ret == 0) {
-    free (self->unsent_caps);
-    self->unsent_caps = NULL;
-  }
-  return ret;
-}
-
 struct long_event_wait
 {
   struct zcp_control *control;
@@ -1235,12 +1203,12 @@ long_event_taken_or_cancelled (void *data)
       cancelled (wait->cancel);
 }
 
-/* An event in several records is sent only once no lossless subscriber has
- * the last such event queued: with one queued at a time, and each at most
- * ZCP_EVENT_PARTS_MAX records, the records of a queued event, or of one a
- * subscriber is reading, are not written again before it is read.  A leaky
- * subscriber that sits on one loses it (its numbers no longer match) rather
- * than hold the publisher. */
+/* An event (or a frame's metas) in several records is sent only once no
+ * lossless subscriber has the last such event queued: with one queued at a
+ * time, and each at most ZCP_EVENT_PARTS_MAX records, the records of a
+ * queued event, or of one a subscriber is reading, are not written again
+ * before it is read.  A leaky subscriber that sits on one loses it (its
+ * numbers no longer match) rather than hold the publisher. */
 static int
 wait_long_event_taken (struct zcp_publisher *self, const atomic_bool * cancel)
 {
@@ -1259,9 +1227,18 @@ wait_long_event_taken (struct zcp_publisher *self, const atomic_bool * cancel)
   return 0;
 }
 
-/* Writes @payload into the records from the next number on, several if it
- * is longer than one holds (after the wait that makes that safe), and gives
- * the first number.  Before the descriptor that names them is pushed. */
+/* Whether records can carry @length bytes, of sticky kind @sticky. */
+static bool
+payload_fits (size_t length, uint32_t sticky)
+{
+  return length <= (sticky == ZCP_STICKY_NONE ? ZCP_EVENT_LONG_MAX :
+      ZCP_EVENT_MAX);
+}
+
+/* Writes @payload, which payload_fits(), into the records from the next
+ * number on, several if it is longer than one holds (after the wait that
+ * makes that safe), and gives the first number.  Before the descriptor that
+ * names them is pushed. */
 static int
 write_records (struct zcp_publisher *self, const char *payload, size_t length,
     uint32_t sticky, const atomic_bool * cancel, uint64_t * first)
@@ -1272,8 +1249,6 @@ write_records (struct zcp_publisher *self, const char *payload, size_t length,
   int ret;
 
   if (length > ZCP_EVENT_MAX) {
-    if (length > ZCP_EVENT_LONG_MAX || sticky != ZCP_STICKY_NONE)
-      return -E2BIG;
     parts = (uint32_t) ((length + ZCP_EVENT_MAX - 1) / ZCP_EVENT_MAX);
     if (self->last_long_event != 0) {
       ret = wait_long_event_taken (self, cancel);
@@ -1301,6 +1276,40 @@ write_records (struct zcp_publisher *self, const char *payload, size_t length,
   return 0;
 }
 
+/* Sends the caps set since the last frame or event, in an event record:
+ * queued frames refer to their generation, which the caps entries may have
+ * dropped by the time a subscriber many renegotiations behind reads them.
+ * Takes no sequence number: subscribers keep it to themselves. */
+static int
+send_unsent_caps (struct zcp_publisher *self, const atomic_bool * cancel)
+{
+  struct zcp_frame frame = {.kind = ZCP_FRAME_KIND_EVENT };
+  struct zcp_shm_desc desc;
+  uint64_t number;
+  int ret;
+
+  if (!self->unsent_caps)
+    return 0;
+  /* One record at most (zcp_publisher_set_caps keeps no longer caps): no
+   * wait. */
+  frame.size = strlen (self->unsent_caps);
+  ret = write_records (self, self->unsent_caps, frame.size, ZCP_STICKY_NONE,
+      cancel, &number);
+  if (ret < 0)
+    return ret;
+  frame.sequence = self->sequence;
+  frame.caps_generation = self->unsent_caps_generation;
+  frame.event_number = number;
+  frame.event_sticky = ZCP_SHM_EVENT_CAPS;
+  zcp_desc_from_frame (&desc, NULL, &frame);
+  ret = push_to_subscribers (self, &desc, cancel);
+  if (ret == 0) {
+    free (self->unsent_caps);
+    self->unsent_caps = NULL;
+  }
+  return ret;
+}
+
 int
 zcp_publisher_publish (struct zcp_publisher *self,
     const struct zcp_chunk *chunk, struct zcp_frame *frame,
@@ -1316,7 +1325,7 @@ zcp_publisher_publish (struct zcp_publisher *self,
   if (frame->offset > chunk->capacity ||
       frame->size > chunk->capacity - frame->offset)
     return -EINVAL;
-  if (meta_size > ZCP_EVENT_LONG_MAX)
+  if (!payload_fits (meta_size, ZCP_STICKY_NONE))
     return -E2BIG;
   /* One bit per subscriber cannot count two holds: a chunk still held from
    * an earlier publish (a buffer rendered twice, as videorate does) goes out
@@ -1368,8 +1377,7 @@ zcp_publisher_send_event (struct zcp_publisher *self, const char *event,
 
   if (sticky >= ZCP_STICKY_KINDS)
     sticky = ZCP_STICKY_NONE;
-  if (length > ZCP_EVENT_LONG_MAX ||
-      (length > ZCP_EVENT_MAX && sticky != ZCP_STICKY_NONE))
+  if (!payload_fits (length, sticky))
     return -E2BIG;
   ret = send_unsent_caps (self, cancel);
   if (ret < 0)

@@ -16,14 +16,14 @@ begin_write (struct zcp_shm_event_record *record, uint32_t * seq)
   *seq = atomic_load_explicit (&record->seq, memory_order_relaxed);
   /* odd while the record is being written */
   atomic_store_explicit (&record->seq, *seq + 1, memory_order_relaxed);
-  /* release fence; pairs with the acquire fence in zcp_record_read */
+  /* release fence; pairs with the acquire fence in zcp_record_read_into */
   atomic_thread_fence (memory_order_release);
 }
 
 static void
 end_write (struct zcp_shm_event_record *record, uint32_t seq)
 {
-  /* release; pairs with the acquire load of seq in zcp_record_read */
+  /* release; pairs with the acquire load of seq in zcp_record_read_into */
   atomic_store_explicit (&record->seq, seq + 2, memory_order_release);
 }
 

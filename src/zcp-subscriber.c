@@ -200,14 +200,15 @@ pool_map_for (struct zcp_subscriber *self, uint32_t index,
   return 0;
 }
 
-/* An event longer than a record, or a buffer's metas: their @size bytes
- * from the consecutive records of numbers @first on, each checked for its
- * number and length. */
+/* An event's or a buffer's metas' @size bytes from the consecutive records
+ * of numbers @first on (one, even for nothing), each checked for its number
+ * and length. */
 static int
 read_records (struct zcp_control *control, uint64_t first, uint64_t size,
     char **data_out)
 {
-  uint32_t parts = (uint32_t) ((size + ZCP_EVENT_MAX - 1) / ZCP_EVENT_MAX);
+  uint32_t parts = size == 0 ? 1 :
+      (uint32_t) ((size + ZCP_EVENT_MAX - 1) / ZCP_EVENT_MAX);
   /* Room for a whole record at each part: a hostile one may claim so. */
   char *data = malloc ((size_t) parts * ZCP_EVENT_MAX + 1);
 
@@ -240,10 +241,6 @@ static int
 accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
     struct zcp_frame *frame)
 {
-  const struct zcp_shm_event_record *record =
-      &self->control->events[desc->event_number % ZCP_EVENT_RECORDS];
-  uint64_t number;
-  uint32_t sticky = ZCP_SHM_STICKY_NONE;
   char *data;
   int ret;
 
@@ -251,17 +248,8 @@ accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
       desc->event_number <= self->replay_number[desc->event_sticky])
     return -EAGAIN;
 
-  if (desc->size > ZCP_EVENT_LONG_MAX) {
-    ret = -EPROTO;
-  } else if (desc->size > ZCP_EVENT_MAX) {
-    ret = read_records (self->control, desc->event_number, desc->size, &data);
-  } else {
-    ret = zcp_record_read (record, &number, &sticky, &data);
-    if (ret == 0 && number != desc->event_number) {
-      free (data);
-      ret = -ESTALE;
-    }
-  }
+  ret = desc->size > ZCP_EVENT_LONG_MAX ? -EPROTO :
+      read_records (self->control, desc->event_number, desc->size, &data);
   if (ret < 0) {
     zcp_log (ZCP_LOG_WARNING, "channel %s: event %" PRIu64 " lost: %s",
         self->control->channel, desc->event_number, strerror (-ret));
@@ -274,7 +262,8 @@ accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
     return -EAGAIN;
   }
   zcp_desc_to_frame (frame, desc);
-  frame->event_sticky = sticky < ZCP_STICKY_KINDS ? sticky : ZCP_STICKY_NONE;
+  if (frame->event_sticky >= ZCP_STICKY_KINDS)
+    frame->event_sticky = ZCP_STICKY_NONE;
   frame->event = data;
   return 0;
 }

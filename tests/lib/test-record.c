@@ -22,24 +22,42 @@ patterned (size_t length)
   return text;
 }
 
-/* The next event @subscriber has, checked against patterned (@length). */
+/* Whether the next frame of @subscriber is of @kind and carries the payload
+ * patterned (@length), or none for 0: an event's, or a buffer's metas (a
+ * buffer of one byte, as publish_with_metas makes). */
 static int
-next_event_is (struct zcp_subscriber *subscriber, size_t length)
+next_frame_carries (struct zcp_subscriber *subscriber,
+    enum zcp_frame_kind kind, size_t length)
 {
-  char *expected = patterned (length);
+  char *expected = length ? patterned (length) : NULL;
   struct zcp_frame frame;
   struct zcp_chunk chunk;
   int same;
 
-  if (zcp_subscriber_next (subscriber, &frame, &chunk, 0, NULL) != 0 ||
-      frame.kind != ZCP_FRAME_KIND_EVENT) {
+  if (zcp_subscriber_next (subscriber, &frame, &chunk, 0, NULL) != 0) {
     free (expected);
     return 0;
   }
-  same = strlen (frame.event) == length && strcmp (frame.event, expected) == 0;
+  same = frame.kind == kind &&
+      (kind != ZCP_FRAME_KIND_BUFFER || frame.size == 1) &&
+      (expected ? frame.event && strcmp (frame.event, expected) == 0 :
+      !frame.event);
+  zcp_chunk_release (&chunk);
   free (frame.event);
   free (expected);
   return same;
+}
+
+static int
+next_event_is (struct zcp_subscriber *subscriber, size_t length)
+{
+  return next_frame_carries (subscriber, ZCP_FRAME_KIND_EVENT, length);
+}
+
+static int
+next_buffer_has_metas (struct zcp_subscriber *subscriber, size_t length)
+{
+  return next_frame_carries (subscriber, ZCP_FRAME_KIND_BUFFER, length);
 }
 
 static int
@@ -117,29 +135,6 @@ publish_with_metas (struct zcp_publisher *publisher, size_t length,
   }
   free (metas);
   return ret;
-}
-
-/* Whether the next frame of @subscriber is a buffer with the metas
- * patterned (@length), or with none for 0. */
-static int
-next_buffer_has_metas (struct zcp_subscriber *subscriber, size_t length)
-{
-  char *expected = length ? patterned (length) : NULL;
-  struct zcp_frame frame;
-  struct zcp_chunk chunk;
-  int same;
-
-  if (zcp_subscriber_next (subscriber, &frame, &chunk, 0, NULL) != 0) {
-    free (expected);
-    return 0;
-  }
-  same = frame.kind == ZCP_FRAME_KIND_BUFFER && frame.size == 1 &&
-      (expected ? frame.event && strcmp (frame.event, expected) == 0 :
-      !frame.event);
-  zcp_chunk_release (&chunk);
-  free (frame.event);
-  free (expected);
-  return same;
 }
 
 static void
