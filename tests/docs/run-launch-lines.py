@@ -42,6 +42,12 @@ def runnable(line, channel):
     return line
 
 
+def diagnose(what, output):
+    """Says what failed, and the end of what it printed, as TAP comments."""
+    for line in [what] + output[-3000:].splitlines():
+        print("# " + line)
+
+
 def run_block(name, lines):
     channel = "doc-%s-%d" % (name, os.getpid())
     commands = [runnable(line, channel) for line in lines]
@@ -59,14 +65,14 @@ def run_block(name, lines):
         except subprocess.TimeoutExpired:
             process.kill()
             output, _ = process.communicate()
-            print("TIMEOUT after %d s: %s" % (DEADLINE_S, command))
+            diagnose("TIMEOUT after %d s: %s" % (DEADLINE_S, command), output)
             failed = True
             continue
         if process.returncode != 0:
-            print("EXIT %d: %s\n%s" % (process.returncode, command, output[-3000:]))
+            diagnose("EXIT %d: %s" % (process.returncode, command), output)
             failed = True
         elif "WARNING: " in output:
-            print("WARNING from %s\n%s" % (command, output[-3000:]))
+            diagnose("WARNING from %s" % command, output)
             failed = True
     return not failed
 
