@@ -132,7 +132,10 @@ struct _GstZeroCpSink
   /* A LATENCY event came; set from the application's thread. */
   atomic_bool latency_configured;
 
-  atomic_bool unlocking;
+  /* The sink pad flushes (a flush, or going to READY): a wait for
+   * subscribers ends.  A pause does not set it; see
+   * gst_zero_cp_sink_render. */
+  atomic_bool flushing;
 
   /* The monitor thread posts a message when a subscriber comes or goes,
    * and sends the subscribers' upstream events up our pipeline. */
@@ -470,7 +473,6 @@ gst_zero_cp_sink_start (GstBaseSink * bsink)
   self->channel_in_use = channel;
   self->is_video = FALSE;
   atomic_store (&self->latency_configured, false);
-  atomic_store (&self->unlocking, false);
 
   GST_OBJECT_LOCK (self);
   self->publisher = publisher;
@@ -818,7 +820,7 @@ gst_zero_cp_sink_copy_into_chunk (GstZeroCpSink * self, GstBuffer * buffer,
   }
 
   while ((ret = zcp_publisher_claim (self->publisher, chunk, CLAIM_WAIT_NS,
-              &self->unlocking)) == -ETIMEDOUT)
+              &self->flushing)) == -ETIMEDOUT)
     GST_DEBUG_OBJECT (self, "every chunk is held; still waiting");
 
   if (ret == -ECANCELED)
@@ -852,7 +854,7 @@ gst_zero_cp_sink_wait_for_subscriber (GstZeroCpSink * self)
   GST_INFO_OBJECT (self, "waiting for a subscriber on channel %s",
       self->channel_in_use);
   while ((ret = zcp_publisher_wait_subscriber (self->publisher,
-              CLAIM_WAIT_NS, &self->unlocking)) == -ETIMEDOUT)
+              CLAIM_WAIT_NS, &self->flushing)) == -ETIMEDOUT)
     GST_LOG_OBJECT (self, "still no subscriber");
   return ret == 0 ? GST_FLOW_OK : GST_FLOW_FLUSHING;
 }
@@ -880,9 +882,9 @@ gst_zero_cp_sink_metas (GstZeroCpSink * self, GstBuffer * buffer)
 }
 
 static GstFlowReturn
-gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
+gst_zero_cp_sink_publish_buffer (GstZeroCpSink * self, GstBuffer * buffer)
 {
-  GstZeroCpSink *self = GST_ZERO_CP_SINK (bsink);
+  GstBaseSink *bsink = GST_BASE_SINK_CAST (self);
   struct zcp_frame frame = { 0 };
   struct zcp_chunk copy = { 0 };
   const struct zcp_chunk *chunk = NULL;
@@ -920,8 +922,7 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     frame.size = gst_buffer_get_size (buffer);
   }
 
-  ret = zcp_publisher_publish (self->publisher, chunk, &frame,
-      &self->unlocking);
+  ret = zcp_publisher_publish (self->publisher, chunk, &frame, &self->flushing);
   if (ret == -EBUSY && chunk != &copy) {
     /* The same buffer again, its chunk still held by a subscriber. */
     GST_DEBUG_OBJECT (self, "buffer rendered again while subscribers hold "
@@ -934,7 +935,7 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     frame.offset = 0;
     frame.size = gst_buffer_get_size (buffer);
     ret = zcp_publisher_publish (self->publisher, &copy, &frame,
-        &self->unlocking);
+        &self->flushing);
   }
   /* Subscribers hold the chunk on their own from here on. */
   zcp_chunk_release (&copy);
@@ -948,6 +949,23 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
     return GST_FLOW_ERROR;
   }
   return GST_FLOW_OK;
+}
+
+/* basesink renders, and hands us serialized events, with its PREROLL_LOCK
+ * held.  Whatever may wait for subscribers runs without it, as basesink's
+ * own clock wait does, so that no state change waits for a subscriber:
+ * PAUSED to PLAYING takes the lock without unlock() (with publisher and
+ * subscriber in one pipeline, the subscriber only comes in PLAYING), and a
+ * pause lets the wait go on rather than end the stream. */
+static GstFlowReturn
+gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
+{
+  GstFlowReturn flow;
+
+  GST_BASE_SINK_PREROLL_UNLOCK (bsink);
+  flow = gst_zero_cp_sink_publish_buffer (GST_ZERO_CP_SINK (bsink), buffer);
+  GST_BASE_SINK_PREROLL_LOCK (bsink);
+  return flow;
 }
 
 /* A tag list too long for an event record is one with a picture in it
@@ -1087,7 +1105,7 @@ gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
         GST_ZERO_CP_STICKY_STREAM_TAGS);
 
   ret = zcp_publisher_send_event (self->publisher, string, sticky,
-      &self->unlocking);
+      &self->flushing);
   if (ret == -E2BIG)
     GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("An event too large for a "
             "zerocp channel was not sent."), ("%" G_GSIZE_FORMAT " bytes, "
@@ -1099,35 +1117,63 @@ gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
   g_free (string);
 }
 
+/* EOS means "everything was delivered": waits until each live subscriber
+ * has taken it all, for as long as they live, or until the pad flushes. */
+static void
+gst_zero_cp_sink_send_eos (GstZeroCpSink * self)
+{
+  int ret = zcp_publisher_send_eos (self->publisher, &self->flushing);
+
+  if (ret == 0)
+    ret = zcp_publisher_drain (self->publisher, -1, &self->flushing);
+  if (ret < 0 && ret != -ECANCELED)
+    GST_WARNING_OBJECT (self, "end-of-stream not delivered: %s",
+        g_strerror (-ret));
+}
+
 static gboolean
 gst_zero_cp_sink_event (GstBaseSink * bsink, GstEvent * event)
 {
   GstZeroCpSink *self = GST_ZERO_CP_SINK (bsink);
+  GstEventType type = GST_EVENT_TYPE (event);
 
-  if (gst_zero_cp_event_is_carried (GST_EVENT_TYPE (event)))
-    gst_zero_cp_sink_send_event (self, event);
+  if (type == GST_EVENT_FLUSH_STOP)
+    atomic_store (&self->flushing, false);
 
-  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS) {
-    int ret = zcp_publisher_send_eos (self->publisher, &self->unlocking);
-
-    /* EOS means "everything was delivered": wait until each live subscriber
-     * has taken it all, for as long as they live, or until unlock(). */
-    if (ret == 0)
-      ret = zcp_publisher_drain (self->publisher, -1, &self->unlocking);
-    if (ret < 0 && ret != -ECANCELED)
-      GST_WARNING_OBJECT (self, "end-of-stream not delivered: %s",
-          g_strerror (-ret));
+  if (gst_zero_cp_event_is_carried (type) || type == GST_EVENT_EOS) {
+    /* basesink holds its PREROLL_LOCK for these, serialized all of them:
+     * see gst_zero_cp_sink_render. */
+    g_assert (GST_EVENT_IS_SERIALIZED (event));
+    GST_BASE_SINK_PREROLL_UNLOCK (bsink);
+    if (type != GST_EVENT_EOS)
+      gst_zero_cp_sink_send_event (self, event);
+    else
+      gst_zero_cp_sink_send_eos (self);
+    GST_BASE_SINK_PREROLL_LOCK (bsink);
   }
 
   return GST_BASE_SINK_CLASS (parent_class)->event (bsink, event);
 }
 
+/* basesink calls it before a flush, before going to READY, and before a
+ * pause.  Only the first two end a wait for subscribers: the pad is
+ * flushing by then.  No unlock_stop(): basesink calls it as soon as it has
+ * the PREROLL_LOCK, which our waits do not hold, so the wait could miss it;
+ * the flag holds until FLUSH_STOP or the next READY to PAUSED. */
 static gboolean
 gst_zero_cp_sink_unlock (GstBaseSink * bsink)
 {
   GstZeroCpSink *self = GST_ZERO_CP_SINK (bsink);
+  GstPad *pad = GST_BASE_SINK_PAD (bsink);
+  gboolean pad_flushing;
 
-  atomic_store (&self->unlocking, true);
+  GST_OBJECT_LOCK (pad);
+  pad_flushing = GST_PAD_IS_FLUSHING (pad);
+  GST_OBJECT_UNLOCK (pad);
+  if (!pad_flushing)
+    return TRUE;
+
+  atomic_store (&self->flushing, true);
   GST_OBJECT_LOCK (self);
   if (self->publisher)
     zcp_publisher_wake (self->publisher);
@@ -1135,13 +1181,15 @@ gst_zero_cp_sink_unlock (GstBaseSink * bsink)
   return TRUE;
 }
 
-static gboolean
-gst_zero_cp_sink_unlock_stop (GstBaseSink * bsink)
+static GstStateChangeReturn
+gst_zero_cp_sink_change_state (GstElement * element, GstStateChange transition)
 {
-  GstZeroCpSink *self = GST_ZERO_CP_SINK (bsink);
+  GstZeroCpSink *self = GST_ZERO_CP_SINK (element);
 
-  atomic_store (&self->unlocking, false);
-  return TRUE;
+  /* Before the pad is active again: nothing streams yet. */
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED)
+    atomic_store (&self->flushing, false);
+  return GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
 }
 
 static void
@@ -1253,6 +1301,8 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
       "Publishes a stream to other processes through shared memory, "
       "without copying frames", "zerocp developers");
 
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_zero_cp_sink_change_state);
   element_class->send_event =
       GST_DEBUG_FUNCPTR (gst_zero_cp_sink_send_element_event);
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_start);
@@ -1265,8 +1315,6 @@ gst_zero_cp_sink_class_init (GstZeroCpSinkClass * klass)
   basesink_class->render = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_render);
   basesink_class->event = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_event);
   basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_zero_cp_sink_unlock);
-  basesink_class->unlock_stop =
-      GST_DEBUG_FUNCPTR (gst_zero_cp_sink_unlock_stop);
 
   GST_DEBUG_CATEGORY_INIT (gst_zero_cp_sink_debug, "zerocpsink", 0,
       "zerocp publisher");

@@ -862,6 +862,54 @@ GST_START_TEST (test_stalled_subscriber_does_not_hang_stop)
 
 GST_END_TEST;
 
+/* A pause does not end the wait for a lossless subscriber whose queue is
+ * full: once it takes a frame, the frames held behind it go out. */
+GST_START_TEST (test_pause_lets_a_full_subscriber_catch_up)
+{
+  gchar *channel = unique_channel ("pause-full");
+  GstHarness *h = sink_harness (channel);
+  GstElement *sink = sink_of (h);
+  struct zcp_subscriber *subscriber;
+  struct zcp_frame frame;
+  struct zcp_chunk chunk;
+  guint64 published;
+  GThread *thread;
+  gint64 deadline;
+
+  limit_pool (h, 8);
+  fail_unless_equals_int (zcp_subscriber_open (channel, &subscriber), 0);
+  thread = g_thread_new ("push", push_until_refused, h);
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (element_stat (sink, "chunks-total") == 0 ||
+      element_stat (sink, "chunks-in-use") < element_stat (sink,
+          "chunks-total")) {
+    fail_unless (g_get_monotonic_time () < deadline, "pool never filled");
+    g_usleep (1000);
+  }
+  published = element_stat (sink, "frames-published");
+
+  fail_if (gst_element_set_state (h->element, GST_STATE_PAUSED) ==
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless_equals_int (next_buffer (subscriber, &frame, &chunk), 0);
+  zcp_chunk_release (&chunk);
+  while (element_stat (sink, "frames-published") == published) {
+    fail_unless (g_get_monotonic_time () < deadline, "the pause ended the "
+        "push");
+    g_usleep (1000);
+  }
+
+  fail_unless_equals_int (gst_element_set_state (h->element,
+          GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+  fail_unless_equals_int (GPOINTER_TO_INT (g_thread_join (thread)),
+      GST_FLOW_FLUSHING);
+  zcp_subscriber_close (subscriber);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static gpointer
 push_one_frame (gpointer data)
 {
@@ -918,6 +966,74 @@ GST_START_TEST (test_wait_for_connection_holds_while_nobody_listens)
   gst_object_unref (sink);
   gst_harness_teardown (h);
   g_free (channel);
+}
+
+GST_END_TEST;
+
+/* The next buffer of @subscriber, waiting up to 10 s: slow enough for the
+ * sanitizers and valgrind, which a test that passes never waits out. */
+static int
+next_buffer_within_10_s (struct zcp_subscriber *subscriber,
+    struct zcp_frame *frame, struct zcp_chunk *chunk)
+{
+  int ret = -ETIMEDOUT;
+
+  for (int i = 0; i < 10 && ret == -ETIMEDOUT; i++)
+    ret = next_buffer (subscriber, frame, chunk);
+  return ret;
+}
+
+/* A state change while wait-for-connection holds the stream.  A pause lets
+ * the wait go on, and neither it nor the way back to PLAYING waits for a
+ * subscriber (PAUSED to PLAYING takes the lock basesink renders under: a
+ * subscriber in the same pipeline comes only in PLAYING).  READY ends the
+ * wait, and the stream waits again once it plays.  Either way a subscriber
+ * that comes then gets frames. */
+GST_START_TEST (test_state_changes_while_waiting_for_a_subscriber)
+{
+  static const GstState interruptions[] = { GST_STATE_PAUSED,
+    GST_STATE_READY
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (interruptions); i++) {
+    gchar *channel = unique_channel ("wait-state");
+    gchar *description = g_strdup_printf ("videotestsrc ! " VIDEO_CAPS " ! "
+        "zerocpsink name=sink channel=%s wait-for-connection=true "
+        "sync=false", channel);
+    GstElement *pipeline = gst_parse_launch (description, NULL);
+    GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
+    struct zcp_subscriber *subscriber;
+    struct zcp_frame frame;
+    struct zcp_chunk chunk;
+
+    GST_INFO ("interrupted by %s",
+        gst_element_state_get_name (interruptions[i]));
+    fail_unless_equals_int (gst_element_set_state (pipeline,
+            GST_STATE_PLAYING), GST_STATE_CHANGE_ASYNC);
+    fail_unless_equals_int (gst_element_get_state (pipeline, NULL, NULL,
+            10 * GST_SECOND), GST_STATE_CHANGE_SUCCESS);
+    check_push_held (sink, 0);
+
+    fail_if (gst_element_set_state (pipeline, interruptions[i]) ==
+        GST_STATE_CHANGE_FAILURE);
+    fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+        GST_STATE_CHANGE_FAILURE);
+
+    fail_unless_equals_int (zcp_subscriber_open_with_queue (channel, 4,
+            ZCP_LEAKY_NO, &subscriber), 0);
+    fail_unless_equals_int (next_buffer_within_10_s (subscriber, &frame,
+            &chunk), 0);
+    fail_unless_equals_uint64 (frame.size, VIDEO_SIZE);
+    zcp_chunk_release (&chunk);
+
+    fail_unless_equals_int (gst_element_set_state (pipeline,
+            GST_STATE_NULL), GST_STATE_CHANGE_SUCCESS);
+    zcp_subscriber_close (subscriber);
+    gst_object_unref (sink);
+    gst_object_unref (pipeline);
+    g_free (description);
+    g_free (channel);
+  }
 }
 
 GST_END_TEST;
@@ -990,6 +1106,8 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_every_pool_held_is_an_error);
   tcase_add_test (tc, test_growing_copies_leave_room);
   tcase_add_test (tc, test_wait_for_connection_holds_while_nobody_listens);
+  tcase_add_test (tc, test_state_changes_while_waiting_for_a_subscriber);
+  tcase_add_test (tc, test_pause_lets_a_full_subscriber_catch_up);
   tcase_add_test (tc, test_too_many_open_files_says_so);
   tcase_add_test (tc, test_only_system_memory_caps);
   return s;
