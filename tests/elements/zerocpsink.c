@@ -824,29 +824,35 @@ GST_START_TEST (test_every_pool_held_is_an_error)
 
 GST_END_TEST;
 
-GST_START_TEST (test_stalled_subscriber_does_not_hang_stop)
+/* Opens a lossless subscriber that reads nothing and pushes until the
+ * push is blocked behind it, every chunk of the pool (held at 8) held.
+ * Returns the pushing thread. */
+static GThread *
+push_until_stalled (GstHarness * h, GstElement * sink, const gchar * channel,
+    struct zcp_subscriber **stalled)
 {
-  gchar *channel = unique_channel ("stalled");
-  GstHarness *h = sink_harness (channel);
-  GstElement *sink = sink_of (h);
-  struct zcp_subscriber *stalled;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   GThread *thread;
-  gint64 deadline;
 
-  /* A subscriber that never reads: a lossless publisher waits for it, once
-   * the pool is at its limit. */
   limit_pool (h, 8);
-  fail_unless_equals_int (zcp_subscriber_open (channel, &stalled), 0);
+  fail_unless_equals_int (zcp_subscriber_open (channel, stalled), 0);
   thread = g_thread_new ("push", push_until_refused, h);
-
-  /* Wait (bounded) until every chunk is held and the push is blocked. */
-  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (element_stat (sink, "chunks-total") == 0 ||
       element_stat (sink, "chunks-in-use") < element_stat (sink,
           "chunks-total")) {
     fail_unless (g_get_monotonic_time () < deadline, "pool never filled");
     g_usleep (1000);
   }
+  return thread;
+}
+
+GST_START_TEST (test_stalled_subscriber_does_not_hang_stop)
+{
+  gchar *channel = unique_channel ("stalled");
+  GstHarness *h = sink_harness (channel);
+  GstElement *sink = sink_of (h);
+  struct zcp_subscriber *stalled;
+  GThread *thread = push_until_stalled (h, sink, channel, &stalled);
 
   /* Stopping must not wait for the subscriber. */
   fail_unless_equals_int (gst_element_set_state (h->element,
@@ -870,23 +876,11 @@ GST_START_TEST (test_pause_lets_a_full_subscriber_catch_up)
   GstHarness *h = sink_harness (channel);
   GstElement *sink = sink_of (h);
   struct zcp_subscriber *subscriber;
+  GThread *thread = push_until_stalled (h, sink, channel, &subscriber);
+  guint64 published = element_stat (sink, "frames-published");
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   struct zcp_frame frame;
   struct zcp_chunk chunk;
-  guint64 published;
-  GThread *thread;
-  gint64 deadline;
-
-  limit_pool (h, 8);
-  fail_unless_equals_int (zcp_subscriber_open (channel, &subscriber), 0);
-  thread = g_thread_new ("push", push_until_refused, h);
-  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (element_stat (sink, "chunks-total") == 0 ||
-      element_stat (sink, "chunks-in-use") < element_stat (sink,
-          "chunks-total")) {
-    fail_unless (g_get_monotonic_time () < deadline, "pool never filled");
-    g_usleep (1000);
-  }
-  published = element_stat (sink, "frames-published");
 
   fail_if (gst_element_set_state (h->element, GST_STATE_PAUSED) ==
       GST_STATE_CHANGE_FAILURE);
