@@ -868,8 +868,8 @@ GST_START_TEST (test_stalled_subscriber_does_not_hang_stop)
 
 GST_END_TEST;
 
-/* A pause does not end the wait for a lossless subscriber whose queue is
- * full: once it takes a frame, the frames held behind it go out. */
+/* A pause does not end the wait for chunks that a lossless subscriber
+ * holds: once it lets one go, the frames held behind it go out. */
 GST_START_TEST (test_pause_lets_a_full_subscriber_catch_up)
 {
   gchar *channel = unique_channel ("pause-full");
