@@ -648,16 +648,19 @@ field (const gchar * line, const gchar * key)
   return value;
 }
 
-/* Reads a role's output to the end, folding it into @result. */
+/* Reads a role's output to the end, folding it into @result; what went
+ * wrong goes to stderr with @run, which names it (stderr is not buffered,
+ * the table is: the order alone would not say which run it was). */
 static void
 collect (GSubprocess * process, GDataInputStream ** stream, Result * result,
-    gboolean publisher, gsize frame_size)
+    gboolean publisher, gsize frame_size, const gchar * run)
 {
   gchar *line;
 
   while ((line = read_line (process, stream))) {
     if (g_str_has_prefix (line, "error ") || g_str_has_prefix (line, "timeout"))
-      g_printerr ("  (%s: %s)\n", publisher ? "publisher" : "subscriber", line);
+      g_printerr ("  (%s: %s: %s)\n", run, publisher ? "publisher" :
+          "subscriber", line);
     if (g_str_has_prefix (line, "usage ")) {
       gdouble cpu_ms = field (line, "cpu_us") / 1000.0;
       guint frames = MAX (field (line, "frames"), 1);
@@ -716,13 +719,15 @@ run_case (const gchar * transport, guint case_index, guint frames,
   GSubprocess *pub, *subs[8];
   GDataInputStream *sub_streams[8] = { NULL };
   Watchdog watchdog;
-  gchar *line;
+  gchar *line, *run;
 
   if (g_str_equal (transport, "shm") && !shm_available)
     return result;
+  run = g_strdup_printf ("%s, %s, %u subscribers, %u frames", transport,
+      cases[case_index].name, subscribers, frames);
   if (g_str_equal (transport, "local")) {
     pub = spawn_role ("local", transport, case_index, frames, live, 0, pub_cpu);
-    collect (pub, &pub_stream, &result, FALSE, size);
+    collect (pub, &pub_stream, &result, FALSE, size, run);
     /* One process: its whole cost is the publisher's column. */
     result.pub_cpu_ms = result.sub_cpu_ms;
     result.pub_steady_ns = result.sub_steady_ns;
@@ -732,6 +737,7 @@ run_case (const gchar * transport, guint case_index, guint frames,
     result.sub_rss_kb = 0;
     result.frames_sent = frames;
     g_object_unref (pub);
+    g_free (run);
     return result;
   }
 
@@ -744,17 +750,16 @@ run_case (const gchar * transport, guint case_index, guint frames,
     subs[s] = watchdog_watch (&watchdog, spawn_role ("sub", transport,
             case_index, frames, live, 0, sub_cpu));
   for (guint s = 0; s < subscribers; s++) {
-    collect (subs[s], &sub_streams[s], &result, FALSE, size);
+    collect (subs[s], &sub_streams[s], &result, FALSE, size, run);
     g_object_unref (subs[s]);
   }
-  collect (pub, &pub_stream, &result, TRUE, size);
+  collect (pub, &pub_stream, &result, TRUE, size, run);
   g_object_unref (pub);
   if (watchdog_stop (&watchdog, transport)) {
-    g_printerr ("  (%s, %s, %u subscribers, %u frames: stuck after %d s, "
-        "killed)\n", transport, cases[case_index].name, subscribers, frames,
-        watchdog.deadline_s);
+    g_printerr ("  (%s: stuck after %d s, killed)\n", run, watchdog.deadline_s);
     memset (&result, 0, sizeof result);
   }
+  g_free (run);
   return result;
 }
 
