@@ -61,24 +61,58 @@ line_number (const gchar * line, const gchar * name)
   return g_ascii_strtoull (strchr (at + 1, '=') + 1, NULL, 10);
 }
 
+/* A publisher that waits for its one subscriber before it plays, and that
+ * subscriber, on a channel of their own. */
+typedef struct
+{
+  gchar *channel;
+  Child *pub, *sub;
+} Pair;
+
+/* Starts the publisher of @pub_format, a pipeline whose one %s is the
+ * channel, with @pub_options besides "--wait-subscribers 1"; then a
+ * lossless subscriber with @sub_middle before its sink. */
+static void
+pair_start (Pair * pair, const gchar * name, const gchar * pub_options,
+    const gchar * pub_format, const gchar * sub_middle)
+{
+  gchar *options = g_strconcat ("--wait-subscribers 1 ", pub_options, NULL);
+  gchar *pub_line, *sub_line;
+
+  pair->channel = unique_channel (name);
+  pub_line = g_strdup_printf (pub_format, pair->channel);
+  sub_line = subscriber_line (pair->channel, sub_middle);
+  pair->pub = child_start (options, pub_line);
+  pair->sub = child_start (NULL, sub_line);
+  g_free (sub_line);
+  g_free (pub_line);
+  g_free (options);
+}
+
+/* Checks that the pair left nothing of its channel, and frees it. */
+static void
+pair_finish (Pair * pair)
+{
+  assert_channel_gone (pair->channel);
+  child_free (pair->sub);
+  child_free (pair->pub);
+  g_free (pair->channel);
+}
+
 /* Custom events sent before every 10th buffer reach a subscriber right
  * before that buffer, after stream-start, caps, segment and tags, with one
  * segment in all. */
 GST_START_TEST (test_events_in_order)
 {
-  gchar *channel = unique_channel ("events");
-  gchar *pub_line = g_strdup_printf ("videotestsrc num-buffers=60 ! "
-      SMALL_VIDEO " ! taginject tags=\"title=zerocp\" ! zerocpsink "
-      "name=probe channel=%s sync=false", channel);
-  gchar *sub_line = subscriber_line (channel, "");
-  Child *pub, *sub;
+  Pair pair;
   GPtrArray *lines;
   guint caps_at, segment_at, tag_at, first_frame_at;
 
-  pub = child_start ("--wait-subscribers 1 --custom-every 10", pub_line);
-  sub = child_start (NULL, sub_line);
-  lines = stream_lines (sub);
-  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+  pair_start (&pair, "events", "--custom-every 10", "videotestsrc "
+      "num-buffers=60 ! " SMALL_VIDEO " ! taginject tags=\"title=zerocp\" ! "
+      "zerocpsink name=probe channel=%s sync=false", "");
+  lines = stream_lines (pair.sub);
+  fail_unless_equals_int (child_finish (pair.pub, DEADLINE_S), 0);
 
   caps_at = index_of (lines, "caps ", 0);
   segment_at = index_of (lines, "event segment", 0);
@@ -107,14 +141,8 @@ GST_START_TEST (test_events_in_order)
             NULL, 10), g_ascii_strtoull ((gchar *) g_ptr_array_index (lines,
                 i + 1) + 6, NULL, 10));
   }
-  assert_channel_gone (channel);
-
+  pair_finish (&pair);
   g_ptr_array_unref (lines);
-  child_free (sub);
-  child_free (pub);
-  g_free (sub_line);
-  g_free (pub_line);
-  g_free (channel);
 }
 
 GST_END_TEST;
@@ -123,18 +151,14 @@ GST_END_TEST;
  * subscriber's pad, the same as on the publisher's. */
 GST_START_TEST (test_time_codes_cross)
 {
-  gchar *channel = unique_channel ("timecode");
-  gchar *pub_line = g_strdup_printf ("videotestsrc num-buffers=30 ! "
-      SMALL_VIDEO " ! timecodestamper ! zerocpsink name=probe channel=%s "
-      "sync=false", channel);
-  gchar *sub_line = subscriber_line (channel, "");
-  Child *pub, *sub;
+  Pair pair;
   GPtrArray *pub_lines, *sub_lines;
 
-  pub = child_start ("--wait-subscribers 1", pub_line);
-  sub = child_start (NULL, sub_line);
-  sub_lines = stream_lines (sub);
-  pub_lines = stream_lines (pub);
+  pair_start (&pair, "timecode", "", "videotestsrc num-buffers=30 ! "
+      SMALL_VIDEO " ! timecodestamper ! zerocpsink name=probe channel=%s "
+      "sync=false", "");
+  sub_lines = stream_lines (pair.sub);
+  pub_lines = stream_lines (pair.pub);
 
   fail_unless_equals_int (count_of (sub_lines, "frame "), 30);
   fail_unless_equals_int (count_of (pub_lines, "frame "), 30);
@@ -149,15 +173,9 @@ GST_START_TEST (test_time_codes_cross)
     fail_if (g_str_equal (sent, " tc=none"), "timecodestamper set none");
     fail_unless_equals_string (got, sent);
   }
-  assert_channel_gone (channel);
-
+  pair_finish (&pair);
   g_ptr_array_unref (sub_lines);
   g_ptr_array_unref (pub_lines);
-  child_free (sub);
-  child_free (pub);
-  g_free (sub_line);
-  g_free (pub_line);
-  g_free (channel);
 }
 
 GST_END_TEST;
@@ -370,42 +388,31 @@ count_frames_of_their_caps (GPtrArray * lines, guint * caps_changes)
  * while the last one is retired, and nothing stays in /dev/shm. */
 GST_START_TEST (test_caps_flip)
 {
-  gchar *channel = unique_channel ("flip");
-  gchar *pub_line = g_strdup_printf ("videotestsrc num-buffers=300 ! "
-      "capsfilter name=flip caps=" SMALL_VIDEO " ! zerocpsink name=probe "
-      "channel=%s sync=false", channel);
-  gchar *sub_line = subscriber_line (channel, "");
-  Child *pub, *sub;
+  Pair pair;
   GPtrArray *lines;
   GstStructure *stats;
   guint frames, caps_changes = 0, pools = 0;
 
-  pub = child_start ("--wait-subscribers 1 --flip-every 10 --idle-stats",
-      pub_line);
-  sub = child_start (NULL, sub_line);
-  lines = stream_lines (sub);
-  child_expect (pub, "stats ", DEADLINE_S);
-  stats = gst_structure_from_string (pub->last_line + 6, NULL);
-  fail_unless (stats != NULL, "%s", pub->last_line);
+  pair_start (&pair, "flip", "--flip-every 10 --idle-stats", "videotestsrc "
+      "num-buffers=300 ! capsfilter name=flip caps=" SMALL_VIDEO " ! "
+      "zerocpsink name=probe channel=%s sync=false", "");
+  lines = stream_lines (pair.sub);
+  child_expect (pair.pub, "stats ", DEADLINE_S);
+  stats = gst_structure_from_string (pair.pub->last_line + 6, NULL);
+  fail_unless (stats != NULL, "%s", pair.pub->last_line);
   /* Thirty pools were made one after the other; each was unlinked once the
    * subscriber let go of its last chunk, and only the last one is left. */
   fail_unless (gst_structure_get_uint (stats, "pools", &pools), "%"
       GST_PTR_FORMAT, stats);
   fail_unless_equals_int (pools, 1);
   gst_structure_free (stats);
-  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+  fail_unless_equals_int (child_finish (pair.pub, DEADLINE_S), 0);
 
   frames = count_frames_of_their_caps (lines, &caps_changes);
   fail_unless_equals_int (frames, 300);
   fail_unless (caps_changes >= 25, "only %u caps", caps_changes);
-  assert_channel_gone (channel);
-
+  pair_finish (&pair);
   g_ptr_array_unref (lines);
-  child_free (sub);
-  child_free (pub);
-  g_free (sub_line);
-  g_free (pub_line);
-  g_free (channel);
 }
 
 GST_END_TEST;
@@ -416,30 +423,21 @@ GST_END_TEST;
  * order with the frames). */
 GST_START_TEST (test_caps_every_frame_to_a_slow_subscriber)
 {
-  gchar *channel = unique_channel ("flip-slow");
-  gchar *pub_line = g_strdup_printf ("videotestsrc num-buffers=40 ! "
-      "capsfilter name=flip caps=" SMALL_VIDEO " ! zerocpsink name=probe "
-      "channel=%s sync=false", channel);
-  gchar *sub_line = subscriber_line (channel, "identity sleep-time=20000 !");
-  Child *pub, *sub;
+  Pair pair;
   guint frames;
   GPtrArray *lines;
 
-  pub = child_start ("--wait-subscribers 1 --flip-every 1", pub_line);
-  sub = child_start (NULL, sub_line);
-  lines = stream_lines (sub);
-  fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
+  pair_start (&pair, "flip-slow", "--flip-every 1", "videotestsrc "
+      "num-buffers=40 ! capsfilter name=flip caps=" SMALL_VIDEO " ! "
+      "zerocpsink name=probe channel=%s sync=false",
+      "identity sleep-time=20000 !");
+  lines = stream_lines (pair.sub);
+  fail_unless_equals_int (child_finish (pair.pub, DEADLINE_S), 0);
 
   frames = count_frames_of_their_caps (lines, NULL);
   fail_unless_equals_int (frames, 40);
-  assert_channel_gone (channel);
-
+  pair_finish (&pair);
   g_ptr_array_unref (lines);
-  child_free (sub);
-  child_free (pub);
-  g_free (sub_line);
-  g_free (pub_line);
-  g_free (channel);
 }
 
 GST_END_TEST;
