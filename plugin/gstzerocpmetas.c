@@ -248,6 +248,119 @@ add_caption (GstBuffer * buffer, const GstStructure * structure,
   return added;
 }
 
+/* Active Format Description: which part of the frame a display should show
+ * (what decklinkvideosrc output-afd-bar=true and the parsers of broadcast
+ * streams give, and decklinkvideosink writes out). */
+static GstStructure *
+afd_to_structure (GstMeta * meta, const gchar * name)
+{
+  GstVideoAFDMeta *afd = (GstVideoAFDMeta *) meta;
+
+  return gst_structure_new (name, "field", G_TYPE_UINT, (guint) afd->field,
+      "spec", G_TYPE_INT, (gint) afd->spec, "afd", G_TYPE_INT,
+      (gint) afd->afd, NULL);
+}
+
+static gboolean
+add_afd (GstBuffer * buffer, const GstStructure * structure,
+    const GstAudioInfo * audio_info)
+{
+  guint field;
+  gint spec, afd;
+
+  /* The AFD code is four bits on the wire, reserved values included. */
+  if (!gst_structure_get (structure, "field", G_TYPE_UINT, &field,
+          "spec", G_TYPE_INT, &spec, "afd", G_TYPE_INT, &afd, NULL) ||
+      field > 1 || spec < GST_VIDEO_AFD_SPEC_DVB_ETSI ||
+      spec > GST_VIDEO_AFD_SPEC_SMPTE_ST2016_1 || afd < 0 || afd > 15)
+    return FALSE;
+  gst_buffer_add_video_afd_meta (buffer, (guint8) field,
+      (GstVideoAFDSpec) spec, (GstVideoAFDValue) afd);
+  return TRUE;
+}
+
+/* Bar data: the letterbox or pillarbox bars that go with AFD. */
+static GstStructure *
+bar_to_structure (GstMeta * meta, const gchar * name)
+{
+  GstVideoBarMeta *bar = (GstVideoBarMeta *) meta;
+
+  return gst_structure_new (name, "field", G_TYPE_UINT, (guint) bar->field,
+      "is-letterbox", G_TYPE_BOOLEAN, bar->is_letterbox,
+      "bar-data1", G_TYPE_UINT, bar->bar_data1,
+      "bar-data2", G_TYPE_UINT, bar->bar_data2, NULL);
+}
+
+static gboolean
+add_bar (GstBuffer * buffer, const GstStructure * structure,
+    const GstAudioInfo * audio_info)
+{
+  gboolean is_letterbox;
+  guint field, bar_data1, bar_data2;
+
+  if (!gst_structure_get (structure, "field", G_TYPE_UINT, &field,
+          "is-letterbox", G_TYPE_BOOLEAN, &is_letterbox,
+          "bar-data1", G_TYPE_UINT, &bar_data1,
+          "bar-data2", G_TYPE_UINT, &bar_data2, NULL) || field > 1)
+    return FALSE;
+  gst_buffer_add_video_bar_meta (buffer, (guint8) field, is_letterbox,
+      bar_data1, bar_data2);
+  return TRUE;
+}
+
+/* H.264/H.265 SEI user data unregistered, as h264parse and h265parse give
+ * it: a UUID and bytes only its owner reads (MISB's precision time stamps
+ * of drone video, an encoder's own notes). */
+static GstStructure *
+sei_user_data_unregistered_to_structure (GstMeta * meta, const gchar * name)
+{
+  GstVideoSEIUserDataUnregisteredMeta *sei =
+      (GstVideoSEIUserDataUnregisteredMeta *) meta;
+  GstBuffer *uuid = gst_buffer_new_memdup (sei->uuid, sizeof sei->uuid);
+  GstStructure *structure = gst_structure_new (name,
+      "uuid", GST_TYPE_BUFFER, uuid, NULL);
+
+  /* An empty buffer has no text that reads back: no data, no field. */
+  if (sei->size > 0) {
+    GstBuffer *data = gst_buffer_new_memdup (sei->data, sei->size);
+
+    gst_structure_set (structure, "data", GST_TYPE_BUFFER, data, NULL);
+    gst_buffer_unref (data);
+  }
+  gst_buffer_unref (uuid);
+  return structure;
+}
+
+static gboolean
+add_sei_user_data_unregistered (GstBuffer * buffer,
+    const GstStructure * structure, const GstAudioInfo * audio_info)
+{
+  const GValue *uuid_value = gst_structure_get_value (structure, "uuid");
+  const GValue *data_value = gst_structure_get_value (structure, "data");
+  GstBuffer *uuid, *data = NULL;
+  guint8 uuid_bytes[16];
+  GstMapInfo map = GST_MAP_INFO_INIT;
+
+  if (!uuid_value || !GST_VALUE_HOLDS_BUFFER (uuid_value) ||
+      (data_value && !GST_VALUE_HOLDS_BUFFER (data_value)))
+    return FALSE;
+  uuid = gst_value_get_buffer (uuid_value);
+  if (data_value)
+    data = gst_value_get_buffer (data_value);
+  if (!uuid || gst_buffer_get_size (uuid) != sizeof uuid_bytes ||
+      (data_value && !data))
+    return FALSE;
+  gst_buffer_extract (uuid, 0, uuid_bytes, sizeof uuid_bytes);
+  if (data && !gst_buffer_map (data, &map, GST_MAP_READ))
+    return FALSE;
+  /* The API takes no NULL, even for no bytes. */
+  gst_buffer_add_video_sei_user_data_unregistered_meta (buffer, uuid_bytes,
+      data ? map.data : uuid_bytes, map.size);
+  if (data)
+    gst_buffer_unmap (data, &map);
+  return TRUE;
+}
+
 /* Per-buffer encryption: the key id, IV and subsamples, as buffers. */
 static GstStructure *
 protection_to_structure (GstMeta * meta, const gchar * name)
@@ -437,6 +550,12 @@ static const struct
       time_code_to_structure, add_time_code},
   {"caption", gst_video_caption_meta_api_get_type, caption_to_structure,
       add_caption},
+  {"afd", gst_video_afd_meta_api_get_type, afd_to_structure, add_afd},
+  {"bar", gst_video_bar_meta_api_get_type, bar_to_structure, add_bar},
+  {"sei-user-data-unregistered",
+        gst_video_sei_user_data_unregistered_meta_api_get_type,
+        sei_user_data_unregistered_to_structure,
+      add_sei_user_data_unregistered},
   {"protection", gst_protection_meta_api_get_type, protection_to_structure,
       add_protection},
   {"audio", gst_audio_meta_api_get_type, audio_to_structure, add_audio},

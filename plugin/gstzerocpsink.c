@@ -14,12 +14,13 @@
  * Caps, timestamps, buffer flags, the video layout, the stream's events and
  * end-of-stream travel with the frames, and so do the metas that describe a
  * frame (reference timestamps, regions of interest, crop, time codes,
- * captions, protection, the planes of non-interleaved audio, audio levels
- * and custom metas); subscribers never repeat the caps.  Each subscriber
- * chooses what happens when its queue is full (zerocpsrc's max-buffers and
- * leaky): the sink waits for a lossless one (while checking that it is
- * alive, and never holding anything else up while it waits), and drops
- * frames for a leaky one, which costs the others nothing.
+ * captions, AFD and bar data, SEI user data, protection, the planes of
+ * non-interleaved audio, audio levels and custom metas); subscribers never
+ * repeat the caps.  Each subscriber chooses what happens when its queue is
+ * full (zerocpsrc's max-buffers and leaky): the sink waits for a lossless
+ * one (while checking that it is alive, and never holding anything else up
+ * while it waits), and drops frames for a leaky one, which costs the others
+ * nothing.
  *
  * The pool sizes itself: it starts with room for the frames upstream has in
  * flight and what the subscribers queue and hold, and grows on demand (by as

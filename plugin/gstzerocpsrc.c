@@ -10,21 +10,21 @@
  * when the last buffer that uses it is freed, so holding buffers (in a queue,
  * say) is safe: the publisher never writes a chunk a subscriber holds.
  *
- * Caps come from the channel and need not be written after the element,
- * and the publisher's serialized events (stream-start, segment, tags, gap,
+ * Caps come from the channel and need not be written after the element, and
+ * the publisher's serialized events (stream-start, segment, tags, gap,
  * custom events) follow in order with its buffers, which come with their
  * metas (reference timestamps, regions of interest, crop, time codes,
- * captions, protection, the planes of non-interleaved audio, audio levels,
- * and the custom metas this process registered too); a source that joins
- * late gets stream-start, caps, segment and tags first.  Custom upstream
- * events, force-key-unit among them, go to the publisher's pipeline.
- * #GstZeroCpSrc:timestamp-mode says what becomes of the publisher's
- * timestamps: by default (live) they are turned into this pipeline's running
- * time on the shared monotonic clock, and the publisher's latency is added
- * to ours.  The source may start before the publisher: it waits for
- * the channel to appear (for #GstZeroCpSrc:publisher-timeout), and sleeps
- * (uses no CPU) while no frame comes; after 5 s without a publisher it
- * warns once, naming the channels there are, in case of a mistyped name.
+ * captions, AFD and bar data, SEI user data, protection, the planes of
+ * non-interleaved audio, audio levels, and the custom metas this process
+ * registered too); a source that joins late gets stream-start, caps, segment
+ * and tags first.  Custom upstream events, force-key-unit among them, go to
+ * the publisher's pipeline.  #GstZeroCpSrc:timestamp-mode says what becomes
+ * of the publisher's timestamps: by default (live) they are turned into this
+ * pipeline's running time on the shared monotonic clock, and the publisher's
+ * latency is added to ours.  The source may start before the publisher: it
+ * waits for the channel to appear (for #GstZeroCpSrc:publisher-timeout), and
+ * sleeps (uses no CPU) while no frame comes; after 5 s without a publisher
+ * it warns once, naming the channels there are, in case of a mistyped name.
  *
  * Each subscriber has a queue of its own in the channel, of
  * #GstZeroCpSrc:max-buffers frames, and chooses with #GstZeroCpSrc:leaky what

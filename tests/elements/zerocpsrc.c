@@ -2254,6 +2254,14 @@ add_frame_metas (GstBuffer * buffer)
       GST_VIDEO_TIME_CODE_FLAGS_DROP_FRAME, 1, 2, 3, 4, 0);
   gst_buffer_add_video_caption_meta (buffer,
       GST_VIDEO_CAPTION_TYPE_CEA708_RAW, (const guint8 *) "\xfc\x94\x20", 3);
+  gst_buffer_add_video_afd_meta (buffer, 0, GST_VIDEO_AFD_SPEC_ATSC_A53,
+      GST_VIDEO_AFD_16_9_LETTER_14_9_CENTER);
+  gst_buffer_add_video_bar_meta (buffer, 0, TRUE, 59, 1020);
+  gst_buffer_add_video_sei_user_data_unregistered_meta (buffer,
+      (guint8 *) H264_MISP_MICROSECTIME, (guint8 *) "\x1f\x00\x01\xff", 4);
+  /* A UUID alone is a message too. */
+  gst_buffer_add_video_sei_user_data_unregistered_meta (buffer,
+      (guint8 *) H265_MISP_NANOSECONDS, (guint8 *) "", 0);
   gst_buffer_add_protection_meta (buffer, gst_structure_new ("application/"
           "x-cenc", "kid", GST_TYPE_BUFFER, kid, "iv_size", G_TYPE_UINT, 8,
           NULL));
@@ -2281,6 +2289,8 @@ check_frame_metas (GstBuffer * buffer)
   GstVideoTimeCodeMeta *tc = gst_buffer_get_video_time_code_meta (buffer);
   GstVideoCaptionMeta *caption = (GstVideoCaptionMeta *)
       gst_buffer_get_meta (buffer, GST_VIDEO_CAPTION_META_API_TYPE);
+  GstVideoAFDMeta *afd = gst_buffer_get_video_afd_meta (buffer);
+  GstVideoBarMeta *bar = gst_buffer_get_video_bar_meta (buffer);
   GstProtectionMeta *protection = (GstProtectionMeta *)
       gst_buffer_get_meta (buffer, GST_PROTECTION_META_API_TYPE);
   GstCustomMeta *custom = gst_buffer_get_custom_meta (buffer,
@@ -2346,6 +2356,29 @@ check_frame_metas (GstBuffer * buffer)
   fail_unless_equals_int (caption->size, 3);
   fail_unless (memcmp (caption->data, "\xfc\x94\x20", 3) == 0);
 
+  fail_unless (afd != NULL);
+  fail_unless (afd->field == 0 && afd->spec == GST_VIDEO_AFD_SPEC_ATSC_A53 &&
+      afd->afd == GST_VIDEO_AFD_16_9_LETTER_14_9_CENTER);
+  fail_unless (bar != NULL);
+  fail_unless (bar->field == 0 && bar->is_letterbox &&
+      bar->bar_data1 == 59 && bar->bar_data2 == 1020);
+  {
+    gpointer state = NULL;
+    GstVideoSEIUserDataUnregisteredMeta *sei[3] = { NULL, NULL, NULL };
+    guint n = 0;
+
+    while (n < 3 && (sei[n] = (GstVideoSEIUserDataUnregisteredMeta *)
+            gst_buffer_iterate_meta_filtered (buffer, &state,
+                GST_VIDEO_SEI_USER_DATA_UNREGISTERED_META_API_TYPE)))
+      n++;
+    fail_unless_equals_int (n, 2);
+    fail_unless (memcmp (sei[0]->uuid, H265_MISP_NANOSECONDS, 16) == 0);
+    fail_unless_equals_int (sei[0]->size, 0);
+    fail_unless (memcmp (sei[1]->uuid, H264_MISP_MICROSECTIME, 16) == 0);
+    fail_unless_equals_int (sei[1]->size, 4);
+    fail_unless (memcmp (sei[1]->data, "\x1f\x00\x01\xff", 4) == 0);
+  }
+
   fail_unless (protection != NULL);
   fail_unless (gst_structure_has_name (protection->info, "application/x-cenc"));
   kid = gst_structure_get_value (protection->info, "kid");
@@ -2362,8 +2395,9 @@ check_frame_metas (GstBuffer * buffer)
 }
 
 /* Reference timestamps, regions of interest with their params, crop, time
- * code, captions, protection and custom metas come with their frame; the
- * next frame, without them, has none (the buffer came back to its pool). */
+ * code, captions, AFD, bar data, SEI user data, protection and custom metas
+ * come with their frame; the next frame, without them, has none (the buffer
+ * came back to its pool). */
 GST_START_TEST (test_buffer_metas_cross)
 {
   GstHarness *pub, *sub;
@@ -2384,6 +2418,7 @@ GST_START_TEST (test_buffer_metas_cross)
   fail_if (gst_buffer_get_reference_timestamp_meta (received, NULL));
   fail_if (gst_buffer_get_video_region_of_interest_meta_id (received, 7));
   fail_if (gst_buffer_get_custom_meta (received, "zerocp-test-meta"));
+  fail_if (gst_buffer_get_video_sei_user_data_unregistered_meta (received));
   gst_buffer_unref (received);
 
   close_pair (channel, pub, sub);
@@ -2413,6 +2448,14 @@ GST_START_TEST (test_unreadable_metas_are_left_out)
       "field-count=(uint)0, daily-jam=(string)yesterday;\n"
       "caption, type=(int)99, data=(buffer)00;\n"
       "caption, type=(int)1;\n"
+      "afd, field=(uint)2, spec=(int)0, afd=(int)8;\n"
+      "afd, field=(uint)0, spec=(int)3, afd=(int)8;\n"
+      "afd, field=(uint)0, spec=(int)0, afd=(int)16;\n"
+      "bar, field=(uint)0, is-letterbox=(boolean)true, bar-data1=(uint)1;\n"
+      "bar, field=(uint)2, is-letterbox=(boolean)true, bar-data1=(uint)1, "
+      "bar-data2=(uint)2;\n"
+      "sei-user-data-unregistered, uuid=(buffer)00, data=(buffer)00;\n"
+      "sei-user-data-unregistered, uuid=(int)0, data=(buffer)00;\n"
       "protection, info=(int)1;\n"
       "custom, name=(string)GstVideoMeta, fields=(structure)\"x;\";\n"
       "custom, name=(string)never-registered, fields=(structure)\"x;\";\n"
