@@ -147,35 +147,59 @@ GST_START_TEST (test_events_in_order)
 
 GST_END_TEST;
 
+/* Runs the pair to its end: the subscriber printed @frames frames, each
+ * with the @field the publisher printed for it, which was not "none" in
+ * @with_field of them (the element meant to make it did). */
+static void
+check_frames_carry (Pair * pair, guint frames, const gchar * field,
+    guint with_field)
+{
+  GPtrArray *sub_lines = stream_lines (pair->sub);
+  GPtrArray *pub_lines = stream_lines (pair->pub);
+  guint set = 0;
+
+  fail_unless_equals_int (pair->sub->frames->len, frames);
+  fail_unless_equals_int (pair->pub->frames->len, frames);
+  for (guint i = 0; i < frames; i++) {
+    gchar *sent = frame_field (pair->pub, i, field);
+    gchar *got = frame_field (pair->sub, i, field);
+
+    fail_unless_equals_string (got, sent);
+    set += !g_str_equal (sent, "none");
+    g_free (got);
+    g_free (sent);
+  }
+  fail_unless_equals_int (set, with_field);
+  g_ptr_array_unref (sub_lines);
+  g_ptr_array_unref (pub_lines);
+}
+
 /* A time code meta (timecodestamper's) comes with each frame to the
  * subscriber's pad, the same as on the publisher's. */
 GST_START_TEST (test_time_codes_cross)
 {
   Pair pair;
-  GPtrArray *pub_lines, *sub_lines;
 
   pair_start (&pair, "timecode", "", "videotestsrc num-buffers=30 ! "
       SMALL_VIDEO " ! timecodestamper ! zerocpsink name=probe channel=%s "
       "sync=false", "");
-  sub_lines = stream_lines (pair.sub);
-  pub_lines = stream_lines (pair.pub);
-
-  fail_unless_equals_int (count_of (sub_lines, "frame "), 30);
-  fail_unless_equals_int (count_of (pub_lines, "frame "), 30);
-  for (guint n = 0, p = 0, s = 0; n < 30; n++, p++, s++) {
-    gchar *sent, *got;
-
-    p = index_of (pub_lines, "frame ", p);
-    s = index_of (sub_lines, "frame ", s);
-    sent = strstr (g_ptr_array_index (pub_lines, p), " tc=");
-    got = strstr (g_ptr_array_index (sub_lines, s), " tc=");
-    fail_unless (sent && got);
-    fail_if (g_str_equal (sent, " tc=none"), "timecodestamper set none");
-    fail_unless_equals_string (got, sent);
-  }
+  check_frames_carry (&pair, 30, "tc", 30);
   pair_finish (&pair);
-  g_ptr_array_unref (sub_lines);
-  g_ptr_array_unref (pub_lines);
+}
+
+GST_END_TEST;
+
+/* H.264 SEI user data comes with its frame: x264enc writes its settings
+ * into one before the first frame, h264parse makes a meta of it. */
+GST_START_TEST (test_sei_user_data_crosses)
+{
+  Pair pair;
+
+  pair_start (&pair, "sei", "", "videotestsrc num-buffers=10 ! "
+      SMALL_VIDEO " ! x264enc ! h264parse ! zerocpsink name=probe "
+      "channel=%s sync=false", "");
+  check_frames_carry (&pair, 10, "sei", 1);
+  pair_finish (&pair);
 }
 
 GST_END_TEST;
@@ -594,6 +618,7 @@ stream_suite (void)
   tcase_add_unchecked_fixture (tc, NULL, remove_leftover_channels);
   tcase_add_test (tc, test_events_in_order);
   tcase_add_test (tc, test_time_codes_cross);
+  tcase_add_test (tc, test_sei_user_data_crosses);
   tcase_add_test (tc, test_late_joiner_gets_sticky_events);
   tcase_add_test (tc, test_h264_joiner_gets_a_keyframe);
   tcase_add_test (tc, test_mp4_round_trip);

@@ -11,7 +11,9 @@
  *   caps CAPS                       (likewise)
  *   frame N pts=NS dur=NS crc=HEX mem=TYPE ro=0|1 discont=0|1
  *         shm=FILE+OFFSET delta=0|1 size=BYTES tc=HH:MM:SS:FF|none
- *                                   (one line; tc, the time code meta's)
+ *         sei=UUID/SIZE/MD5[,...]|none
+ *                                   (one line; tc, the time code meta's;
+ *                                    sei, each SEI user data meta's)
  *   overwritten N                   (a held frame changed under us)
  *   message STRUCTURE               (element messages named zerocp-*)
  *   warning DOMAIN CODE MESSAGE
@@ -69,6 +71,34 @@ checksum (GstBuffer * buffer)
     hash = (hash ^ map.data[i]) * 1099511628211ull;
   gst_buffer_unmap (buffer, &map);
   return hash;
+}
+
+/* The buffer's H.264/H.265 SEI user data metas, newest first, each as its
+ * UUID, size and digest, or "none". */
+static gchar *
+sei_user_data_of (GstBuffer * buffer)
+{
+  GString *text = g_string_new (NULL);
+  gpointer state = NULL;
+  GstMeta *meta;
+
+  while ((meta = gst_buffer_iterate_meta_filtered (buffer, &state,
+              GST_VIDEO_SEI_USER_DATA_UNREGISTERED_META_API_TYPE))) {
+    GstVideoSEIUserDataUnregisteredMeta *sei =
+        (GstVideoSEIUserDataUnregisteredMeta *) meta;
+    gchar *digest = g_compute_checksum_for_data (G_CHECKSUM_MD5, sei->data,
+        sei->size);
+
+    if (text->len)
+      g_string_append_c (text, ',');
+    for (guint i = 0; i < sizeof sei->uuid; i++)
+      g_string_append_printf (text, "%02x", sei->uuid[i]);
+    g_string_append_printf (text, "/%" G_GSIZE_FORMAT "/%s", sei->size, digest);
+    g_free (digest);
+  }
+  if (!text->len)
+    g_string_append (text, "none");
+  return g_string_free (text, FALSE);
 }
 
 /* Which file, and where in it, the kernel says these bytes live. */
@@ -206,6 +236,7 @@ probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
     gchar *tc =
         tc_meta ? gst_video_time_code_to_string (&tc_meta->tc) :
         g_strdup ("none");
+    gchar *sei = sei_user_data_of (buffer);
 
     if (custom_every && frame_count && frame_count % custom_every == 0)
       gst_pad_send_event (pad, gst_event_new_custom
@@ -214,18 +245,19 @@ probe_cb (GstPad * pad, GstPadProbeInfo * info, gpointer user_data)
 
     printf ("frame %" G_GUINT64_FORMAT " pts=%" G_GUINT64_FORMAT " dur=%"
         G_GUINT64_FORMAT " crc=%016" G_GINT64_MODIFIER "x mem=%s ro=%d "
-        "discont=%d shm=%s delta=%d size=%" G_GSIZE_FORMAT " tc=%s\n",
+        "discont=%d shm=%s delta=%d size=%" G_GSIZE_FORMAT " tc=%s sei=%s\n",
         frame_count,
         GST_BUFFER_PTS (buffer),
         GST_BUFFER_DURATION (buffer), crc, mem->allocator ?
         mem->allocator->mem_type : "?", GST_MEMORY_IS_READONLY (mem),
         GST_BUFFER_IS_DISCONT (buffer), backing,
         GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_DELTA_UNIT),
-        gst_buffer_get_size (buffer), tc);
+        gst_buffer_get_size (buffer), tc, sei);
     if (flip_every && frame_count && frame_count % flip_every == 0)
       flip_caps ();
     g_free (backing);
     g_free (tc);
+    g_free (sei);
 
     if (hold_count) {
       HeldFrame *frame = g_new (HeldFrame, 1);
