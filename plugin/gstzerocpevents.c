@@ -6,6 +6,8 @@
 #include "config.h"
 #endif
 
+#include <math.h>
+
 #include "gstzerocpelements.h"
 #include "gstzerocpevents.h"
 #include "zcp.h"
@@ -69,6 +71,66 @@ gst_zero_cp_structure_keep_readable (GstStructure * structure,
 {
   gst_structure_filter_and_map_in_place (structure,
       gst_zero_cp_keep_field_that_reads_back, (gpointer) what);
+}
+
+/* Whether @value may be a value of a tag of @type: a string or boxed value
+ * that is there (the tag getters' callers take one for granted). */
+static gboolean
+gst_zero_cp_tag_value_fits (GType type, const GValue * value)
+{
+  if (!value || G_VALUE_TYPE (value) != type)
+    return FALSE;
+  if (type == G_TYPE_STRING)
+    return g_value_get_string (value) != NULL;
+  if (G_TYPE_IS_BOXED (type))
+    return g_value_get_boxed (value) != NULL;
+  return TRUE;
+}
+
+/* Leaves out of @tags, which it takes, what this process cannot read as a
+ * tag: a tag it has not registered (every element that merges tag lists
+ * warns on one) and values not of the tag's type (the tag getters assert on
+ * them), as a broken or hostile publisher may send.  Returns the tags left,
+ * a copy if any went. */
+static GstTagList *
+gst_zero_cp_tag_list_keep_known (GstTagList * tags)
+{
+  GPtrArray *unknown = g_ptr_array_new_with_free_func (g_free);
+
+  for (gint i = 0; i < gst_tag_list_n_tags (tags); i++) {
+    const gchar *tag = gst_tag_list_nth_tag_name (tags, i);
+    GType type = gst_tag_exists (tag) ? gst_tag_get_type (tag) : G_TYPE_NONE;
+    gboolean fits = type != G_TYPE_NONE;
+
+    for (guint n = 0; fits && n < gst_tag_list_get_tag_size (tags, tag); n++)
+      fits = gst_zero_cp_tag_value_fits (type,
+          gst_tag_list_get_value_index (tags, tag, n));
+    if (!fits)
+      g_ptr_array_add (unknown, g_strdup (tag));
+  }
+  if (unknown->len)
+    tags = gst_tag_list_make_writable (tags);
+  for (guint i = 0; i < unknown->len; i++) {
+    GST_WARNING ("tag '%s' of the publisher's is not one this process "
+        "knows with that type: left out", (const gchar *) unknown->pdata[i]);
+    gst_tag_list_remove_tag (tags, unknown->pdata[i]);
+  }
+  g_ptr_array_unref (unknown);
+  return tags;
+}
+
+/* The tag list in @field of @structure, with only what this process can
+ * read as tags; NULL if there is none. */
+static GstTagList *
+gst_zero_cp_structure_get_known_tags (const GstStructure * structure,
+    const gchar * field)
+{
+  GstTagList *tags = NULL;
+
+  if (!gst_structure_get (structure, field, GST_TYPE_TAG_LIST, &tags, NULL) ||
+      !tags)
+    return NULL;
+  return gst_zero_cp_tag_list_keep_known (tags);
 }
 
 /* A GstToc has no text form: its entries as nested structures, each with
@@ -189,7 +251,7 @@ gst_zero_cp_toc_entry_from_structure (const GstStructure * structure,
   entry = gst_toc_entry_new ((GstTocEntryType) type, uid);
   gst_toc_entry_set_start_stop_times (entry, start, stop);
   gst_toc_entry_set_loop (entry, (GstTocLoopType) loop_type, repeat_count);
-  if (gst_structure_get (structure, "tags", GST_TYPE_TAG_LIST, &tags, NULL))
+  if ((tags = gst_zero_cp_structure_get_known_tags (structure, "tags")))
     gst_toc_entry_set_tags (entry, tags);
   if (!gst_zero_cp_toc_entries_from_structure (structure, depth, NULL, entry)) {
     gst_toc_entry_unref (entry);
@@ -218,7 +280,7 @@ gst_zero_cp_toc_event_from_structure (GstStructure * structure)
     goto done;
 
   toc = gst_toc_new ((GstTocScope) scope);
-  if (gst_structure_get (fields, "tags", GST_TYPE_TAG_LIST, &tags, NULL))
+  if ((tags = gst_zero_cp_structure_get_known_tags (fields, "tags")))
     gst_toc_set_tags (toc, tags);
   gst_structure_get_boolean (structure, "updated", &updated);
   if (gst_zero_cp_toc_entries_from_structure (fields, 0, toc, NULL))
@@ -228,6 +290,58 @@ gst_zero_cp_toc_event_from_structure (GstStructure * structure)
 done:
   gst_structure_free (structure);
   return event;
+}
+
+/* Whether @structure has what GStreamer's parse function for an event of
+ * @type reads without looking, and nothing its constructor refuses: a
+ * broken or hostile publisher's event without it would fail an assertion
+ * here, or crash an element downstream.  Tag lists keep only known tags. */
+static gboolean
+gst_zero_cp_event_fields_are_sound (GstEventType type, GstStructure * structure)
+{
+  const GValue *value;
+  GstTagList *tags;
+  guint64 timestamp, duration;
+  GstFormat format;
+  gint64 position;
+
+  switch (type) {
+    case GST_EVENT_STREAM_START:
+      return gst_structure_get_string (structure, "stream-id") != NULL;
+    case GST_EVENT_SEGMENT:{
+      const GstSegment *segment;
+
+      value = gst_structure_get_value (structure, "segment");
+      if (!value || G_VALUE_TYPE (value) != GST_TYPE_SEGMENT ||
+          !(segment = g_value_get_boxed (value)))
+        return FALSE;
+      return isfinite (segment->rate) && segment->rate != 0.0 &&
+          isfinite (segment->applied_rate) && segment->applied_rate != 0.0 &&
+          segment->format != GST_FORMAT_UNDEFINED;
+    }
+    case GST_EVENT_TAG:
+      if (!(tags = gst_zero_cp_structure_get_known_tags (structure, "taglist")))
+        return FALSE;
+      gst_structure_set (structure, "taglist", GST_TYPE_TAG_LIST, tags, NULL);
+      gst_tag_list_unref (tags);
+      return TRUE;
+    case GST_EVENT_GAP:
+      return gst_structure_get (structure, "timestamp", G_TYPE_UINT64,
+          &timestamp, "duration", G_TYPE_UINT64, &duration, NULL) &&
+          GST_CLOCK_TIME_IS_VALID (timestamp);
+    case GST_EVENT_SEGMENT_DONE:
+      return gst_structure_get (structure, "format", GST_TYPE_FORMAT, &format,
+          "position", G_TYPE_INT64, &position, NULL);
+    case GST_EVENT_PROTECTION:
+      value = gst_structure_get_value (structure, "data");
+      return value && GST_VALUE_HOLDS_BUFFER (value) &&
+          gst_value_get_buffer (value) &&
+          gst_structure_get_string (structure, "system_id") &&
+          (!gst_structure_has_field (structure, "origin") ||
+          gst_structure_get_string (structure, "origin"));
+    default:
+      return TRUE;
+  }
 }
 
 gchar *
@@ -284,6 +398,13 @@ gst_zero_cp_event_from_string (const gchar * string)
   }
   if (type == GST_EVENT_TOC)
     return gst_zero_cp_toc_event_from_structure (structure);
+  if (!gst_zero_cp_event_fields_are_sound ((GstEventType) type, structure)) {
+    GST_WARNING ("%s event without what GStreamer needs of one: %"
+        GST_PTR_FORMAT, gst_event_type_get_name ((GstEventType) type),
+        structure);
+    gst_structure_free (structure);
+    return NULL;
+  }
   return gst_event_new_custom ((GstEventType) type, structure);
 }
 

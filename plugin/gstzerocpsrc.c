@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include <gst/audio/audio.h>
+#include <gst/tag/tag.h>
 #include <gst/video/video.h>
 
 #include "gstzerocpallocator.h"
@@ -1647,6 +1648,11 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
   gobject_class->set_property = gst_zero_cp_src_set_property;
   gobject_class->get_property = gst_zero_cp_src_get_property;
   gobject_class->finalize = gst_zero_cp_src_finalize;
+
+  /* The tags of GStreamer's tag library (MusicBrainz ids, capture
+   * settings), which the publisher's demuxers and parsers put in its tag
+   * lists: a tag this process does not know is left out of them. */
+  gst_tag_register_musicbrainz_tags ();
 
   /**
    * GstZeroCpSrc:channel:

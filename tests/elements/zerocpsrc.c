@@ -2219,6 +2219,157 @@ GST_START_TEST (test_unreadable_events_are_dropped)
 
 GST_END_TEST;
 
+/* "TYPE structure" of an event of @type named @name with @field. */
+static gchar *
+event_string_with (GstEventType type, const gchar * name,
+    const gchar * field, GType field_type, gconstpointer value)
+{
+  GstStructure *structure = gst_structure_new (name, field, field_type,
+      value, NULL);
+  gchar *fields = gst_structure_to_string (structure);
+  gchar *string = g_strdup_printf ("%u %s", (guint) type, fields);
+
+  g_free (fields);
+  gst_structure_free (structure);
+  return string;
+}
+
+/* What a downstream element reads of @event, for GStreamer's assertions to
+ * look at; and whether its tags are only the artist and a MusicBrainz id
+ * (a tag of GStreamer's tag library, which the source registers). */
+static void
+read_event_as_downstream_does (GstEvent * event)
+{
+  const GstSegment *segment;
+  const gchar *text, *origin;
+  GstTagList *tags;
+  GstToc *toc;
+  GstBuffer *data;
+  GstClockTime timestamp, duration;
+  GstFormat format;
+  gint64 position;
+  gchar *artist = NULL;
+
+  switch (GST_EVENT_TYPE (event)) {
+    case GST_EVENT_STREAM_START:
+      gst_event_parse_stream_start (event, &text);
+      fail_unless (text != NULL);
+      break;
+    case GST_EVENT_SEGMENT:
+      gst_event_parse_segment (event, &segment);
+      fail_unless (segment->rate != 0.0);
+      break;
+    case GST_EVENT_TAG:
+      gst_event_parse_tag (event, &tags);
+      fail_unless_equals_int (gst_tag_list_n_tags (tags), 2);
+      fail_unless (gst_tag_list_get_string (tags, "musicbrainz-trackid",
+              &artist));
+      fail_unless_equals_string (artist, "a1");
+      g_free (artist);
+      fail_unless (gst_tag_list_get_string (tags, GST_TAG_ARTIST, &artist));
+      fail_unless_equals_string (artist, "someone");
+      g_free (artist);
+      break;
+    case GST_EVENT_TOC:
+      gst_event_parse_toc (event, &toc, NULL);
+      fail_unless_equals_int (gst_tag_list_n_tags (gst_toc_get_tags (toc)), 2);
+      gst_toc_unref (toc);
+      break;
+    case GST_EVENT_GAP:
+      gst_event_parse_gap (event, &timestamp, &duration);
+      break;
+    case GST_EVENT_SEGMENT_DONE:
+      gst_event_parse_segment_done (event, &format, &position);
+      break;
+    case GST_EVENT_PROTECTION:
+      gst_event_parse_protection (event, &text, &data, &origin);
+      fail_unless (text != NULL && data != NULL);
+      break;
+    default:
+      break;
+  }
+}
+
+/* Events a broken or hostile publisher may send without what GStreamer's
+ * parse functions take for granted (a missing field, a rate of 0, a tag of
+ * the wrong type or unknown here) are dropped, or lose the tags this
+ * process cannot read, so that nothing downstream fails on them; the
+ * frames still come. */
+GST_START_TEST (test_unsound_events_are_dropped)
+{
+  gchar *channel = unique_channel ("unsound");
+  GstHarness *sub = harness_for ("zerocpsrc timestamp-mode=passthrough",
+      channel);
+  GstTagList *tags = gst_tag_list_new_from_string ("taglist, "
+      "title=(int)5, artist=(string)someone, datetime=(string)today, "
+      "zerocp-never-registered=(string)x, musicbrainz-trackid=(string)a1");
+  GstSegment segment;
+  struct zcp_publisher *publisher;
+  gchar *before[8], *between[2];
+  guint tag_events = 0, toc_events = 0;
+  GstEvent *event;
+
+  fail_unless (tags != NULL);
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  segment.rate = 0.0;
+  before[0] = g_strdup_printf ("%u stream-start, flags=(GstStreamFlags)0",
+      (guint) GST_EVENT_STREAM_START);
+  before[1] = g_strdup_printf ("%u segment, x=(int)1", GST_EVENT_SEGMENT);
+  before[2] = event_string_with (GST_EVENT_SEGMENT, "segment", "segment",
+      GST_TYPE_SEGMENT, &segment);
+  before[3] = event_string_with (GST_EVENT_TAG, "GstTagList-stream",
+      "taglist", GST_TYPE_TAG_LIST, tags);
+  before[4] = toc_event_string (gst_structure_new ("toc", "scope",
+          G_TYPE_INT, (gint) GST_TOC_SCOPE_GLOBAL, "tags", GST_TYPE_TAG_LIST,
+          tags, NULL));
+  before[5] = g_strdup_printf ("%u segment-done, format=(GstFormat)time",
+      (guint) GST_EVENT_SEGMENT_DONE);
+  before[6] = g_strdup_printf ("%u protection, system_id=(string)x",
+      (guint) GST_EVENT_PROTECTION);
+  before[7] = g_strdup_printf ("%u GstTagList-stream, taglist=(int)1",
+      (guint) GST_EVENT_TAG);
+  /* Gaps go out only after a buffer. */
+  between[0] = g_strdup_printf ("%u gap, timestamp=(guint64)0",
+      (guint) GST_EVENT_GAP);
+  between[1] = g_strdup_printf ("%u gap, timestamp=(guint64)%" G_GUINT64_FORMAT
+      ", duration=(guint64)0", (guint) GST_EVENT_GAP, GST_CLOCK_TIME_NONE);
+
+  publisher = open_raw_publisher (channel, "application/x-test");
+  for (guint i = 0; i < G_N_ELEMENTS (before); i++)
+    fail_unless_equals_int (zcp_publisher_send_event (publisher, before[i],
+            ZCP_STICKY_NONE, NULL), 0);
+  publish_raw_frame (publisher, 16, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (between); i++)
+    fail_unless_equals_int (zcp_publisher_send_event (publisher, between[i],
+            ZCP_STICKY_NONE, NULL), 0);
+  publish_raw_frame (publisher, 16, NULL);
+
+  gst_buffer_unref (gst_harness_pull (sub));
+  gst_buffer_unref (gst_harness_pull (sub));
+  while ((event = gst_harness_try_pull_event (sub))) {
+    read_event_as_downstream_does (event);
+    tag_events += GST_EVENT_TYPE (event) == GST_EVENT_TAG;
+    toc_events += GST_EVENT_TYPE (event) == GST_EVENT_TOC;
+    fail_if (GST_EVENT_TYPE (event) == GST_EVENT_GAP);
+    fail_if (GST_EVENT_TYPE (event) == GST_EVENT_SEGMENT_DONE);
+    fail_if (GST_EVENT_TYPE (event) == GST_EVENT_PROTECTION);
+    gst_event_unref (event);
+  }
+  fail_unless_equals_int (tag_events, 1);
+  fail_unless_equals_int (toc_events, 1);
+
+  gst_harness_teardown (sub);
+  zcp_publisher_close (publisher);
+  for (guint i = 0; i < G_N_ELEMENTS (before); i++)
+    g_free (before[i]);
+  for (guint i = 0; i < G_N_ELEMENTS (between); i++)
+    g_free (between[i]);
+  gst_tag_list_unref (tags);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* The metas a camera, a decoder or an analytics step puts on a frame. */
 static void
 add_frame_metas (GstBuffer * buffer)
@@ -2998,6 +3149,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_upstream_events_reach_publisher);
   tcase_add_test (tc, test_toc_and_protection_cross);
   tcase_add_test (tc, test_unreadable_events_are_dropped);
+  tcase_add_test (tc, test_unsound_events_are_dropped);
   tcase_add_test (tc, test_buffer_metas_cross);
   tcase_add_test (tc, test_unreadable_metas_are_left_out);
   tcase_add_test (tc, test_planar_audio_crosses);
