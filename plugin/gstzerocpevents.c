@@ -7,6 +7,7 @@
 #endif
 
 #include <math.h>
+#include <string.h>
 
 #include "gstzerocpelements.h"
 #include "gstzerocpevents.h"
@@ -71,6 +72,132 @@ gst_zero_cp_structure_keep_readable (GstStructure * structure,
 {
   gst_structure_filter_and_map_in_place (structure,
       gst_zero_cp_keep_field_that_reads_back, (gpointer) what);
+}
+
+/* The characters of an unquoted value in GStreamer's text. */
+static gboolean
+is_simple_char (gchar c)
+{
+  return g_ascii_isalnum (c) || (c && strchr ("_-+/:.", c));
+}
+
+/* Whether the buffer value (or array, list or set of them) at @at, just after
+ * its type, is hex digits, two a byte; @end is set past it.  Escapes of any
+ * depth of nesting are skipped, and anything unusual (quotes, a token with
+ * other characters) is refused rather than understood. */
+static gboolean
+buffer_value_is_hex (const gchar * at, const gchar ** end)
+{
+  guint depth = 0;
+
+  do {
+    gsize digits = 0;
+
+    while (g_ascii_isspace (*at) || *at == '\\' || (depth > 0 && *at == ','))
+      at++;
+    if (*at == '<' || *at == '{' || *at == '[') {
+      depth++;
+      at++;
+      continue;
+    }
+    if (depth > 0 && (*at == '>' || *at == '}' || *at == ']')) {
+      depth--;
+      at++;
+      continue;
+    }
+    for (;; at++) {
+      if (*at == '\\' && is_simple_char (at[1]))
+        continue;
+      if (!is_simple_char (*at))
+        break;
+      if (!g_ascii_isxdigit (*at))
+        return FALSE;
+      digits++;
+    }
+    if (digits == 0 || digits % 2 != 0)
+      return FALSE;
+  } while (depth > 0);
+  *end = at;
+  return TRUE;
+}
+
+/* Deeper than any text a publisher writes (a region's params in an array,
+ * a structure in a string): GStreamer's parser recurses once a level and has
+ * no limit of its own, so a hostile publisher's thousands of nested arrays
+ * would overflow the streaming thread's stack. */
+#define TEXT_DEPTH_MAX 32
+
+/* Whether GStreamer's parser would go at most TEXT_DEPTH_MAX deep into the
+ * @length bytes of @text, @depth deep already: arrays, lists and ranges in
+ * each other, and whatever a quoted string holds (a structure or caps,
+ * parsed again once unescaped). */
+static gboolean
+text_nesting_is_shallow (const gchar * text, gsize length, guint depth)
+{
+  /* Closing brackets of its own cannot take a level above where it began. */
+  const guint outer = depth;
+
+  for (gsize i = 0; i < length; i++) {
+    gchar c = text[i];
+
+    if (c == '\\') {
+      i++;
+    } else if (c == '"') {
+      GString *inner = g_string_new (NULL);
+      gboolean shallow;
+
+      for (i++; i < length && text[i] != '"'; i++) {
+        if (text[i] == '\\' && i + 1 < length)
+          i++;
+        g_string_append_c (inner, text[i]);
+      }
+      shallow = depth < TEXT_DEPTH_MAX &&
+          text_nesting_is_shallow (inner->str, inner->len, depth + 1);
+      g_string_free (inner, TRUE);
+      if (!shallow)
+        return FALSE;
+    } else if (c == '<' || c == '{' || c == '[') {
+      if (++depth > TEXT_DEPTH_MAX)
+        return FALSE;
+    } else if ((c == '>' || c == '}' || c == ']') && depth > outer) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
+static gboolean
+text_buffers_are_hex (const gchar * text)
+{
+  static const gchar *const names[] = { "buffer", "GstBuffer" };
+
+  for (const gchar * at = strchr (text, '('); at; at = strchr (at, '(')) {
+    const gchar *value = NULL;
+
+    /* GStreamer allows white space around the type's name. */
+    at++;
+    while (g_ascii_isspace (*at) || *at == '\\')
+      at++;
+    for (guint i = 0; i < G_N_ELEMENTS (names) && !value; i++)
+      if (g_str_has_prefix (at, names[i]))
+        value = at + strlen (names[i]);
+    if (!value)
+      continue;
+    while (g_ascii_isspace (*value) || *value == '\\')
+      value++;
+    if (*value != ')')
+      continue;
+    if (!buffer_value_is_hex (value + 1, &at))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+gst_zero_cp_text_is_safe_to_parse (const gchar * text)
+{
+  return text_nesting_is_shallow (text, strlen (text), 0) &&
+      text_buffers_are_hex (text);
 }
 
 /* Whether @value may be a value of a tag of @type: a string or boxed value
@@ -378,7 +505,7 @@ GstEvent *
 gst_zero_cp_event_from_string (const gchar * string)
 {
   GstStructure *structure;
-  gchar *end;
+  gchar *end, *rest = NULL;
   guint64 type = g_ascii_strtoull (string, &end, 10);
 
   /* Only the types an event can be made of: no caps (they travel on their
@@ -390,7 +517,16 @@ gst_zero_cp_event_from_string (const gchar * string)
     GST_WARNING ("not an event: '%.64s'", string);
     return NULL;
   }
-  structure = gst_structure_from_string (end + 1, NULL);
+  /* With no end pointer GStreamer warns (g_warning) on text after the
+   * structure. */
+  structure = gst_zero_cp_text_is_safe_to_parse (end + 1) ?
+      gst_structure_from_string (end + 1, &rest) : NULL;
+  while (rest && g_ascii_isspace (*rest))
+    rest++;
+  if (structure && *rest) {
+    gst_structure_free (structure);
+    structure = NULL;
+  }
   if (!structure) {
     GST_WARNING ("event of type %" G_GUINT64_FORMAT " with an unreadable "
         "structure: '%.64s'", type, end + 1);

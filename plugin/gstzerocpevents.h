@@ -43,6 +43,15 @@ gchar *gst_zero_cp_event_to_string (GstEvent * event);
  * one of ours. */
 GstEvent *gst_zero_cp_event_from_string (const gchar * string);
 
+/* Whether GStreamer 1.22's parser can be given @text, of a publisher or a
+ * subscriber, caps included, without harm: nested at most 32 deep (the
+ * parser recurses without a limit, and thousands of nested arrays overflow
+ * the stack), and every buffer value, at any depth of nesting, hex digits,
+ * two a byte (on one that is not, gst_value_deserialize_buffer unrefs the
+ * buffer, then unmaps it).  It refuses some text that would parse (a quoted
+ * buffer, say) and lets none of those through. */
+gboolean gst_zero_cp_text_is_safe_to_parse (const gchar * text);
+
 /* Leaves out of @structure the fields that do not read back from their text
  * (objects), which would make the whole of it unreadable to subscribers;
  * @what names it in the debug log. */

@@ -268,11 +268,14 @@ add_afd (GstBuffer * buffer, const GstStructure * structure,
   guint field;
   gint spec, afd;
 
-  /* The AFD code is four bits on the wire, reserved values included. */
+  /* Four bits, but gst_buffer_add_video_afd_meta asserts on the codes
+   * every spec reserves (1, 5 to 7, 12) and on 0 for DVB's. */
   if (!gst_structure_get (structure, "field", G_TYPE_UINT, &field,
           "spec", G_TYPE_INT, &spec, "afd", G_TYPE_INT, &afd, NULL) ||
       field > 1 || spec < GST_VIDEO_AFD_SPEC_DVB_ETSI ||
-      spec > GST_VIDEO_AFD_SPEC_SMPTE_ST2016_1 || afd < 0 || afd > 15)
+      spec > GST_VIDEO_AFD_SPEC_SMPTE_ST2016_1 || afd < 0 || afd > 15 ||
+      afd == 1 || (afd >= 5 && afd <= 7) || afd == 12 ||
+      (afd == 0 && spec == GST_VIDEO_AFD_SPEC_DVB_ETSI))
     return FALSE;
   gst_buffer_add_video_afd_meta (buffer, (guint8) field,
       (GstVideoAFDSpec) spec, (GstVideoAFDValue) afd);
@@ -316,17 +319,18 @@ sei_user_data_unregistered_to_structure (GstMeta * meta, const gchar * name)
 {
   GstVideoSEIUserDataUnregisteredMeta *sei =
       (GstVideoSEIUserDataUnregisteredMeta *) meta;
-  GstBuffer *uuid = gst_buffer_new_memdup (sei->uuid, sizeof sei->uuid);
-  GstStructure *structure = gst_structure_new (name,
-      "uuid", GST_TYPE_BUFFER, uuid, NULL);
+  GstBuffer *uuid, *data;
+  GstStructure *structure;
 
-  /* An empty buffer has no text that reads back: no data, no field. */
-  if (sei->size > 0) {
-    GstBuffer *data = gst_buffer_new_memdup (sei->data, sei->size);
-
-    gst_structure_set (structure, "data", GST_TYPE_BUFFER, data, NULL);
-    gst_buffer_unref (data);
-  }
+  /* GStreamer 1.22 cannot copy one without bytes (its transform asserts on
+   * the NULL they are kept as), and any element downstream may copy. */
+  if (sei->size == 0)
+    return NULL;
+  uuid = gst_buffer_new_memdup (sei->uuid, sizeof sei->uuid);
+  data = gst_buffer_new_memdup (sei->data, sei->size);
+  structure = gst_structure_new (name, "uuid", GST_TYPE_BUFFER, uuid,
+      "data", GST_TYPE_BUFFER, data, NULL);
+  gst_buffer_unref (data);
   gst_buffer_unref (uuid);
   return structure;
 }
@@ -335,30 +339,26 @@ static gboolean
 add_sei_user_data_unregistered (GstBuffer * buffer,
     const GstStructure * structure, const GstAudioInfo * audio_info)
 {
-  const GValue *uuid_value = gst_structure_get_value (structure, "uuid");
-  const GValue *data_value = gst_structure_get_value (structure, "data");
-  GstBuffer *uuid, *data = NULL;
+  const GValue *uuid = gst_structure_get_value (structure, "uuid");
+  const GValue *data = gst_structure_get_value (structure, "data");
   guint8 uuid_bytes[16];
-  GstMapInfo map = GST_MAP_INFO_INIT;
+  GstMapInfo map;
+  gboolean added = FALSE;
 
-  if (!uuid_value || !GST_VALUE_HOLDS_BUFFER (uuid_value) ||
-      (data_value && !GST_VALUE_HOLDS_BUFFER (data_value)))
+  if (!uuid || !GST_VALUE_HOLDS_BUFFER (uuid) || !gst_value_get_buffer (uuid) ||
+      gst_buffer_get_size (gst_value_get_buffer (uuid)) != sizeof uuid_bytes ||
+      !data || !GST_VALUE_HOLDS_BUFFER (data) || !gst_value_get_buffer (data) ||
+      !gst_buffer_map (gst_value_get_buffer (data), &map, GST_MAP_READ))
     return FALSE;
-  uuid = gst_value_get_buffer (uuid_value);
-  if (data_value)
-    data = gst_value_get_buffer (data_value);
-  if (!uuid || gst_buffer_get_size (uuid) != sizeof uuid_bytes ||
-      (data_value && !data))
-    return FALSE;
-  gst_buffer_extract (uuid, 0, uuid_bytes, sizeof uuid_bytes);
-  if (data && !gst_buffer_map (data, &map, GST_MAP_READ))
-    return FALSE;
-  /* The API takes no NULL, even for no bytes. */
-  gst_buffer_add_video_sei_user_data_unregistered_meta (buffer, uuid_bytes,
-      data ? map.data : uuid_bytes, map.size);
-  if (data)
-    gst_buffer_unmap (data, &map);
-  return TRUE;
+  gst_buffer_extract (gst_value_get_buffer (uuid), 0, uuid_bytes,
+      sizeof uuid_bytes);
+  if (map.size > 0) {
+    gst_buffer_add_video_sei_user_data_unregistered_meta (buffer, uuid_bytes,
+        map.data, map.size);
+    added = TRUE;
+  }
+  gst_buffer_unmap (gst_value_get_buffer (data), &map);
+  return added;
 }
 
 /* Per-buffer encryption: the key id, IV and subsamples, as buffers. */
@@ -625,6 +625,11 @@ gst_zero_cp_metas_add_from_string (GstBuffer * buffer, const gchar * string,
 {
   const gchar *at = string;
 
+  if (!gst_zero_cp_text_is_safe_to_parse (string)) {
+    GST_WARNING ("metas with a buffer that is not hex, left out: '%.64s'",
+        string);
+    return;
+  }
   for (;;) {
     GstStructure *structure;
     const gchar *name;
@@ -654,4 +659,17 @@ gst_zero_cp_metas_add_from_string (GstBuffer * buffer, const gchar * string,
           GST_PTR_FORMAT, name, structure);
     gst_structure_free (structure);
   }
+}
+
+void
+gst_zero_cp_metas_ensure_audio_layout (GstBuffer * buffer,
+    const GstAudioInfo * audio_info)
+{
+  if (GST_AUDIO_INFO_LAYOUT (audio_info) != GST_AUDIO_LAYOUT_NON_INTERLEAVED ||
+      gst_buffer_get_audio_meta (buffer))
+    return;
+  GST_WARNING ("non-interleaved audio without its planes' layout: taken as "
+      "packed");
+  gst_buffer_add_audio_meta (buffer, audio_info,
+      gst_buffer_get_size (buffer) / GST_AUDIO_INFO_BPF (audio_info), NULL);
 }

@@ -20,4 +20,13 @@ gchar *gst_zero_cp_metas_to_string (GstBuffer * buffer);
 void gst_zero_cp_metas_add_from_string (GstBuffer * buffer,
     const gchar * string, const GstAudioInfo * audio_info);
 
+/* Non-interleaved audio cannot be mapped without its GstAudioMeta, which
+ * comes with the frame's metas: if they were lost (written over before a
+ * leaky subscriber far behind read them) or could not be read, this takes
+ * the planes of @buffer, raw audio of @audio_info, as packed, the layout
+ * decoders give, rather than let it go downstream to GStreamer's audio
+ * functions, which assert on it. */
+void gst_zero_cp_metas_ensure_audio_layout (GstBuffer * buffer,
+    const GstAudioInfo * audio_info);
+
 G_END_DECLS

@@ -845,7 +845,8 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
     return FALSE;
   }
 
-  caps = gst_caps_from_string (caps_string);
+  caps = gst_zero_cp_text_is_safe_to_parse (caps_string) ?
+      gst_caps_from_string (caps_string) : NULL;
   if (!caps || !gst_caps_is_fixed (caps)) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Channel '%s' carries invalid "
             "caps.", self->channel_in_use), ("caps '%s'", caps_string));
@@ -1447,6 +1448,8 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
         self->is_raw_audio ? &self->audio_info : NULL);
     free (frame.event);
   }
+  if (self->is_raw_audio)
+    gst_zero_cp_metas_ensure_audio_layout (buffer, &self->audio_info);
 
   if (self->discont) {
     GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_DISCONT);
