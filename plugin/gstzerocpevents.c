@@ -138,8 +138,13 @@ text_nesting_is_shallow (const gchar * text, gsize length, guint depth)
   const guint outer = depth;
 
   for (gsize i = 0; i < length; i++) {
-    gchar c = text[i];
+    gchar c;
 
+    /* Most of it is names and values: skip those at glibc's pace. */
+    i += strcspn (text + i, "\\\"<>{}[]");
+    if (i >= length)
+      break;
+    c = text[i];
     if (c == '\\') {
       i++;
     } else if (c == '"') {
