@@ -192,6 +192,7 @@ static const gchar *const parser_faults[] = {
   "0.10-style raw ",
   "Received a structure string that contains '=\"",
   "Invalid caps feature name",
+  "Failed deserialize caps features",
   "gst_value_deserialize_with_pspec: assertion 'G_IS_VALUE (dest)'",
   "gst_date_time_to_g_date_time: assertion 'datetime != NULL'",
   /* The plugin always gives an end pointer: only nested ones warn. */
