@@ -12,7 +12,8 @@
  * merged; a buffer with its metas is copied, which runs each meta's
  * transform.
  *
- * Input: one byte, then the text.  Byte & 1: 0, an event; 1, metas.  For
+ * Input: one byte, then the text.  Byte & 0x80: a channel's caps, read as
+ * the source reads them.  Otherwise byte & 1: 0, an event; 1, metas.  For
  * metas, byte & 2 gives the frame raw audio caps (stereo F32, planar if
  * byte & 4), as the source does for audio, and video otherwise.
  */
@@ -21,6 +22,7 @@
 
 #include <gst/audio/audio.h>
 #include <gst/tag/tag.h>
+#include <gst/video/video.h>
 
 #include "gstzerocpelements.h"
 #include "gstzerocpevents.h"
@@ -215,6 +217,24 @@ abort_on_warning (const gchar * domain, GLogLevelFlags level,
   abort ();
 }
 
+/* What the source makes of the caps of a channel. */
+static void
+read_caps (const gchar * text)
+{
+  GstCaps *caps;
+  GstVideoInfo video_info;
+  GstAudioInfo audio_info;
+
+  if (!gst_zero_cp_text_is_safe_to_parse (text) ||
+      !(caps = gst_caps_from_string (text)))
+    return;
+  if (gst_caps_is_fixed (caps)) {
+    gst_video_info_from_caps (&video_info, caps);
+    gst_audio_info_from_caps (&audio_info, caps);
+  }
+  gst_caps_unref (caps);
+}
+
 static gpointer
 set_up (gpointer unused)
 {
@@ -239,7 +259,9 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   if (size < 1)
     return 0;
   text = g_strndup ((const gchar *) data + 1, size - 1);
-  if (data[0] & 1) {
+  if (data[0] & 0x80) {
+    read_caps (text);
+  } else if (data[0] & 1) {
     read_metas (text, data[0]);
   } else {
     GstEvent *event = gst_zero_cp_event_from_string (text);
