@@ -824,6 +824,62 @@ GST_START_TEST (test_every_pool_held_is_an_error)
 
 GST_END_TEST;
 
+/* What a subscriber sends upstream is text the sink has GStreamer parse: a
+ * buffer that is not hex (on which GStreamer 1.22 reads the freed buffer),
+ * arrays nested 500 deep and text after the structure are refused, with a
+ * warning in the debug log, and the custom event after them reaches
+ * upstream. */
+GST_START_TEST (test_unsafe_upstream_text_is_refused)
+{
+  gchar *channel = unique_channel ("upstream-text");
+  GstHarness *h = sink_harness (channel);
+  gchar *deep = g_strnfill (500, '<');
+  gchar *texts[] = {
+    g_strdup_printf ("%u zerocp-test, b=(buffer)0g",
+        (guint) GST_EVENT_CUSTOM_UPSTREAM),
+    g_strdup_printf ("%u zerocp-test, a=(int)%s1",
+        (guint) GST_EVENT_CUSTOM_UPSTREAM, deep),
+    g_strdup_printf ("%u zerocp-test; and then",
+        (guint) GST_EVENT_CUSTOM_UPSTREAM),
+    g_strdup_printf ("%u zerocp-test, good=(boolean)true",
+        (guint) GST_EVENT_CUSTOM_UPSTREAM),
+  };
+  struct zcp_subscriber *subscriber;
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  guint customs = 0;
+  gboolean good = FALSE;
+
+  fail_unless_equals_int (zcp_subscriber_open (channel, &subscriber), 0);
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    fail_unless_equals_int (zcp_subscriber_send_upstream (subscriber,
+            texts[i]), 0);
+  /* The sink relays them in order: the good one comes last. */
+  while (!good && g_get_monotonic_time () < deadline) {
+    GstEvent *event = gst_harness_try_pull_upstream_event (h);
+
+    if (!event) {
+      g_usleep (1000);
+      continue;
+    }
+    if (GST_EVENT_TYPE (event) == GST_EVENT_CUSTOM_UPSTREAM) {
+      customs++;
+      good = gst_structure_has_field (gst_event_get_structure (event), "good");
+    }
+    gst_event_unref (event);
+  }
+  fail_unless (good, "the event after the refused ones did not come");
+  fail_unless_equals_int (customs, 1);
+
+  zcp_subscriber_close (subscriber);
+  gst_harness_teardown (h);
+  for (guint i = 0; i < G_N_ELEMENTS (texts); i++)
+    g_free (texts[i]);
+  g_free (deep);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* Opens a lossless subscriber that reads nothing and pushes until the
  * push is blocked behind it: every chunk of the pool (held at 8) held, and
  * the render waiting for one to come free.  Returns the pushing thread. */
@@ -1104,6 +1160,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_pause_lets_a_full_subscriber_catch_up);
   tcase_add_test (tc, test_too_many_open_files_says_so);
   tcase_add_test (tc, test_only_system_memory_caps);
+  tcase_add_test (tc, test_unsafe_upstream_text_is_refused);
   return s;
 }
 
