@@ -368,8 +368,10 @@ sigint_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* A zerocpsink opens its channel on the way to PAUSED, and publishes
- * nothing before PLAYING: subscribers can attach in between. */
+/* A zerocpsink opens its channel on the way to PAUSED, and publishes no
+ * frame basesink holds for preroll before PLAYING: subscribers can attach
+ * in between.  (basesink renders at once a buffer it does not sync on, one
+ * whose DTS is before the segment, say: x264enc's first frames.) */
 static gboolean
 wait_for_subscribers (void)
 {
