@@ -427,12 +427,12 @@ done:
 /* Whether @structure has what GStreamer's parse function for an event of
  * @type reads without looking, and nothing its constructor refuses: a
  * broken or hostile publisher's event without it would fail an assertion
- * here, or crash an element downstream.  Tag lists keep only known tags. */
+ * here, or crash an element downstream. */
 static gboolean
-gst_zero_cp_event_fields_are_sound (GstEventType type, GstStructure * structure)
+gst_zero_cp_event_fields_are_sound (GstEventType type,
+    const GstStructure * structure)
 {
   const GValue *value;
-  GstTagList *tags;
   guint64 timestamp, duration;
   GstFormat format;
   gint64 position;
@@ -452,11 +452,9 @@ gst_zero_cp_event_fields_are_sound (GstEventType type, GstStructure * structure)
           segment->format != GST_FORMAT_UNDEFINED;
     }
     case GST_EVENT_TAG:
-      if (!(tags = gst_zero_cp_structure_get_known_tags (structure, "taglist")))
-        return FALSE;
-      gst_structure_set (structure, "taglist", GST_TYPE_TAG_LIST, tags, NULL);
-      gst_tag_list_unref (tags);
-      return TRUE;
+      value = gst_structure_get_value (structure, "taglist");
+      return value && G_VALUE_TYPE (value) == GST_TYPE_TAG_LIST &&
+          g_value_get_boxed (value);
     case GST_EVENT_GAP:
       return gst_structure_get (structure, "timestamp", G_TYPE_UINT64,
           &timestamp, "duration", G_TYPE_UINT64, &duration, NULL) &&
@@ -545,6 +543,13 @@ gst_zero_cp_event_from_string (const gchar * string)
         structure);
     gst_structure_free (structure);
     return NULL;
+  }
+  if (type == GST_EVENT_TAG) {
+    GstTagList *tags = gst_zero_cp_structure_get_known_tags (structure,
+        "taglist");
+
+    gst_structure_set (structure, "taglist", GST_TYPE_TAG_LIST, tags, NULL);
+    gst_tag_list_unref (tags);
   }
   return gst_event_new_custom ((GstEventType) type, structure);
 }

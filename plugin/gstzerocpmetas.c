@@ -224,11 +224,21 @@ caption_to_structure (GstMeta * meta, const gchar * name)
   return structure;
 }
 
+/* The buffer in @field of @structure, or NULL; owned by @structure. */
+static GstBuffer *
+structure_peek_buffer (const GstStructure * structure, const gchar * field)
+{
+  const GValue *value = gst_structure_get_value (structure, field);
+
+  return value && GST_VALUE_HOLDS_BUFFER (value) ?
+      gst_value_get_buffer (value) : NULL;
+}
+
 static gboolean
 add_caption (GstBuffer * buffer, const GstStructure * structure,
     const GstAudioInfo * audio_info)
 {
-  const GValue *data = gst_structure_get_value (structure, "data");
+  GstBuffer *data = structure_peek_buffer (structure, "data");
   GstMapInfo map;
   gint type;
   gboolean added = FALSE;
@@ -236,15 +246,14 @@ add_caption (GstBuffer * buffer, const GstStructure * structure,
   if (!gst_structure_get_int (structure, "type", &type) ||
       type < GST_VIDEO_CAPTION_TYPE_CEA608_RAW ||
       type > GST_VIDEO_CAPTION_TYPE_CEA708_CDP || !data ||
-      !GST_VALUE_HOLDS_BUFFER (data) || !gst_value_get_buffer (data) ||
-      !gst_buffer_map (gst_value_get_buffer (data), &map, GST_MAP_READ))
+      !gst_buffer_map (data, &map, GST_MAP_READ))
     return FALSE;
   if (map.size > 0) {
     gst_buffer_add_video_caption_meta (buffer, (GstVideoCaptionType) type,
         map.data, map.size);
     added = TRUE;
   }
-  gst_buffer_unmap (gst_value_get_buffer (data), &map);
+  gst_buffer_unmap (data, &map);
   return added;
 }
 
@@ -339,25 +348,22 @@ static gboolean
 add_sei_user_data_unregistered (GstBuffer * buffer,
     const GstStructure * structure, const GstAudioInfo * audio_info)
 {
-  const GValue *uuid = gst_structure_get_value (structure, "uuid");
-  const GValue *data = gst_structure_get_value (structure, "data");
+  GstBuffer *uuid = structure_peek_buffer (structure, "uuid");
+  GstBuffer *data = structure_peek_buffer (structure, "data");
   guint8 uuid_bytes[16];
   GstMapInfo map;
   gboolean added = FALSE;
 
-  if (!uuid || !GST_VALUE_HOLDS_BUFFER (uuid) || !gst_value_get_buffer (uuid) ||
-      gst_buffer_get_size (gst_value_get_buffer (uuid)) != sizeof uuid_bytes ||
-      !data || !GST_VALUE_HOLDS_BUFFER (data) || !gst_value_get_buffer (data) ||
-      !gst_buffer_map (gst_value_get_buffer (data), &map, GST_MAP_READ))
+  if (!uuid || gst_buffer_get_size (uuid) != sizeof uuid_bytes || !data ||
+      !gst_buffer_map (data, &map, GST_MAP_READ))
     return FALSE;
-  gst_buffer_extract (gst_value_get_buffer (uuid), 0, uuid_bytes,
-      sizeof uuid_bytes);
+  gst_buffer_extract (uuid, 0, uuid_bytes, sizeof uuid_bytes);
   if (map.size > 0) {
     gst_buffer_add_video_sei_user_data_unregistered_meta (buffer, uuid_bytes,
         map.data, map.size);
     added = TRUE;
   }
-  gst_buffer_unmap (gst_value_get_buffer (data), &map);
+  gst_buffer_unmap (data, &map);
   return added;
 }
 
