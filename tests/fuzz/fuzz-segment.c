@@ -7,13 +7,17 @@
  * iteration); each input then rewrites bytes of it before and after the
  * subscriber attaches, and may resize the pool's file, as a hostile or broken
  * peer could.  The subscriber must answer with an error or with frames whose
- * every byte it can read, and never crash, hang or read out of bounds.
+ * every byte it can read, and never crash, hang or read out of bounds; so
+ * must zerocp-inspect's look at the channel.
  *
  * Input: records of [u8 where][u16 offset][u8 length][length bytes].
  * where & 3 picks the region.  Before the subscriber attaches: 0, the header,
- * pool table and pool 0's masks; 1, caps entry 1.  After it attached and the
- * publisher pushed a frame: 2, the subscriber's own slot (indices and ring);
- * 3, the pool file's size in pages.  (A file shrunk after a reader mapped it
+ * pool table and pool 0's masks; 1, caps entry 1, or with where & 4 the
+ * sticky record a joining subscriber reads first.  After it attached and the
+ * publisher pushed an event and a frame with metas: 2, the subscriber's own
+ * slot (indices and ring), or with where & 4 the event record its first ring
+ * entry names (where & 8: its second's, the metas); 3, the pool file's size
+ * in pages.  (A file shrunk after a reader mapped it
  * faults that reader: docs/design.md says so, and it is not fuzzed.)
  */
 #include <errno.h>
@@ -93,6 +97,19 @@ region_base (unsigned region, uint32_t slot, uint32_t * length)
       *length = 64;
       return ZCP_EVENTS_OFFSET + (uint64_t) (ZCP_EVENT_RECORDS + 1) *
           ZCP_EVENT_RECORD_SIZE;
+    case 5:
+    case 6:{
+      /* the record of the event or the metas the ring's first or second
+       * entry names */
+      struct zcp_shm_slot *shm_slot = (struct zcp_shm_slot *) (control +
+          ZCP_SLOTS_OFFSET + (uint64_t) slot * sizeof (struct zcp_shm_slot));
+      uint32_t entry = atomic_load (&shm_slot->read_index) + region - 5;
+      uint64_t number = shm_slot->ring[entry % ZCP_RING_CAPACITY].event_number;
+
+      *length = 64;
+      return ZCP_EVENTS_OFFSET + (number % ZCP_EVENT_RECORDS) *
+          ZCP_EVENT_RECORD_SIZE;
+    }
     default:
       *length = offsetof (struct zcp_shm_slot, ring) +
           4 * sizeof (struct zcp_shm_desc);
@@ -100,11 +117,23 @@ region_base (unsigned region, uint32_t slot, uint32_t * length)
   }
 }
 
+/* Region 1 or 2 with bit 4 of where set: the sticky record, or an event
+ * record (bit 8: the second entry's). */
+static unsigned
+region_of (unsigned where)
+{
+  unsigned region = where & 3;
+
+  if (!(where & 4) || (region != 1 && region != 2))
+    return region;
+  return region == 1 ? 4 : where & 8 ? 6 : 5;
+}
+
 static void
 apply (const uint8_t * data, size_t size, int phase, uint32_t slot)
 {
   while (size >= 4) {
-    unsigned where = data[0] & 3;
+    unsigned where = data[0] & 3, region = region_of (data[0]);
     uint16_t offset = (uint16_t) (data[1] | data[2] << 8);
     size_t length = data[3];
 
@@ -120,8 +149,7 @@ apply (const uint8_t * data, size_t size, int phase, uint32_t slot)
       (void) ftruncate (pool_fd, (off_t) (pages % 64) * 4096);
     } else if (where != 3 && (where == 2) == (phase == 1)) {
       uint32_t region_length;
-      uint64_t base = region_base (where == 1 && (data[-4] & 4) ? 4 : where,
-          slot, &region_length);
+      uint64_t base = region_base (region, slot, &region_length);
       uint32_t at = offset % region_length;
       size_t n = length < region_length - at ? length : region_length - at;
 
@@ -153,6 +181,16 @@ publish_one (void)
   }
 }
 
+/* What zerocp-inspect reads of the same segment. */
+static void
+inspect (void)
+{
+  struct zcp_channel_snapshot snapshot;
+
+  if (zcp_channel_inspect (channel, &snapshot) == 0)
+    zcp_channel_snapshot_clear (&snapshot);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 {
@@ -167,12 +205,14 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
   memcpy (control, pristine, ZCP_CONTROL_SIZE);
   (void) ftruncate (pool_fd, pool_size);
   apply (data, size, 0, 0);
+  inspect ();
 
   if (zcp_subscriber_open (channel, &subscriber) == 0) {
     zcp_subscriber_get_stats (subscriber, &stats);
     /* The input tampers with what the publisher pushed. */
     publish_one ();
     apply (data, size, 1, stats.slot);
+    inspect ();
 
     for (int i = 0; i < 8; i++) {
       struct zcp_frame frame;
