@@ -20,12 +20,13 @@
  *
  * Input: a byte of flags (for each round, in its low and high half: send a
  * long event, give frames metas, set new caps, make a new pool), then
- * records of [u8 where][u16 offset][u8 length][length bytes].  where & 7
- * picks the region: 0, a slot's first three lines (state, policy, indices);
- * 1, its ring; 2, its upstream mailbox; 3, the header; 4, the holder masks;
- * 5, the pool table; 6 and 7, the first line of a slot nobody owns.
- * where & 8 picks the slot of 0 to 2: ours or the ownerless one; where & 16
- * applies the record after the first round instead of before it.
+ * records of fuzz-records.h ([u8 where][u16 offset][u8 length][length
+ * bytes]).  where & 7 picks the region: 0, a slot's first three lines
+ * (state, policy, indices); 1, its ring; 2, its upstream mailbox; 3, the
+ * header; 4, the holder masks; 5, the pool table; 6 and 7, the first line of
+ * a slot nobody owns.  where & 8 picks the slot of 0 to 2: ours or the
+ * ownerless one; where & 16 applies the record after the first round
+ * instead of before it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fuzz-records.h"
 #include "zcp-layout.h"
 #include "zcp.h"
 
@@ -220,26 +222,15 @@ region_base (unsigned where, uint32_t * length)
 static void
 apply (const uint8_t * data, size_t size, int phase)
 {
-  while (size >= 4) {
-    unsigned where = data[0];
-    uint16_t offset = (uint16_t) (data[1] | data[2] << 8);
-    size_t length = data[3];
+  struct fuzz_record record;
 
-    data += 4;
-    size -= 4;
-    if (length > size)
-      length = size;
-    if (!(where & 16) == !phase) {
+  while (fuzz_record_next (&data, &size, &record))
+    if (!(record.where & 16) == !phase) {
       uint32_t region_length;
-      uint64_t base = region_base (where, &region_length);
-      uint32_t at = offset % region_length;
-      size_t n = length < region_length - at ? length : region_length - at;
+      uint64_t base = region_base (record.where, &region_length);
 
-      memcpy (control + base + at, data, n);
+      fuzz_record_write (control + base, region_length, &record);
     }
-    data += length;
-    size -= length;
-  }
 }
 
 /* A tampered segment may make any call fail, and failing without harm is

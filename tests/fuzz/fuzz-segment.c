@@ -10,15 +10,16 @@
  * every byte it can read, and never crash, hang or read out of bounds; so
  * must zerocp-inspect's look at the channel.
  *
- * Input: records of [u8 where][u16 offset][u8 length][length bytes].
- * where & 3 picks the region.  Before the subscriber attaches: 0, the header,
- * pool table and pool 0's masks; 1, caps entry 1, or with where & 4 the
- * sticky record a joining subscriber reads first.  After it attached and the
- * publisher pushed an event and a frame with metas: 2, the subscriber's own
- * slot (indices and ring), or with where & 4 the event record its first ring
- * entry names (where & 8: its second's, the metas); 3, the pool file's size
- * in pages.  (A file shrunk after a reader mapped it
- * faults that reader: docs/design.md says so, and it is not fuzzed.)
+ * Input: records of fuzz-records.h ([u8 where][u16 offset][u8 length]
+ * [length bytes]).  where & 3 picks the region.  Before the subscriber
+ * attaches: 0, the header, pool table and pool 0's masks; 1, caps entry 1,
+ * or with where & 4 the sticky record a joining subscriber reads first.
+ * After it attached and the publisher pushed an event and a frame with
+ * metas: 2, the subscriber's own slot (indices and ring), or with where & 4
+ * the event record its first ring entry names (where & 8: its second's, the
+ * metas); 3, the pool file's size in pages.  (A file shrunk after a reader
+ * mapped it faults that reader: docs/design.md says so, and it is not
+ * fuzzed.)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz-records.h"
 #include "zcp-layout.h"
 #include "zcp.h"
 
@@ -132,31 +134,23 @@ region_of (unsigned where)
 static void
 apply (const uint8_t * data, size_t size, int phase, uint32_t slot)
 {
-  while (size >= 4) {
-    unsigned where = data[0] & 3, region = region_of (data[0]);
-    uint16_t offset = (uint16_t) (data[1] | data[2] << 8);
-    size_t length = data[3];
+  struct fuzz_record record;
 
-    data += 4;
-    size -= 4;
-    if (length > size)
-      length = size;
+  while (fuzz_record_next (&data, &size, &record)) {
+    unsigned where = record.where & 3;
 
     if (where == 3 && phase == 1) {
       uint64_t pages = 0;
-      for (size_t i = 0; i < length && i < 3; i++)
-        pages |= (uint64_t) data[i] << (8 * i);
+      for (size_t i = 0; i < record.length && i < 3; i++)
+        pages |= (uint64_t) record.bytes[i] << (8 * i);
       (void) ftruncate (pool_fd, (off_t) (pages % 64) * 4096);
     } else if (where != 3 && (where == 2) == (phase == 1)) {
       uint32_t region_length;
-      uint64_t base = region_base (region, slot, &region_length);
-      uint32_t at = offset % region_length;
-      size_t n = length < region_length - at ? length : region_length - at;
+      uint64_t base = region_base (region_of (record.where), slot,
+          &region_length);
 
-      memcpy (control + base + at, data, n);
+      fuzz_record_write (control + base, region_length, &record);
     }
-    data += length;
-    size -= length;
   }
 }
 
