@@ -1,0 +1,97 @@
+#!/bin/bash
+# Soak: the publisher SIGKILLed (two times in three) or interrupted at a
+# random instant and started again, hundreds of times, at a new resolution
+# each time, under two subscribers that wait for the next one
+# (on-publisher-lost=wait): one lossless, one leaky that holds its last five
+# frames and checks that they never change.  A last publisher sends 60
+# frames and EOS.  At the end both subscribers must have ended with that EOS,
+# announced every publisher they connected to but the last as lost, printed
+# no warning or error, and nothing of the channel may be left in /dev/shm.
+#
+#   tests/soak/publisher-restart-loop.sh [--restarts N] [BUILD_DIR]
+#                                                 (default: 300, build)
+set -u
+restarts=300
+if [ "${1:-}" = "--restarts" ]; then
+  restarts=$2
+  shift 2
+fi
+build=${1:-build}
+cd "$(dirname "$0")/../.."
+[ -x "$build/tests/multiprocess/zcp-test-pipeline" ] || meson compile -C "$build"
+
+export GST_PLUGIN_PATH="$PWD/$build/plugin"
+helper="$PWD/$build/tests/multiprocess/zcp-test-pipeline"
+channel=restart-loop-$$
+logs=$(mktemp -d)
+
+"$helper" "zerocpsrc channel=$channel ! identity name=probe ! fakesink" \
+  > "$logs/lossless" 2>&1 &
+lossless=$!
+"$helper" --hold 5 "zerocpsrc channel=$channel leaky=downstream \
+  max-buffers=2 ! identity name=probe ! fakesink" > "$logs/leaky" 2>&1 &
+leaky=$!
+
+for i in $(seq "$restarts"); do
+  "$helper" "videotestsrc is-live=true ! video/x-raw,width=$((160 + i % 4 * 16)),height=120,framerate=240/1 ! zerocpsink name=probe channel=$channel" \
+    > "$logs/publisher" 2>&1 &
+  publisher=$!
+  # bash starts background jobs with SIGINT ignored: one sent before the
+  # helper has its handler in would be lost.
+  for _ in $(seq 50); do
+    grep -q '^state started' "$logs/publisher" && break
+    sleep 0.1
+  done
+  sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
+  if [ $((RANDOM % 3)) = 0 ]; then
+    kill -INT $publisher
+  else
+    kill -KILL $publisher
+  fi
+  wait $publisher 2>/dev/null
+done
+
+"$helper" "videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240 ! zerocpsink name=probe channel=$channel" \
+  > "$logs/publisher" 2>&1
+failed=$?
+[ $failed = 0 ] || echo "the last publisher failed: $(tail -1 "$logs/publisher")"
+
+for name in lossless leaky; do
+  pid=${!name}
+  (sleep 30 && kill -KILL "$pid" 2>/dev/null) &
+  watchdog=$!
+  wait "$pid"
+  status=$?
+  kill $watchdog 2>/dev/null
+  log="$logs/$name"
+  connected=$(grep -c 'zerocp-publisher-connected' "$log")
+  lost=$(grep -c 'zerocp-publisher-lost' "$log")
+  echo "$name subscriber: exit $status, $(grep -c '^frame' "$log") frames," \
+    "$connected publishers connected, $lost lost"
+  if [ $status != 0 ] || ! grep -q '^eos$' "$log"; then
+    echo "$name subscriber did not end with the last publisher's EOS"
+    failed=1
+  fi
+  # A publisher killed before a subscriber got to it is never connected;
+  # every one it did connect to but the last must be announced lost.
+  if [ "$connected" -lt 2 ] || [ "$lost" != $((connected - 1)) ]; then
+    echo "$name subscriber: $lost lost of $connected connected, not all but" \
+      "the last"
+    failed=1
+  fi
+  if grep -E '^(warning|error|overwritten)' "$log"; then
+    failed=1
+  fi
+done
+
+if ls /dev/shm | grep -F "zerocp.$channel"; then
+  echo "left in /dev/shm"
+  failed=1
+fi
+if [ $failed = 0 ]; then
+  echo "publisher restart loop: $restarts restarts, passed"
+  rm -rf "$logs"
+else
+  echo "publisher restart loop: FAILED (logs in $logs)"
+fi
+exit $failed
