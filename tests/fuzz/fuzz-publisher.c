@@ -267,8 +267,8 @@ operate (uint8_t flags)
   /* Frames first: the next round's first frame finds the last one at the
    * head of a full queue, and drops the entry as the input left it. */
   for (int i = 0; i < 3; i++) {
-    struct zcp_frame frame = {.size = chunk_size,.pts = ZCP_TIME_NONE,
-      .dts = ZCP_TIME_NONE,.duration = ZCP_TIME_NONE,
+    struct zcp_frame frame = {.pts = ZCP_TIME_NONE,.dts = ZCP_TIME_NONE,
+      .duration = ZCP_TIME_NONE,
       .event = flags & FLAG_METAS ? (char *) "metas" : NULL
     };
     int ret = zcp_publisher_claim (publisher, &chunk, CANCEL_AFTER_NS, arm ());
