@@ -51,7 +51,8 @@ for i in $(seq "$restarts"); do
   wait $publisher 2>/dev/null
 done
 
-"$helper" "videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240 ! zerocpsink name=probe channel=$channel" \
+# Both subscribers back first: EOS goes to those attached.
+"$helper" --wait-subscribers 2 "videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240 ! zerocpsink name=probe channel=$channel" \
   > "$logs/publisher" 2>&1
 failed=$?
 [ $failed = 0 ] || echo "the last publisher failed: $(tail -1 "$logs/publisher")"
