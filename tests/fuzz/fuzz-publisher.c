@@ -20,7 +20,7 @@
  *
  * Input: a byte of flags (for each round, in its low and high half: send a
  * long event, give frames metas, set new caps, make a new pool), then
- * records of fuzz-records.h ([u8 where][u16 offset][u8 length][length
+ * records of fuzz-shm.h ([u8 where][u16 offset][u8 length][length
  * bytes]).  where & 7 picks the region: 0, a slot's first three lines
  * (state, policy, indices); 1, its ring; 2, its upstream mailbox; 3, the
  * header; 4, the holder masks; 5, the pool table; 6 and 7, the first line of
@@ -40,7 +40,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fuzz-records.h"
+#include "fuzz-shm.h"
 #include "zcp-layout.h"
 #include "zcp.h"
 
@@ -136,10 +136,8 @@ disarm (void)
 static void
 setup (void)
 {
-  char name[128];
   struct zcp_subscriber_stats stats;
   pthread_t thread;
-  int fd;
 
   snprintf (channel, sizeof channel, "fuzzpub-%ld", (long) getpid ());
   if (zcp_publisher_open (channel, 0600, &publisher) != 0 ||
@@ -155,15 +153,7 @@ setup (void)
   our_slot = stats.slot;
   ownerless_slot = (our_slot + 1) % ZCP_MAX_SUBSCRIBERS;
 
-  snprintf (name, sizeof name, "/zerocp.%s", channel);
-  fd = shm_open (name, O_RDWR, 0);
-  control = mmap (NULL, ZCP_CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-      fd, 0);
-  close (fd);
-  if (control == MAP_FAILED)
-    abort ();
-  pristine = malloc (ZCP_CONTROL_SIZE);
-  memcpy (pristine, control, ZCP_CONTROL_SIZE);
+  control = fuzz_map_control (channel, &pristine);
 
   long_event = malloc (2 * ZCP_EVENT_MAX + 1);
   memset (long_event, 'e', 2 * ZCP_EVENT_MAX);

@@ -10,7 +10,7 @@
  * every byte it can read, and never crash, hang or read out of bounds; so
  * must zerocp-inspect's look at the channel.
  *
- * Input: records of fuzz-records.h ([u8 where][u16 offset][u8 length]
+ * Input: records of fuzz-shm.h ([u8 where][u16 offset][u8 length]
  * [length bytes]).  where & 3 picks the region.  Before the subscriber
  * attaches: 0, the header, pool table and pool 0's masks; 1, caps entry 1,
  * or with where & 4 the sticky record a joining subscriber reads first.
@@ -30,7 +30,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "fuzz-records.h"
+#include "fuzz-shm.h"
 #include "zcp-layout.h"
 #include "zcp.h"
 
@@ -50,7 +50,6 @@ static void
 setup (void)
 {
   char name[128];
-  int fd;
 
   snprintf (channel, sizeof channel, "fuzz-%ld", (long) getpid ());
   if (zcp_publisher_open (channel, 0600, &publisher) != 0 ||
@@ -59,15 +58,7 @@ setup (void)
       zcp_publisher_set_caps (publisher, "video/x-raw,format=GRAY8") != 0)
     abort ();
 
-  snprintf (name, sizeof name, "/zerocp.%s", channel);
-  fd = shm_open (name, O_RDWR, 0);
-  control = mmap (NULL, ZCP_CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
-      fd, 0);
-  close (fd);
-  if (control == MAP_FAILED)
-    abort ();
-  pristine = malloc (ZCP_CONTROL_SIZE);
-  memcpy (pristine, control, ZCP_CONTROL_SIZE);
+  control = fuzz_map_control (channel, &pristine);
 
   snprintf (name, sizeof name, "/zerocp.%s@%08x.0.1", channel,
       ((struct zcp_shm_header *) control)->epoch);

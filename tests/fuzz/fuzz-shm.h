@@ -1,16 +1,46 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The input format the shared-memory fuzz targets share: records of
+ * What the shared-memory fuzz targets share: the hostile peer's own view of
+ * a channel's control segment, and the input format, records of
  * [u8 where][u16 offset, little-endian][u8 length][length bytes], each
  * rewriting bytes of a region that `where` picks.
  */
-#ifndef ZCP_FUZZ_RECORDS_H
-#define ZCP_FUZZ_RECORDS_H
+#ifndef ZCP_FUZZ_SHM_H
+#define ZCP_FUZZ_SHM_H
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "zcp-layout.h"
+
+/* Maps channel @channel's control segment read-write, as any process of
+ * its user can, and keeps a copy of it as it is now in *@pristine, for
+ * putting it back between inputs.  Aborts on failure: nothing to fuzz. */
+static inline uint8_t *
+fuzz_map_control (const char *channel, uint8_t ** pristine)
+{
+  char name[128];
+  uint8_t *control;
+  int fd;
+
+  snprintf (name, sizeof name, "/zerocp.%s", channel);
+  fd = shm_open (name, O_RDWR, 0);
+  control = mmap (NULL, ZCP_CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+      fd, 0);
+  close (fd);
+  if (control == MAP_FAILED)
+    abort ();
+  *pristine = malloc (ZCP_CONTROL_SIZE);
+  memcpy (*pristine, control, ZCP_CONTROL_SIZE);
+  return control;
+}
 
 struct fuzz_record
 {
