@@ -259,7 +259,9 @@ GST_END_TEST;
 
 /* Kills random subscribers at random instants (after a random number of
  * frames, while they hold frames), while two lossless subscribers check every
- * frame.  ZCP_KILLS sets the number of kills (tests/soak/kill-loop.sh runs
+ * frame.  The frame size changes every 7 frames, so the victims die holding
+ * chunks of pools the publisher has retired as well as of its current one.
+ * ZCP_KILLS sets the number of kills (tests/soak/kill-loop.sh runs
  * thousands). */
 GST_START_TEST (test_kill_loop)
 {
@@ -269,8 +271,9 @@ GST_START_TEST (test_kill_loop)
   GRand *rand = g_rand_new_with_seed (seed);
   gchar *channel = unique_channel ("killloop");
   gchar *pub_line = g_strdup_printf ("videotestsrc pattern=snow ! "
-      SMALL_VIDEO " ! zerocpsink name=probe channel=%s sync=false "
-      "wait-for-connection=true enable-last-sample=false", channel);
+      "capsfilter name=flip caps=" SMALL_VIDEO " ! zerocpsink name=probe "
+      "channel=%s sync=false wait-for-connection=true "
+      "enable-last-sample=false", channel);
   gchar *verifier_line = subscriber_line (channel, "");
   /* The victims keep the live default, leaky downstream. */
   gchar *victim_line = g_strdup_printf ("zerocpsrc channel=%s ! "
@@ -283,7 +286,8 @@ GST_START_TEST (test_kill_loop)
     verifiers[v] = child_start (NULL, verifier_line);
     child_expect (verifiers[v], "state started", DEADLINE_S);
   }
-  pub = child_start ("--eos-on-sigint --idle-stats", pub_line);
+  pub = child_start ("--eos-on-sigint --idle-stats --flip-every 7",
+      pub_line);
   child_wait_frames (verifiers[0], 1, DEADLINE_S);
   for (guint v = 0; v < G_N_ELEMENTS (victims); v++)
     victims[v] = child_start ("--hold 3", victim_line);
