@@ -275,9 +275,14 @@ GST_START_TEST (test_kill_loop)
       "channel=%s sync=false wait-for-connection=true "
       "enable-last-sample=false", channel);
   gchar *verifier_line = subscriber_line (channel, "");
-  /* The victims keep the live default, leaky downstream. */
-  gchar *victim_line = g_strdup_printf ("zerocpsrc channel=%s ! "
-      "fakesink name=probe", channel);
+  /* Half the victims keep the live default, leaky downstream; the others
+   * are lossless with a short queue, so that the publisher is often waiting
+   * for room in a victim's queue when the victim dies. */
+  gchar *victim_lines[2] = {
+    g_strdup_printf ("zerocpsrc channel=%s ! fakesink name=probe", channel),
+    g_strdup_printf ("zerocpsrc channel=%s leaky=no max-buffers=2 ! "
+        "fakesink name=probe", channel),
+  };
   Child *verifiers[2], *victims[4], *pub;
   guint done = 0, joined_at[2] = { 0 };
 
@@ -286,11 +291,10 @@ GST_START_TEST (test_kill_loop)
     verifiers[v] = child_start (NULL, verifier_line);
     child_expect (verifiers[v], "state started", DEADLINE_S);
   }
-  pub = child_start ("--eos-on-sigint --idle-stats --flip-every 7",
-      pub_line);
+  pub = child_start ("--eos-on-sigint --idle-stats --flip-every 7", pub_line);
   child_wait_frames (verifiers[0], 1, DEADLINE_S);
   for (guint v = 0; v < G_N_ELEMENTS (victims); v++)
-    victims[v] = child_start ("--hold 3", victim_line);
+    victims[v] = child_start ("--hold 3", victim_lines[v % 2]);
 
   while (done < kills) {
     guint v = g_rand_int_range (rand, 0, G_N_ELEMENTS (victims));
@@ -303,7 +307,7 @@ GST_START_TEST (test_kill_loop)
     fail_unless_equals_int (child_finish (victims[v], DEADLINE_S),
         128 + SIGKILL);
     child_free (victims[v]);
-    victims[v] = child_start ("--hold 3", victim_line);
+    victims[v] = child_start ("--hold 3", victim_lines[v % 2]);
     done++;
     /* Keep the reports of the others flowing into their queues. */
     for (guint w = 0; w < G_N_ELEMENTS (verifiers); w++)
@@ -340,7 +344,8 @@ GST_START_TEST (test_kill_loop)
     child_free (verifiers[v]);
   child_free (pub);
   g_rand_free (rand);
-  g_free (victim_line);
+  g_free (victim_lines[0]);
+  g_free (victim_lines[1]);
   g_free (verifier_line);
   g_free (pub_line);
   g_free (channel);
