@@ -52,6 +52,10 @@ replay (const char *path)
     return;
   }
   dir = opendir (path);
+  if (!dir) {
+    perror (path);
+    exit (1);
+  }
   while ((entry = readdir (dir))) {
     char child[4096];
 
