@@ -526,7 +526,7 @@ gst_zero_cp_event_from_string (const gchar * string)
       gst_structure_from_string (end + 1, &rest) : NULL;
   while (rest && g_ascii_isspace (*rest))
     rest++;
-  if (structure && *rest) {
+  if (structure && rest && *rest) {
     gst_structure_free (structure);
     structure = NULL;
   }

@@ -225,11 +225,11 @@ zcp_channel_clean (const char *channel)
     return -errno;
   /* Whatever the segment holds, a live publisher holds its token. */
   ret = zcp_liveness_probe (fd, ZCP_LOCK_BYTE_PUBLISHER);
-  if (ret == 0 && fstat (fd, &before) < 0)
+  if (ret > 0)
+    ret = -EBUSY;
+  else if (ret == 0 && fstat (fd, &before) < 0)
     ret = -errno;
   close (fd);
-  if (ret == 1)
-    return -EBUSY;
   if (ret < 0)
     return ret;
 
