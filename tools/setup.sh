@@ -11,7 +11,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev \
     gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good \
     gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav \
-    python3-gst-1.0 python3-numpy valgrind >/dev/null
+    python3-gst-1.0 python3-numpy valgrind clang-tidy >/dev/null
 fi
 
 [ -f build/build.ninja ] || meson setup build
