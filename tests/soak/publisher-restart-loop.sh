@@ -3,10 +3,15 @@
 # random instant and started again, hundreds of times, at a new resolution
 # each time, under two subscribers that wait for the next one
 # (on-publisher-lost=wait): one lossless, one leaky that holds its last five
-# frames and checks that they never change.  A last publisher sends 60
-# frames and EOS.  At the end both subscribers must have ended with that EOS,
-# announced every publisher they connected to but the last as lost, printed
-# no warning or error, and nothing of the channel may be left in /dev/shm.
+# frames and checks that they never change.  Meanwhile a third subscriber,
+# lossless with a queue of two and holding its last three frames, is
+# SIGKILLed just before the publisher at half the restarts, chosen at
+# random, and started again, so that subscribers die at the moments
+# publishers do too; it must still be running then (a held frame that
+# changed would have ended it).  A last publisher sends 60 frames and EOS.
+# At the end both subscribers must have ended with that EOS, announced
+# every publisher they connected to but the last as lost, printed no
+# warning or error, and nothing of the channel may be left in /dev/shm.
 #
 #   tests/soak/publisher-restart-loop.sh [--restarts N] [BUILD_DIR]
 #                                                 (default: 300, build)
@@ -31,6 +36,15 @@ lossless=$!
 "$helper" --hold 5 "zerocpsrc channel=$channel leaky=downstream \
   max-buffers=2 ! identity name=probe ! fakesink" > "$logs/leaky" 2>&1 &
 leaky=$!
+start_victim () {
+  "$helper" --hold 3 "zerocpsrc channel=$channel leaky=no max-buffers=2 ! \
+    identity name=probe ! fakesink" > "$logs/victim" 2>&1 &
+  victim=$!
+}
+start_victim
+victim_kills=0
+victim_kills_holding=0
+victim_failed=0
 
 for i in $(seq "$restarts"); do
   "$helper" "videotestsrc is-live=true ! video/x-raw,width=$((160 + i % 4 * 16)),height=120,framerate=240/1 ! zerocpsink name=probe channel=$channel" \
@@ -39,23 +53,42 @@ for i in $(seq "$restarts"); do
   # bash starts background jobs with SIGINT ignored: one sent before the
   # helper has its handler in would be lost.
   for _ in $(seq 50); do
-    grep -q '^state started' "$logs/publisher" && break
+    grep -qs '^state started' "$logs/publisher" && break
     sleep 0.1
   done
   sleep "0.$((RANDOM % 6))$((RANDOM % 10))"
+  # The victim dies first, perhaps with the publisher waiting on its queue,
+  # which dies or is interrupted a moment later.  Each kill is reaped by
+  # its own wait, so that bash reports none of them.
+  victim_killed=$((RANDOM % 2))
+  if [ $victim_killed = 1 ]; then
+    victim_kills=$((victim_kills + 1))
+    grep -qs '^frame' "$logs/victim" &&
+      victim_kills_holding=$((victim_kills_holding + 1))
+    kill -KILL $victim
+    wait $victim 2>/dev/null
+    if [ $? != $((128 + 9)) ]; then
+      echo "the killed subscriber had ended by itself: $(tail -1 "$logs/victim")"
+      victim_failed=1
+    fi
+  fi
   if [ $((RANDOM % 3)) = 0 ]; then
     kill -INT $publisher
   else
     kill -KILL $publisher
   fi
   wait $publisher 2>/dev/null
+  [ $victim_killed = 0 ] || start_victim
 done
+kill -KILL $victim
+wait $victim 2>/dev/null
 
 # Both subscribers back first: EOS goes to those attached.
 "$helper" --wait-subscribers 2 "videotestsrc num-buffers=60 ! video/x-raw,width=320,height=240 ! zerocpsink name=probe channel=$channel" \
   > "$logs/publisher" 2>&1
 failed=$?
 [ $failed = 0 ] || echo "the last publisher failed: $(tail -1 "$logs/publisher")"
+[ $victim_failed = 0 ] || failed=1
 
 for name in lossless leaky; do
   pid=${!name}
@@ -90,7 +123,9 @@ if ls /dev/shm | grep -F "zerocp.$channel"; then
   failed=1
 fi
 if [ $failed = 0 ]; then
-  echo "publisher restart loop: $restarts restarts, passed"
+  echo "publisher restart loop: $restarts restarts, $victim_kills" \
+    "subscribers SIGKILLed ($victim_kills_holding of them holding frames)," \
+    "passed"
   rm -rf "$logs"
 else
   echo "publisher restart loop: FAILED (logs in $logs)"
