@@ -288,17 +288,13 @@ zcp_segment_validate_header (const struct zcp_shm_header *header)
   return 0;
 }
 
-void
-zcp_segment_unlink_pools (const char *channel)
+/* Removes the segments in /dev/shm whose names start with @prefix. */
+static void
+unlink_named (const char *prefix)
 {
-  char prefix[ZCP_SHM_NAME_SIZE];
+  size_t prefix_length = strlen (prefix);
   struct dirent *entry;
-  size_t prefix_length;
   DIR *dir;
-
-  if (format_name (prefix, sizeof prefix, "zerocp.%s@", channel) < 0)
-    return;
-  prefix_length = strlen (prefix);
 
   dir = opendir (ZCP_SHM_DIR);
   if (!dir)
@@ -313,4 +309,24 @@ zcp_segment_unlink_pools (const char *channel)
       zcp_log (ZCP_LOG_INFO, "removed stale pool segment %s", name);
   }
   closedir (dir);
+}
+
+void
+zcp_segment_unlink_pools (const char *channel)
+{
+  char prefix[ZCP_SHM_NAME_SIZE];
+
+  if (format_name (prefix, sizeof prefix, "zerocp.%s@", channel) == 0)
+    unlink_named (prefix);
+}
+
+void
+zcp_segment_unlink_epoch_pools (const char *channel, uint32_t epoch)
+{
+  char prefix[ZCP_SHM_NAME_SIZE];
+
+  /* As zcp_segment_pool_name() names them. */
+  if (format_name (prefix, sizeof prefix, "zerocp.%s@%08x.", channel,
+          epoch) == 0)
+    unlink_named (prefix);
 }

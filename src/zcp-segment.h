@@ -62,3 +62,7 @@ int zcp_segment_validate_header (const struct zcp_shm_header *header);
 
 /* Removes every pool segment of @channel from /dev/shm. */
 void zcp_segment_unlink_pools (const char *channel);
+
+/* Removes the pool segments of @channel's publisher of @epoch: no other
+ * publisher's are named so. */
+void zcp_segment_unlink_epoch_pools (const char *channel, uint32_t epoch);

@@ -166,6 +166,41 @@ zcp_subscriber_open_with_queue (const char *channel, uint32_t max_buffers,
   return 0;
 }
 
+/* Whether every other live subscriber has taken all it was sent, the
+ * pools of which it opens as it takes them. */
+static bool
+others_drained (struct zcp_subscriber *self)
+{
+  struct zcp_control *control = self->control;
+
+  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
+    struct zcp_shm_slot *slot = &control->slots[s];
+
+    if (s == self->slot_index ||
+        atomic_load_explicit (&slot->state, memory_order_acquire) !=
+        ZCP_SLOT_STATE_ACTIVE || zcp_ring_fill (slot) == 0)
+      continue;
+    if (zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_SLOT (s)) != 0)
+      return false;
+  }
+  return true;
+}
+
+/* A dead publisher's pools would hold their memory in /dev/shm until the
+ * next publisher or zerocp-inspect --clean.  The last of its subscribers to
+ * take what it was sent removes them (what is mapped stays mapped): their
+ * names carry its epoch, so no live publisher's go with them.  Its control
+ * segment stays, as a new publisher may be putting its own under that name
+ * at this moment; and nothing of another user. */
+static void
+remove_dead_publisher_pools (struct zcp_subscriber *self)
+{
+  struct zcp_control *control = self->control;
+
+  if (control->owner == geteuid () && others_drained (self))
+    zcp_segment_unlink_epoch_pools (control->channel, control->epoch);
+}
+
 /* Whether the publisher closed the channel or died. */
 static bool
 publisher_gone (struct zcp_subscriber *self)
@@ -444,6 +479,7 @@ zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
             ZCP_LOCK_BYTE_PUBLISHER) == 0 && zcp_ring_fill (self->slot) == 0) {
       zcp_log (ZCP_LOG_WARNING, "channel %s: the publisher died",
           control->channel);
+      remove_dead_publisher_pools (self);
       return -EPIPE;
     }
   }

@@ -367,8 +367,9 @@ void zcp_subscriber_close (struct zcp_subscriber *self);
 /* Takes the next frame.  For a buffer, @chunk receives a read-only hold on its
  * chunk, to be given up with zcp_chunk_release().  Waits up to @timeout_ns
  * (-ETIMEDOUT).  -EPIPE once the publisher has closed or died and the ring is
- * empty; -EPROTO for a descriptor that fails validation.  Call from one
- * thread at a time. */
+ * empty (the last subscriber of a dead one to get there removes its pool
+ * segments from /dev/shm); -EPROTO for a descriptor that fails validation.
+ * Call from one thread at a time. */
 int zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
     struct zcp_chunk *chunk, int64_t timeout_ns, const atomic_bool *cancel)
     ZCP_WARN_UNUSED;

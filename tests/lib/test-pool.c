@@ -569,6 +569,100 @@ test_queue_outlives_publisher (void)
   zcp_subscriber_close (subscriber);
 }
 
+static int
+count_pool_segments (const char *channel)
+{
+  char prefix[160];
+  struct dirent *entry;
+  DIR *dir = opendir ("/dev/shm");
+  int count = 0;
+
+  snprintf (prefix, sizeof prefix, "zerocp.%s@", channel);
+  while (dir && (entry = readdir (dir)))
+    count += strncmp (entry->d_name, prefix, strlen (prefix)) == 0;
+  if (dir)
+    closedir (dir);
+  return count;
+}
+
+static void
+take_two_then_find_dead (struct zcp_subscriber *subscriber, const char *which)
+{
+  struct zcp_frame frame;
+  struct zcp_chunk got;
+
+  for (int f = 0; f < 2; f++) {
+    is_int (zcp_subscriber_next (subscriber, &frame, &got, 0, NULL), 0,
+        "the %s subscriber takes frame %d", which, f);
+    zcp_chunk_release (&got);
+  }
+  is_int (zcp_subscriber_next (subscriber, &frame, &got,
+          5 * ZCP_NSEC_PER_SEC, NULL), -EPIPE,
+      "then the %s finds the publisher dead", which);
+}
+
+/* A publisher that dies leaves its segments in /dev/shm.  Its pools go with
+ * the last of its subscribers to take what it was sent, not before: one
+ * that has frames of a pool still queued may not have opened that pool. */
+static void
+test_dead_publisher_pools_removed (void)
+{
+  const char *channel = tap_channel ("deadpub");
+  struct zcp_subscriber *first, *second;
+  int status, ready[2], go[2];
+  char byte, control[200];
+  pid_t child;
+
+  pipe (ready);
+  pipe (go);
+  child = fork ();
+  if (child == 0) {
+    struct zcp_publisher *publisher;
+    struct zcp_chunk chunk;
+
+    if (zcp_publisher_open (channel, 0600, &publisher) != 0 ||
+        zcp_publisher_configure_pool (publisher, 4096, 4) != 0)
+      _exit (1);
+    write (ready[1], "p", 1);
+    if (read (go[0], &byte, 1) != 1)
+      _exit (2);
+    for (int f = 0; f < 2; f++) {
+      if (zcp_publisher_claim (publisher, &chunk, 0, NULL) != 0 ||
+          publish (publisher, &chunk) != 0)
+        _exit (3);
+      zcp_chunk_release (&chunk);
+    }
+    _exit (0);                  /* as a crash: nothing closed */
+  }
+
+  ok (read (ready[0], &byte, 1) == 1 && byte == 'p', "publisher ready");
+  is_int (zcp_subscriber_open (channel, &first), 0, "first subscriber");
+  is_int (zcp_subscriber_open (channel, &second), 0, "second subscriber");
+  write (go[1], "g", 1);
+  waitpid (child, &status, 0);
+  ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
+      "the publisher sent two frames and died (status %d)", status);
+  is_int (count_pool_segments (channel), 1, "its pool is in /dev/shm");
+
+  take_two_then_find_dead (first, "first");
+  is_int (count_pool_segments (channel), 1,
+      "the pool stays: the second has frames of it to take");
+  take_two_then_find_dead (second, "second");
+  is_int (count_pool_segments (channel), 0, "which removes the pool");
+  snprintf (control, sizeof control, "/dev/shm/zerocp.%s", channel);
+  ok (access (control, F_OK) == 0,
+      "the control segment stays, for the next publisher to replace");
+
+  zcp_subscriber_close (first);
+  zcp_subscriber_close (second);
+  is_int (zcp_channel_clean (channel), 0, "which zerocp-inspect --clean "
+      "removes too");
+  close (ready[0]);
+  close (ready[1]);
+  close (go[0]);
+  close (go[1]);
+}
+
 /* Size and bytes taken in /dev/shm of @channel's only pool segment. */
 static void
 pool_footprint (const char *channel, uint64_t * size, uint64_t * taken)
@@ -771,6 +865,7 @@ main (void)
   test_caps_do_not_wait_for_a_stopped_leaky_subscriber ();
   test_queue_policies ();
   test_queue_outlives_publisher ();
+  test_dead_publisher_pools_removed ();
   test_chunks_reserved_on_first_claim ();
   test_full_shm ("cut short", 8, 8);
   test_full_shm ("growth refused", 2, 4);

@@ -266,6 +266,21 @@ assert_channel_gone (const gchar * channel)
   g_free (prefix);
 }
 
+guint
+count_pool_segments (const gchar * channel)
+{
+  gchar *prefix = g_strdup_printf ("zerocp.%s@", channel);
+  GDir *dir = g_dir_open ("/dev/shm", 0, NULL);
+  const gchar *name;
+  guint count = 0;
+
+  while (dir && (name = g_dir_read_name (dir)))
+    count += g_str_has_prefix (name, prefix);
+  if (dir)
+    g_dir_close (dir);
+  g_free (prefix);
+  return count;
+}
 
 /* @sub joined @pub's stream at some frame, and from then on got every frame,
  * in order, byte for byte, to the last.  Returns how many it missed at the

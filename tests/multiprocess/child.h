@@ -42,6 +42,8 @@ gchar * frame_field (Child * child, guint index, const gchar * name);
 guint64 frame_number (Child * child, guint index, const gchar * name);
 gchar * unique_channel (const gchar * test);
 void assert_channel_gone (const gchar * channel);
+/* How many pool segments of @channel /dev/shm holds. */
+guint count_pool_segments (const gchar * channel);
 /* The stats structure @child printed last ("stats ..."), and one of its
  * 64-bit counters. */
 GstStructure * child_stats (Child * child);

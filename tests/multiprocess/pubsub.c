@@ -361,6 +361,7 @@ GST_START_TEST (test_killed_publisher)
   gchar *sub_line = g_strdup_printf ("zerocpsrc channel=%s "
       "on-publisher-lost=error ! queue ! fakesink name=probe", channel);
   Child *subs[2], *pub, *again;
+  gchar *control;
 
   for (guint s = 0; s < G_N_ELEMENTS (subs); s++) {
     subs[s] = child_start ("--hold 2", sub_line);
@@ -369,6 +370,8 @@ GST_START_TEST (test_killed_publisher)
   pub = child_start (NULL, pub_line);
   child_wait_frames (subs[0], 10, DEADLINE_S);
   child_wait_frames (subs[1], 10, DEADLINE_S);
+  control = g_strdup_printf ("/dev/shm/zerocp.%s", channel);
+  fail_unless (count_pool_segments (channel) > 0);
 
   child_signal (pub, SIGKILL);
   fail_unless_equals_int (child_finish (pub, DEADLINE_S), 128 + SIGKILL);
@@ -379,6 +382,10 @@ GST_START_TEST (test_killed_publisher)
     fail_unless (g_str_has_prefix (subs[s]->last_line, "error "), "%s",
         subs[s]->last_line);
   }
+  /* Those that saw it die removed its pools, frames they held and all;
+   * its control segment waits for the next publisher. */
+  fail_unless_equals_int (count_pool_segments (channel), 0);
+  fail_unless (g_file_test (control, G_FILE_TEST_EXISTS), "%s", control);
 
   /* The dead publisher's segments are replaced by the next one, which
    * leaves nothing behind. */
@@ -392,6 +399,7 @@ GST_START_TEST (test_killed_publisher)
     child_free (subs[s]);
   child_free (again);
   child_free (pub);
+  g_free (control);
   g_free (pub_line);
   g_free (sub_line);
   g_free (channel);
