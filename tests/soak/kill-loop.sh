@@ -7,16 +7,9 @@
 #
 #   tests/soak/kill-loop.sh [--kills N] [BUILD_DIR]      (default: 5000, build)
 set -eu
-kills=5000
-if [ "${1:-}" = "--kills" ]; then
-  kills=$2
-  shift 2
-fi
-build=${1:-build}
-cd "$(dirname "$0")/../.."
-[ -x "$build/tests/multiprocess/check-pubsub" ] || meson compile -C "$build"
+. "$(dirname "$0")/soak-setup.sh"
+soak_setup --kills 5000 "$@"
 
-export GST_PLUGIN_PATH="$PWD/$build/plugin"
-export ZCP_TEST_HELPER="$PWD/$build/tests/multiprocess/zcp-test-pipeline"
-export ZCP_KILLS="$kills" GST_CHECKS=test_kill_loop
+export ZCP_TEST_HELPER="$helper"
+export ZCP_KILLS="$count" GST_CHECKS=test_kill_loop
 exec "$build/tests/multiprocess/check-pubsub"

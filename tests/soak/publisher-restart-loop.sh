@@ -16,17 +16,9 @@
 #   tests/soak/publisher-restart-loop.sh [--restarts N] [BUILD_DIR]
 #                                                 (default: 300, build)
 set -u
-restarts=300
-if [ "${1:-}" = "--restarts" ]; then
-  restarts=$2
-  shift 2
-fi
-build=${1:-build}
-cd "$(dirname "$0")/../.."
-[ -x "$build/tests/multiprocess/zcp-test-pipeline" ] || meson compile -C "$build"
-
-export GST_PLUGIN_PATH="$PWD/$build/plugin"
-helper="$PWD/$build/tests/multiprocess/zcp-test-pipeline"
+. "$(dirname "$0")/soak-setup.sh"
+soak_setup --restarts 300 "$@"
+restarts=$count
 channel=restart-loop-$$
 logs=$(mktemp -d)
 
