@@ -214,39 +214,21 @@ int
 zcp_channel_clean (const char *channel)
 {
   char name[ZCP_SHM_NAME_SIZE];
-  struct stat before, now;
   int fd, ret;
 
   ret = zcp_segment_control_name (channel, name, sizeof name);
   if (ret < 0)
     return ret;
-  fd = shm_open (name, O_RDONLY | O_CLOEXEC, 0);
+  /* Writable: the removal byte and the token are write locks. */
+  fd = shm_open (name, O_RDWR | O_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  /* Whatever the segment holds, a live publisher holds its token. */
-  ret = zcp_liveness_probe (fd, ZCP_LOCK_BYTE_PUBLISHER);
-  if (ret > 0)
-    ret = -EBUSY;
-  else if (ret == 0 && fstat (fd, &before) < 0)
-    ret = -errno;
+  /* Whatever the segment holds (a corrupt one too), a live publisher
+   * holds its token. */
+  ret = zcp_segment_remove_dead_channel (channel, fd, true);
   close (fd);
-  if (ret < 0)
-    return ret;
-
-  /* A new publisher replaces a dead one's segment under the same name:
-   * leave it be if that happened while we looked.  (One that does it
-   * between this check and the unlink loses its name; it is a moment.) */
-  fd = shm_open (name, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
-    return errno == ENOENT ? 0 : -errno;
-  ret = fstat (fd, &now) < 0 ? -errno : 0;
-  close (fd);
-  if (ret < 0)
-    return ret;
-  if (now.st_ino != before.st_ino || now.st_dev != before.st_dev)
-    return -EBUSY;
-  if (shm_unlink (name) < 0 && errno != ENOENT)
-    return -errno;
-  zcp_segment_unlink_pools (channel);
-  return 0;
+  /* Removed by someone else as we looked, or replaced by a new publisher. */
+  if (ret == -ENOENT)
+    return 0;
+  return ret == -ESTALE ? -EBUSY : ret;
 }

@@ -44,9 +44,14 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
 #define ZCP_PUBLISHER_BIT 63u
 
 /* Liveness tokens: byte 0 of the control segment's file is the publisher's,
- * byte 1 + s is subscriber slot s's. */
+ * byte 1 + s is subscriber slot s's.  Byte 64 is no token: whoever removes
+ * a dead publisher's channel holds it meanwhile (zcp-segment.h). */
 #define ZCP_LOCK_BYTE_PUBLISHER 0u
 #define ZCP_LOCK_BYTE_SLOT(s) (1u + (s))
+#define ZCP_LOCK_BYTE_REMOVAL 64u
+_Static_assert (ZCP_LOCK_BYTE_REMOVAL >
+    ZCP_LOCK_BYTE_SLOT (ZCP_MAX_SUBSCRIBERS - 1),
+    "the removal byte is no slot's token");
 
 enum
 {

@@ -140,17 +140,13 @@ remove_stale_channel (const char *channel, const char *name)
     return -EACCES;
   }
 
-  ret = zcp_liveness_acquire (fd, ZCP_LOCK_BYTE_PUBLISHER);
-  if (ret == 0) {
+  ret = zcp_segment_remove_dead_channel (channel, fd, true);
+  if (ret == 0)
     zcp_log (ZCP_LOG_INFO, "channel %s: replacing the segments of a dead "
         "publisher", channel);
-    zcp_segment_unlink_pools (channel);
-    shm_unlink (name);
-  } else if (ret == -EAGAIN) {
-    ret = -EBUSY;
-  }
   close (fd);
-  return ret;
+  /* Removed or replaced meanwhile by someone else: try the name again. */
+  return ret == -ENOENT || ret == -ESTALE ? 0 : ret;
 }
 
 uint64_t
@@ -200,8 +196,8 @@ make_control (const char *channel, const char *name, uint32_t mode,
   if (ret < 0)
     return ret;
   /* Nobody can hold the token of a file we just created, unless another
-   * publisher found it half made under its name and took it for stale:
-   * then it wins. */
+   * publisher or zerocp-inspect --clean found it half made under its name
+   * and took it for stale: then it wins. */
   ret = zcp_liveness_acquire (*fd, ZCP_LOCK_BYTE_PUBLISHER);
   if (ret == 0) {
     init_header (*base, new_epoch ());

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "zcp-liveness.h"
 #include "zcp-private.h"
 #include "zcp-segment.h"
 
@@ -172,19 +173,86 @@ zcp_segment_link (int fd, const char *name)
   return 0;
 }
 
-bool
-zcp_segment_is_named (int fd, const char *name)
+/* 0 if @name is the very file that @fd has open, -ENOENT if nothing has
+ * that name, -ESTALE if another file has it. */
+static int
+name_names (const char *name, int fd)
 {
   struct stat ours, named;
   int named_fd = shm_open (name, O_RDONLY | O_CLOEXEC, 0);
-  bool same;
+  int ret;
 
   if (named_fd < 0)
-    return false;
-  same = fstat (fd, &ours) == 0 && fstat (named_fd, &named) == 0 &&
-      ours.st_ino == named.st_ino && ours.st_dev == named.st_dev;
+    return -errno;
+  if (fstat (fd, &ours) != 0 || fstat (named_fd, &named) != 0)
+    ret = -errno;
+  else
+    ret = ours.st_ino == named.st_ino && ours.st_dev == named.st_dev ? 0 :
+        -ESTALE;
   close (named_fd);
-  return same;
+  return ret;
+}
+
+bool
+zcp_segment_is_named (int fd, const char *name)
+{
+  return name_names (name, fd) == 0;
+}
+
+/* Removers hold the byte for a few system calls; a second is a stopped
+ * process, for which the caller should not wait longer. */
+static int
+take_removal_byte (int fd)
+{
+  const struct timespec pause = {.tv_nsec = ZCP_NSEC_PER_MSEC };
+  int64_t deadline = zcp_now_ns () + ZCP_NSEC_PER_SEC;
+
+  for (;;) {
+    int ret = zcp_liveness_acquire (fd, ZCP_LOCK_BYTE_REMOVAL);
+
+    if (ret != -EAGAIN || zcp_now_ns () >= deadline)
+      return ret;
+    nanosleep (&pause, NULL);
+  }
+}
+
+int
+zcp_segment_remove_dead_channel (const char *channel, int fd, bool all_pools)
+{
+  char name[ZCP_SHM_NAME_SIZE];
+  int ret;
+
+  ret = zcp_segment_control_name (channel, name, sizeof name);
+  if (ret < 0)
+    return ret;
+  ret = take_removal_byte (fd);
+  if (ret < 0)
+    return ret == -EAGAIN ? -EBUSY : ret;
+
+  /* The publisher's token taken, not only tested: a publisher that made
+   * the channel under its name (no O_TMPFILE) and takes its token at this
+   * moment fails, as it does when another takes its channel for stale. */
+  ret = zcp_liveness_acquire (fd, ZCP_LOCK_BYTE_PUBLISHER);
+  if (ret == 0) {
+    /* With both bytes held, nobody else can change what the name names:
+     * another remover waits for the removal byte, a publisher leaving
+     * removes only its own, and a new one names its segment only where
+     * there is no name. */
+    ret = name_names (name, fd);
+    if (ret == 0) {
+      if (all_pools)
+        zcp_segment_unlink_pools (channel);
+      if (shm_unlink (name) != 0)
+        ret = -errno;
+    }
+    zcp_liveness_release (fd, ZCP_LOCK_BYTE_PUBLISHER);
+  } else if (ret == -EAGAIN) {
+    ret = -EBUSY;
+  }
+  /* The publisher's byte first: a publisher taking over that gets the
+   * removal byte next must find the token free. */
+  zcp_liveness_release (fd, ZCP_LOCK_BYTE_REMOVAL);
+  return ret;
 }
 
 int

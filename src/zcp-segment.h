@@ -43,6 +43,19 @@ int zcp_segment_link (int fd, const char *name);
 /* Whether @name is the very file that @fd has open. */
 bool zcp_segment_is_named (int fd, const char *name);
 
+/* Removes @channel if its publisher is dead and its name still names the
+ * control segment @fd has open (for writing): its pool segments (all of
+ * them with @all_pools) and then its name.  Whoever removes a dead
+ * publisher's channel (a publisher taking it over, the last of its
+ * subscribers, zerocp-inspect --clean) does it here, holding the removal
+ * byte and then the publisher's token, so that none of them unlinks a name
+ * that another has just given to a new publisher.  Waits up to a second
+ * for another remover.  0 when removed; -EBUSY if the publisher lives or
+ * another remover takes longer; -ESTALE if the name names another file,
+ * -ENOENT if none. */
+int zcp_segment_remove_dead_channel (const char *channel, int fd,
+    bool all_pools);
+
 /* Reserves @length bytes of a segment made by zcp_segment_create(), from
  * page-aligned @offset, and maps them in: -ENOSPC (and nothing written) if
  * /dev/shm is full. */

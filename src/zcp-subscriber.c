@@ -186,19 +186,25 @@ others_drained (struct zcp_subscriber *self)
   return true;
 }
 
-/* A dead publisher's pools would hold their memory in /dev/shm until the
- * next publisher or zerocp-inspect --clean.  The last of its subscribers to
- * take what it was sent removes them (what is mapped stays mapped): their
- * names carry its epoch, so no live publisher's go with them.  Its control
- * segment stays, as a new publisher may be putting its own under that name
- * at this moment; and nothing of another user. */
+/* A dead publisher's segments would hold their memory in /dev/shm until
+ * the next publisher or zerocp-inspect --clean.  The last of its
+ * subscribers to take what it was sent removes them (what is mapped stays
+ * mapped): its pools, whose names carry its epoch, so that no live
+ * publisher's go with them; and its control segment, if its name is still
+ * ours.  Nothing of another user. */
 static void
-remove_dead_publisher_pools (struct zcp_subscriber *self)
+remove_dead_publisher_channel (struct zcp_subscriber *self)
 {
   struct zcp_control *control = self->control;
 
-  if (control->owner == geteuid () && others_drained (self))
-    zcp_segment_unlink_epoch_pools (control->channel, control->epoch);
+  if (control->owner != geteuid () || !others_drained (self))
+    return;
+  zcp_segment_unlink_epoch_pools (control->channel, control->epoch);
+  /* A new publisher's segment under the name, or none: nothing to do. */
+  if (zcp_segment_remove_dead_channel (control->channel, control->fd,
+          false) == 0)
+    zcp_log (ZCP_LOG_INFO, "channel %s: removed the dead publisher's "
+        "segments", control->channel);
 }
 
 /* Whether the publisher closed the channel or died. */
@@ -479,7 +485,7 @@ zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
             ZCP_LOCK_BYTE_PUBLISHER) == 0 && zcp_ring_fill (self->slot) == 0) {
       zcp_log (ZCP_LOG_WARNING, "channel %s: the publisher died",
           control->channel);
-      remove_dead_publisher_pools (self);
+      remove_dead_publisher_channel (self);
       return -EPIPE;
     }
   }

@@ -367,7 +367,7 @@ void zcp_subscriber_close (struct zcp_subscriber *self);
 /* Takes the next frame.  For a buffer, @chunk receives a read-only hold on its
  * chunk, to be given up with zcp_chunk_release().  Waits up to @timeout_ns
  * (-ETIMEDOUT).  -EPIPE once the publisher has closed or died and the ring is
- * empty (the last subscriber of a dead one to get there removes its pool
+ * empty (the last subscriber of a dead one to get there removes its
  * segments from /dev/shm); -EPROTO for a descriptor that fails validation.
  * Call from one thread at a time. */
 int zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
@@ -470,8 +470,8 @@ void zcp_channel_list_free (char **channels);
 
 /* Removes the segments of @channel if its publisher is dead: -EBUSY if it
  * lives (or if the channel was replaced while we looked), -ENOENT if there
- * is no such channel.  A corrupt control segment is removed too: nothing
- * could use it. */
+ * is no such channel, -EACCES if we may not write to it.  A corrupt control
+ * segment is removed too: nothing could use it. */
 int zcp_channel_clean (const char *channel) ZCP_WARN_UNUSED;
 
 /* ---- the calling thread ------------------------------------------------- */

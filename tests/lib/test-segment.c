@@ -12,6 +12,7 @@
 
 #include "tap.h"
 #include "zcp-layout.h"
+#include "zcp-liveness.h"
 #include "zcp-private.h"
 #include "zcp-segment.h"
 #include "zcp.h"
@@ -247,19 +248,16 @@ test_stale_and_busy (void)
   zcp_publisher_close (second);
 }
 
+/* A publisher of @channel that dies without closing: its segments stay. */
 static void
-test_dead_publisher_replaced (void)
+leave_dead_channel (const char *channel)
 {
-  const char *channel = tap_channel ("dead");
-  struct zcp_subscriber *subscriber;
   struct zcp_publisher *publisher;
-  char path[ZCP_SHM_NAME_SIZE + 16];
   int status;
   pid_t child;
 
   child = fork ();
   if (child == 0) {
-    /* Dies without closing: leaves its segments behind. */
     if (zcp_publisher_open (channel, 0600, &publisher) != 0 ||
         zcp_publisher_configure_pool (publisher, 4096, 2) != 0)
       _exit (1);
@@ -267,6 +265,17 @@ test_dead_publisher_replaced (void)
   }
   waitpid (child, &status, 0);
   ok (WIFEXITED (status) && WEXITSTATUS (status) == 0, "publisher died");
+}
+
+static void
+test_dead_publisher_replaced (void)
+{
+  const char *channel = tap_channel ("dead");
+  struct zcp_subscriber *subscriber;
+  struct zcp_publisher *publisher;
+  char path[ZCP_SHM_NAME_SIZE + 16];
+
+  leave_dead_channel (channel);
 
   snprintf (path, sizeof path, "/dev/shm/zerocp.%s", channel);
   ok (access (path, F_OK) == 0, "its control segment is left behind");
@@ -279,6 +288,93 @@ test_dead_publisher_replaced (void)
   zcp_subscriber_close (subscriber);
   zcp_publisher_close (publisher);
   ok (access (path, F_OK) != 0, "nothing is left once it closes");
+}
+
+struct takeover
+{
+  const char *channel;
+  struct zcp_publisher *publisher;
+  int ret;
+};
+
+static void *
+open_publisher (void *data)
+{
+  struct takeover *takeover = data;
+
+  takeover->ret = zcp_publisher_open (takeover->channel, 0600,
+      &takeover->publisher);
+  return NULL;
+}
+
+/* Whoever removes a dead publisher's channel (a publisher taking it over,
+ * its last subscriber, zerocp-inspect --clean) holds its removal byte
+ * meanwhile: a new publisher waits for it rather than give the name a new
+ * segment that the other would then unlink, and rather than fail. */
+static void
+test_removers_take_turns (void)
+{
+  struct takeover takeover = { tap_channel ("turns"), NULL, -1 };
+  char name[ZCP_SHM_NAME_SIZE];
+  const struct timespec moment = {.tv_nsec = 200 * ZCP_NSEC_PER_MSEC };
+  pthread_t thread;
+  int fd;
+
+  leave_dead_channel (takeover.channel);
+  zcp_segment_control_name (takeover.channel, name, sizeof name);
+  fd = shm_open (name, O_RDWR | O_CLOEXEC, 0);
+  is_int (zcp_liveness_acquire (fd, ZCP_LOCK_BYTE_REMOVAL), 0,
+      "a remover of the dead channel holds its removal byte");
+  pthread_create (&thread, NULL, open_publisher, &takeover);
+  nanosleep (&moment, NULL);
+  ok (zcp_segment_is_named (fd, name),
+      "a new publisher leaves the name alone meanwhile");
+  zcp_liveness_release (fd, ZCP_LOCK_BYTE_REMOVAL);
+  pthread_join (thread, NULL);
+  is_int (takeover.ret, 0, "and takes the channel over once it is let go");
+  ok (!zcp_segment_is_named (fd, name), "with a segment of its own");
+  close (fd);
+  if (takeover.ret == 0)
+    zcp_publisher_close (takeover.publisher);
+}
+
+/* A remover that finds the name given to a new publisher's segment by the
+ * time it holds the dead one's bytes leaves the channel be. */
+static void
+test_remover_spares_a_new_publisher (void)
+{
+  char channel[128], name[ZCP_SHM_NAME_SIZE];
+  struct zcp_subscriber *subscriber;
+  struct zcp_publisher *publisher;
+  struct zcp_frame frame = {.size = 16,.pts = ZCP_TIME_NONE };
+  struct zcp_chunk chunk, got;
+  int fd;
+
+  snprintf (channel, sizeof channel, "%s", tap_channel ("spare"));
+  leave_dead_channel (channel);
+  zcp_segment_control_name (channel, name, sizeof name);
+  fd = shm_open (name, O_RDWR | O_CLOEXEC, 0);
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0,
+      "a new publisher takes the dead one's channel over");
+  is_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0,
+      "and makes its pool");
+  is_int (zcp_segment_remove_dead_channel (channel, fd, true), -ESTALE,
+      "a remover holding the dead segment finds the name taken");
+  is_int (zcp_channel_clean (channel), -EBUSY,
+      "zerocp-inspect --clean refuses the live one");
+  close (fd);
+
+  is_int (zcp_subscriber_open (channel, &subscriber), 0,
+      "subscribers still find the new publisher");
+  is_int (zcp_publisher_claim (publisher, &chunk, 0, NULL), 0, "claim");
+  is_int (zcp_publisher_publish (publisher, &chunk, &frame, NULL), 0,
+      "publish");
+  zcp_chunk_release (&chunk);
+  is_int (zcp_subscriber_next (subscriber, &frame, &got, 0, NULL), 0,
+      "and its frames, in the pool the remover left");
+  zcp_chunk_release (&got);
+  zcp_subscriber_close (subscriber);
+  zcp_publisher_close (publisher);
 }
 
 struct cleaner
@@ -386,6 +482,8 @@ main (void)
   test_active_slots ();
   test_stale_and_busy ();
   test_dead_publisher_replaced ();
+  test_removers_take_turns ();
+  test_remover_spares_a_new_publisher ();
   test_channel_made_whole_before_it_is_seen ();
   test_channel_made_without_proc ();
   return tap_done ();

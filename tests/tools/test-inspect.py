@@ -162,6 +162,10 @@ try:
     check("--clean refuses a live channel", code == 1 and "live" in err, err)
     check("and leaves its segments", "zerocp." + CHANNEL in shm_files())
 
+    # The last subscriber to find its publisher dead removes the channel
+    # itself: stopped, they leave it to zerocp-inspect.
+    for sub in subscribers:
+        sub.send_signal(signal.SIGSTOP)
     publisher.send_signal(signal.SIGKILL)
     publisher.wait(timeout=DEADLINE_S)
 
