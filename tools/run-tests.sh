@@ -24,8 +24,12 @@ meson test -C build --print-errorlogs || status=1
 meson test -C build --setup valgrind --print-errorlogs zerocpsink zerocpsrc ||
   status=1
 
+# The multi-process suites take up to 180 s of meson's 300 under ASan on
+# two cores: room for a slower machine.
 configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
-  -Dbuildtype=debug && meson test -C build-asan --print-errorlogs || status=1
+  -Dbuildtype=debug &&
+  meson test -C build-asan --timeout-multiplier 2 --print-errorlogs ||
+  status=1
 
 configure build-tsan -Db_sanitize=thread -Db_lundef=false -Dbuildtype=debug &&
   ninja -C build-tsan $(cd build-tsan && ninja -t targets all |
