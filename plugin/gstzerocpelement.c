@@ -155,6 +155,14 @@ gst_zero_cp_element_post_error (GstElement * element, int err,
       text = g_strdup_printf ("Channel '%s' already has a live publisher.",
           channel);
       break;
+    case ETIMEDOUT:
+      /* Only opening a channel gets here: waits that time out are not
+       * errors. */
+      code = GST_RESOURCE_ERROR_BUSY;
+      text = g_strdup_printf ("Channel '%s' is being removed by another "
+          "process, which has not finished in a second (is it stopped?).",
+          channel);
+      break;
     case EUSERS:
       code = GST_RESOURCE_ERROR_BUSY;
       text = g_strdup_printf ("Channel '%s' has no free subscriber slot.",

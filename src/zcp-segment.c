@@ -210,8 +210,10 @@ take_removal_byte (int fd)
   for (;;) {
     int ret = zcp_liveness_acquire (fd, ZCP_LOCK_BYTE_REMOVAL);
 
-    if (ret != -EAGAIN || zcp_now_ns () >= deadline)
+    if (ret != -EAGAIN)
       return ret;
+    if (zcp_now_ns () >= deadline)
+      return -ETIMEDOUT;
     nanosleep (&pause, NULL);
   }
 }
@@ -227,7 +229,7 @@ zcp_segment_remove_dead_channel (const char *channel, int fd, bool all_pools)
     return ret;
   ret = take_removal_byte (fd);
   if (ret < 0)
-    return ret == -EAGAIN ? -EBUSY : ret;
+    return ret;
 
   /* The publisher's token taken, not only tested: a publisher that made
    * the channel under its name (no O_TMPFILE) and takes its token at this

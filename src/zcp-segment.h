@@ -50,9 +50,9 @@ bool zcp_segment_is_named (int fd, const char *name);
  * subscribers, zerocp-inspect --clean) does it here, holding the removal
  * byte and then the publisher's token, so that none of them unlinks a name
  * that another has just given to a new publisher.  Waits up to a second
- * for another remover.  0 when removed; -EBUSY if the publisher lives or
- * another remover takes longer; -ESTALE if the name names another file,
- * -ENOENT if none. */
+ * for another remover.  0 when removed; -EBUSY if the publisher lives;
+ * -ETIMEDOUT if another remover takes longer (a stopped process); -ESTALE
+ * if the name names another file, -ENOENT if none. */
 int zcp_segment_remove_dead_channel (const char *channel, int fd,
     bool all_pools);
 

@@ -184,8 +184,10 @@ struct zcp_subscriber_info
 
 /* Creates channel @channel with segments of mode @mode (e.g. 0600) and
  * becomes its only publisher.  A segment left by a dead publisher is replaced;
- * -EBUSY if a live publisher owns the channel.  Not thread-safe against other
- * calls on the same publisher until it returns. */
+ * -EBUSY if a live publisher owns the channel, -ETIMEDOUT if another process
+ * is removing a dead one's and has not finished in a second (stopped?).
+ * Not thread-safe against other calls on the same publisher until it
+ * returns. */
 int zcp_publisher_open (const char *channel, uint32_t mode,
     struct zcp_publisher **out) ZCP_WARN_UNUSED;
 
@@ -470,7 +472,8 @@ void zcp_channel_list_free (char **channels);
 
 /* Removes the segments of @channel if its publisher is dead: -EBUSY if it
  * lives (or if the channel was replaced while we looked), -ENOENT if there
- * is no such channel, -EACCES if we may not write to it.  A corrupt control
+ * is no such channel, -EACCES if we may not write to it, -ETIMEDOUT as for
+ * zcp_publisher_open().  A corrupt control
  * segment is removed too: nothing could use it. */
 int zcp_channel_clean (const char *channel) ZCP_WARN_UNUSED;
 

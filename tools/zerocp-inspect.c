@@ -251,6 +251,9 @@ describe (int error)
       return "corrupt, or of another version of zerocp";
     case -EINVAL:
       return "not a valid channel name";
+    case -ETIMEDOUT:
+      return "another process is removing it and has not finished in a "
+          "second (is it stopped?)";
     default:
       return strerror (-error);
   }

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* zerocpsink: its pool, the copy path, errors and never hanging. */
+#include <fcntl.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 
 #include "zcp-check.h"
 #include "zcp-layout.h"
+#include "zcp-liveness.h"
 #include "zcp.h"
 
 static GstHarness *
@@ -771,6 +774,49 @@ GST_START_TEST (test_second_publisher_refused)
 
 GST_END_TEST;
 
+/* A dead publisher's channel that another process is removing and does not
+ * let go of (stopped, say) is an error after a second that says so, not a
+ * hang and not "a live publisher". */
+GST_START_TEST (test_channel_being_removed_is_an_error)
+{
+  gchar *channel = unique_channel ("removing");
+  gchar *name = g_strdup_printf ("/zerocp.%s", channel);
+  gchar *description = g_strdup_printf ("videotestsrc ! zerocpsink "
+      "channel=%s", channel);
+  struct zcp_publisher *publisher;
+  GstElement *pipeline;
+  int status, fd;
+  pid_t child;
+
+  child = fork ();
+  if (child == 0) {
+    /* Killed, as a publisher that dies (and so that valgrind does not
+     * count what it never freed). */
+    if (zcp_publisher_open (channel, 0600, &publisher) == 0)
+      raise (SIGKILL);
+    _exit (1);
+  }
+  fail_unless (waitpid (child, &status, 0) == child &&
+      WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL, "status %d",
+      status);
+  fd = shm_open (name, O_RDWR | O_CLOEXEC, 0);
+  fail_unless (fd >= 0);
+  fail_unless_equals_int (zcp_liveness_acquire (fd, ZCP_LOCK_BYTE_REMOVAL), 0);
+
+  pipeline = gst_parse_launch (description, NULL);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  expect_pipeline_error (pipeline, description, GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_BUSY, "is being removed by another process", NULL);
+
+  close (fd);
+  fail_unless_equals_int (zcp_channel_clean (channel), 0);
+  g_free (description);
+  g_free (name);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static gpointer
 push_until_refused (gpointer data)
 {
@@ -1152,6 +1198,7 @@ zerocpsink_suite (void)
   tcase_add_test (tc, test_dev_shm_too_small_for_a_frame);
   tcase_add_test (tc, test_bad_channel_names);
   tcase_add_test (tc, test_second_publisher_refused);
+  tcase_add_test (tc, test_channel_being_removed_is_an_error);
   tcase_add_test (tc, test_stalled_subscriber_does_not_hang_stop);
   tcase_add_test (tc, test_every_pool_held_is_an_error);
   tcase_add_test (tc, test_growing_copies_leave_room);

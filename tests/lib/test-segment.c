@@ -338,6 +338,29 @@ test_removers_take_turns (void)
     zcp_publisher_close (takeover.publisher);
 }
 
+/* A remover that never lets go (a stopped process) is an error that says
+ * so after a second, not a hang and not "a live publisher". */
+static void
+test_stopped_remover (void)
+{
+  const char *channel = tap_channel ("stopped");
+  char name[ZCP_SHM_NAME_SIZE];
+  struct zcp_publisher *publisher;
+  int fd;
+
+  leave_dead_channel (channel);
+  zcp_segment_control_name (channel, name, sizeof name);
+  fd = shm_open (name, O_RDWR | O_CLOEXEC, 0);
+  is_int (zcp_liveness_acquire (fd, ZCP_LOCK_BYTE_REMOVAL), 0,
+      "a remover of the dead channel holds its removal byte");
+  is_int (zcp_publisher_open (channel, 0600, &publisher), -ETIMEDOUT,
+      "a new publisher gives up after a second");
+  is_int (zcp_channel_clean (channel), -ETIMEDOUT, "so does --clean");
+  zcp_liveness_release (fd, ZCP_LOCK_BYTE_REMOVAL);
+  is_int (zcp_channel_clean (channel), 0, "which removes it once let go");
+  close (fd);
+}
+
 /* A remover that finds the name given to a new publisher's segment by the
  * time it holds the dead one's bytes leaves the channel be. */
 static void
@@ -483,6 +506,7 @@ main (void)
   test_stale_and_busy ();
   test_dead_publisher_replaced ();
   test_removers_take_turns ();
+  test_stopped_remover ();
   test_remover_spares_a_new_publisher ();
   test_channel_made_whole_before_it_is_seen ();
   test_channel_made_without_proc ();
