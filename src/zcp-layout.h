@@ -394,7 +394,12 @@ struct zcp_shm_slot
   _Alignas (64) _Atomic uint32_t read_index;
   _Atomic uint32_t sleepers;
   _Atomic uint64_t delivered;
-  uint8_t reserved3[48];
+  /* 1 from just before the subscriber takes a descriptor until it has
+   * opened the pool the descriptor names: its ring reads empty meanwhile,
+   * and a dead publisher's last subscriber must not remove that pool.
+   * Zero, as in the reserved bytes before it, is "not taking". */
+  _Atomic uint32_t taking;
+  uint8_t reserved3[44];
   struct zcp_shm_desc ring[ZCP_RING_CAPACITY];
   /* Upstream events, the other way round: the subscriber writes records
    * and upstream_write, the publisher upstream_read. */
@@ -418,6 +423,7 @@ _Static_assert (offsetof (struct zcp_shm_slot, write_index) == 64, "s.wi");
 _Static_assert (offsetof (struct zcp_shm_slot, read_index) == 128, "s.ri");
 _Static_assert (offsetof (struct zcp_shm_slot, sleepers) == 132, "s.sleep");
 _Static_assert (offsetof (struct zcp_shm_slot, delivered) == 136, "s.deliv");
+_Static_assert (offsetof (struct zcp_shm_slot, taking) == 144, "s.taking");
 _Static_assert (offsetof (struct zcp_shm_slot, ring) == 192, "s.ring");
 _Static_assert (offsetof (struct zcp_shm_slot, upstream_write) ==
     192 + 192 * ZCP_RING_CAPACITY, "s.uw");

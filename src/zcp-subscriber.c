@@ -75,6 +75,7 @@ claim_slot (struct zcp_control *control, uint32_t max_buffers,
       atomic_store_explicit (&slot->pid, (uint32_t) getpid (),
           memory_order_relaxed);
       atomic_store_explicit (&slot->delivered, 0, memory_order_relaxed);
+      atomic_store_explicit (&slot->taking, 0, memory_order_relaxed);
       atomic_store_explicit (&slot->dropped, 0, memory_order_relaxed);
       atomic_store_explicit (&slot->max_buffers, max_buffers,
           memory_order_relaxed);
@@ -167,7 +168,8 @@ zcp_subscriber_open_with_queue (const char *channel, uint32_t max_buffers,
 }
 
 /* Whether every other live subscriber has taken all it was sent, the
- * pools of which it opens as it takes them. */
+ * pools of which it opens as it takes them: its ring empty, and not in the
+ * middle of taking the last descriptor. */
 static bool
 others_drained (struct zcp_subscriber *self)
 {
@@ -178,7 +180,10 @@ others_drained (struct zcp_subscriber *self)
 
     if (s == self->slot_index ||
         atomic_load_explicit (&slot->state, memory_order_acquire) !=
-        ZCP_SLOT_STATE_ACTIVE || zcp_ring_fill (slot) == 0)
+        ZCP_SLOT_STATE_ACTIVE || (zcp_ring_fill (slot) == 0 &&
+            /* acquire, after the fill's: pairs with the release store that
+             * ends a take; a pop seen is a take begun. */
+            atomic_load_explicit (&slot->taking, memory_order_acquire) == 0))
       continue;
     if (zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_SLOT (s)) != 0)
       return false;
@@ -447,23 +452,30 @@ zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
 
   for (;;) {
     struct zcp_shm_desc desc;
-    int ret = zcp_ring_pop (self->slot, &desc);
     int64_t now;
+    int ret;
 
-    if (ret < 0) {
-      zcp_log (ZCP_LOG_WARNING, "channel %s: ring indices of slot %u are "
-          "inconsistent", control->channel, self->slot_index);
-      return ret;
-    }
+    /* relaxed: the pop's release CAS of read_index publishes it. */
+    atomic_store_explicit (&self->slot->taking, 1, memory_order_relaxed);
+    ret = zcp_ring_pop (self->slot, &desc);
     if (ret == 1) {
       /* Room in the ring: a lossless publisher may be waiting for it. */
       zcp_event_signal (&control->header->publisher_event);
       ret = accept_desc (self, &desc, frame, chunk);
+      /* release; pairs with the acquire load in others_drained: the pool
+       * is open. */
+      atomic_store_explicit (&self->slot->taking, 0, memory_order_release);
       if (ret == -EAGAIN)
         continue;
       if (ret == 0 && frame->kind == ZCP_FRAME_KIND_BUFFER)
         atomic_fetch_add_explicit (&self->slot->delivered, 1,
             memory_order_relaxed);
+      return ret;
+    }
+    atomic_store_explicit (&self->slot->taking, 0, memory_order_relaxed);
+    if (ret < 0) {
+      zcp_log (ZCP_LOG_WARNING, "channel %s: ring indices of slot %u are "
+          "inconsistent", control->channel, self->slot_index);
       return ret;
     }
 

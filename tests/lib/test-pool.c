@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -586,7 +588,7 @@ count_pool_segments (const char *channel)
 }
 
 static void
-take_two_then_find_dead (struct zcp_subscriber *subscriber, const char *which)
+take_two (struct zcp_subscriber *subscriber, const char *which)
 {
   struct zcp_frame frame;
   struct zcp_chunk got;
@@ -596,14 +598,45 @@ take_two_then_find_dead (struct zcp_subscriber *subscriber, const char *which)
         "the %s subscriber takes frame %d", which, f);
     zcp_chunk_release (&got);
   }
+}
+
+static void
+find_dead (struct zcp_subscriber *subscriber, const char *which)
+{
+  struct zcp_frame frame;
+  struct zcp_chunk got;
+
   is_int (zcp_subscriber_next (subscriber, &frame, &got,
           5 * ZCP_NSEC_PER_SEC, NULL), -EPIPE,
-      "then the %s finds the publisher dead", which);
+      "the %s finds the publisher dead", which);
+}
+
+/* Sets what @subscriber's slot says while it takes a descriptor, as if it
+ * were between taking it and opening the pool it names. */
+static void
+set_taking (const char *channel, struct zcp_subscriber *subscriber,
+    uint32_t taking)
+{
+  struct zcp_subscriber_stats stats;
+  char name[ZCP_SHM_NAME_SIZE];
+  struct zcp_shm_slot *slots;
+  void *base;
+  int fd;
+
+  zcp_subscriber_get_stats (subscriber, &stats);
+  zcp_segment_control_name (channel, name, sizeof name);
+  if (zcp_segment_open (name, true, ZCP_CONTROL_SIZE, &fd, &base) != 0)
+    return;
+  slots = (struct zcp_shm_slot *) ((uint8_t *) base + ZCP_SLOTS_OFFSET);
+  atomic_store (&slots[stats.slot].taking, taking);
+  munmap (base, ZCP_CONTROL_SIZE);
+  close (fd);
 }
 
 /* A publisher that dies leaves its segments in /dev/shm.  They go with the
  * last of its subscribers to take what it was sent, not before: one that
- * has frames of a pool still queued may not have opened that pool. */
+ * has frames of a pool still queued, or is taking the last of them, may not
+ * have opened that pool. */
 static void
 test_dead_publisher_segments_removed (void)
 {
@@ -644,12 +677,20 @@ test_dead_publisher_segments_removed (void)
       "the publisher sent two frames and died (status %d)", status);
   is_int (count_pool_segments (channel), 1, "its pool is in /dev/shm");
 
-  take_two_then_find_dead (first, "first");
+  take_two (first, "first");
+  find_dead (first, "first");
   is_int (count_pool_segments (channel), 1,
       "the pool stays: the second has frames of it to take");
   snprintf (control, sizeof control, "/dev/shm/zerocp.%s", channel);
   ok (access (control, F_OK) == 0, "and the channel");
-  take_two_then_find_dead (second, "second");
+
+  take_two (second, "second");
+  set_taking (channel, second, 1);
+  find_dead (first, "first, again,");
+  is_int (count_pool_segments (channel), 1,
+      "the pool stays while the second, its queue empty, takes a frame");
+  set_taking (channel, second, 0);
+  find_dead (second, "second");
   is_int (count_pool_segments (channel), 0, "which removes the pool");
   ok (access (control, F_OK) != 0, "and the control segment");
 
