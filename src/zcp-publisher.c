@@ -172,8 +172,8 @@ take_name (const char *channel, const char *name, uint32_t mode, bool link,
 {
   for (int attempt = 0;; attempt++) {
     int ret = link ? zcp_segment_link (*fd, name) :
-        zcp_segment_create (name, mode, ZCP_CONTROL_SIZE, ZCP_CONTROL_SIZE,
-        fd, base);
+        zcp_segment_create_with_token (name, mode, ZCP_CONTROL_SIZE,
+        ZCP_CONTROL_SIZE, ZCP_LOCK_BYTE_PUBLISHER, fd, base);
 
     if (ret != -EEXIST || attempt == 3)
       return ret;
@@ -184,7 +184,9 @@ take_name (const char *channel, const char *name, uint32_t mode, bool link,
 }
 
 /* The channel's control segment, ready for subscribers, with our token:
- * made unnamed and then named, or made under its name. */
+ * made unnamed and then named, or made under its name.  -EAGAIN when made
+ * under its name and taken for a dead publisher's before we held its
+ * token: to be made again. */
 static int
 make_control (const char *channel, const char *name, uint32_t mode,
     bool unnamed, int *fd, void **base)
@@ -195,10 +197,15 @@ make_control (const char *channel, const char *name, uint32_t mode,
 
   if (ret < 0)
     return ret;
-  /* Nobody can hold the token of a file we just created, unless another
-   * publisher or zerocp-inspect --clean found it half made under its name
-   * and took it for stale: then it wins. */
-  ret = zcp_liveness_acquire (*fd, ZCP_LOCK_BYTE_PUBLISHER);
+  /* Nobody else can hold the token of an unnamed file.  One made under its
+   * name has had its token from the moment it had a size, but a remover
+   * (another publisher, zerocp-inspect --clean) that found it in the moment
+   * before may have unlinked the name since, or given it to a new
+   * publisher. */
+  if (unnamed)
+    ret = zcp_liveness_acquire (*fd, ZCP_LOCK_BYTE_PUBLISHER);
+  else if (!zcp_segment_is_named (*fd, name))
+    ret = -EAGAIN;
   if (ret == 0) {
     init_header (*base, new_epoch ());
     /* release; pairs with the acquire load in zcp_segment_validate_header:
@@ -212,7 +219,7 @@ make_control (const char *channel, const char *name, uint32_t mode,
     munmap (*base, ZCP_CONTROL_SIZE);
     close (*fd);
   }
-  return ret == -EAGAIN ? -EBUSY : ret;
+  return ret;
 }
 
 int
@@ -232,12 +239,15 @@ zcp_publisher_open (const char *channel, uint32_t mode,
   /* Made whole, its header written and our token taken, before it has a
    * name: nobody (zerocp-inspect --clean, a second publisher) can take a
    * channel half made for one whose publisher died, and remove it from
-   * under us.  Without O_TMPFILE or /proc, made under its name as before. */
+   * under us.  Without O_TMPFILE or /proc, made under its name, with our
+   * token from the moment it has a size; made again should a remover take
+   * it for a dead publisher's in the moment before. */
   ret = make_control (channel, name, mode, true, &fd, &base);
-  if (ret == -EOPNOTSUPP)
+  for (int attempt = 0; ret == -EOPNOTSUPP || (ret == -EAGAIN &&
+          attempt < 5); attempt++)
     ret = make_control (channel, name, mode, false, &fd, &base);
   if (ret < 0)
-    return ret;
+    return ret == -EAGAIN ? -EBUSY : ret;
 
   control = zcp_control_new (channel, fd, base);
   self = calloc (1, sizeof *self);

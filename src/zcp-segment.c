@@ -118,9 +118,9 @@ sizes_are_valid (uint64_t size, uint64_t reserve)
       reserve <= size;
 }
 
-int
-zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
-    uint64_t reserve, int *fd_out, void **base_out)
+static int
+create_named (const char *name, uint32_t mode, uint64_t size,
+    uint64_t reserve, const uint32_t * token_byte, int *fd_out, void **base_out)
 {
   int fd, ret;
 
@@ -129,6 +129,12 @@ zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
   fd = shm_open (name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
   if (fd < 0)
     return -errno;
+  if (token_byte && (ret = zcp_liveness_acquire (fd, *token_byte)) < 0) {
+    /* A remover took it for a dead publisher's: the name is its to
+     * unlink, or already another's. */
+    close (fd);
+    return ret;
+  }
   ret = size_and_map (fd, mode, size, reserve, base_out);
   if (ret < 0) {
     shm_unlink (name);
@@ -137,6 +143,22 @@ zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
   }
   *fd_out = fd;
   return 0;
+}
+
+int
+zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
+    uint64_t reserve, int *fd_out, void **base_out)
+{
+  return create_named (name, mode, size, reserve, NULL, fd_out, base_out);
+}
+
+int
+zcp_segment_create_with_token (const char *name, uint32_t mode,
+    uint64_t size, uint64_t reserve, uint32_t token_byte, int *fd_out,
+    void **base_out)
+{
+  return create_named (name, mode, size, reserve, &token_byte, fd_out,
+      base_out);
 }
 
 int

@@ -28,6 +28,15 @@ int zcp_segment_pool_name (const char *channel, uint32_t epoch, uint32_t index,
 int zcp_segment_create (const char *name, uint32_t mode, uint64_t size,
     uint64_t reserve, int *fd, void **base);
 
+/* The same, taking the liveness token @token_byte of the file as soon as it
+ * exists, before it has a size: a control segment made under its name is
+ * without its publisher's token only for that moment.  -EAGAIN if a
+ * remover took the token first (nothing unlinked: the name is the
+ * remover's to unlink, or another's by then). */
+int zcp_segment_create_with_token (const char *name, uint32_t mode,
+    uint64_t size, uint64_t reserve, uint32_t token_byte, int *fd,
+    void **base);
+
 /* The same, as an unnamed file in /dev/shm (O_TMPFILE), which nobody else
  * can open until zcp_segment_link() names it: a control segment is made
  * whole, its header written and its publisher's token taken, before any
