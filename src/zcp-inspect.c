@@ -225,7 +225,7 @@ zcp_channel_clean (const char *channel)
     return -errno;
   /* Whatever the segment holds (a corrupt one too), a live publisher
    * holds its token. */
-  ret = zcp_segment_remove_dead_channel (channel, fd, true);
+  ret = zcp_segment_remove_dead_channel (channel, fd);
   close (fd);
   /* Removed by someone else as we looked, or replaced by a new publisher. */
   if (ret == -ENOENT)

@@ -140,7 +140,7 @@ remove_stale_channel (const char *channel, const char *name)
     return -EACCES;
   }
 
-  ret = zcp_segment_remove_dead_channel (channel, fd, true);
+  ret = zcp_segment_remove_dead_channel (channel, fd);
   if (ret == 0)
     zcp_log (ZCP_LOG_INFO, "channel %s: replacing the segments of a dead "
         "publisher", channel);

@@ -221,6 +221,33 @@ zcp_segment_is_named (int fd, const char *name)
   return name_names (name, fd) == 0;
 }
 
+/* Removes every pool segment of @channel from /dev/shm. */
+static void
+unlink_pools (const char *channel)
+{
+  char prefix[ZCP_SHM_NAME_SIZE];
+  size_t prefix_length;
+  struct dirent *entry;
+  DIR *dir;
+
+  if (format_name (prefix, sizeof prefix, "zerocp.%s@", channel) < 0)
+    return;
+  prefix_length = strlen (prefix);
+  dir = opendir (ZCP_SHM_DIR);
+  if (!dir)
+    return;
+  while ((entry = readdir (dir))) {
+    char name[ZCP_SHM_NAME_SIZE];
+
+    if (strncmp (entry->d_name, prefix, prefix_length) != 0)
+      continue;
+    if (format_name (name, sizeof name, "/%s", entry->d_name) == 0 &&
+        shm_unlink (name) == 0)
+      zcp_log (ZCP_LOG_INFO, "removed stale pool segment %s", name);
+  }
+  closedir (dir);
+}
+
 /* Removers hold the byte for a few system calls; a second is a stopped
  * process, for which the caller should not wait longer. */
 static int
@@ -241,7 +268,7 @@ take_removal_byte (int fd)
 }
 
 int
-zcp_segment_remove_dead_channel (const char *channel, int fd, bool all_pools)
+zcp_segment_remove_dead_channel (const char *channel, int fd)
 {
   char name[ZCP_SHM_NAME_SIZE];
   int ret;
@@ -264,8 +291,9 @@ zcp_segment_remove_dead_channel (const char *channel, int fd, bool all_pools)
      * there is no name. */
     ret = name_names (name, fd);
     if (ret == 0) {
-      if (all_pools)
-        zcp_segment_unlink_pools (channel);
+      /* Of every epoch: no live publisher has pools under a name that
+       * names a dead one's segment. */
+      unlink_pools (channel);
       if (shm_unlink (name) != 0)
         ret = -errno;
     }
@@ -378,47 +406,4 @@ zcp_segment_validate_header (const struct zcp_shm_header *header)
   EXPECT_FIELD (event_records, ZCP_EVENT_RECORDS);
   EXPECT_FIELD (sticky_records, ZCP_STICKY_RECORDS);
   return 0;
-}
-
-/* Removes the segments in /dev/shm whose names start with @prefix. */
-static void
-unlink_named (const char *prefix)
-{
-  size_t prefix_length = strlen (prefix);
-  struct dirent *entry;
-  DIR *dir;
-
-  dir = opendir (ZCP_SHM_DIR);
-  if (!dir)
-    return;
-  while ((entry = readdir (dir))) {
-    char name[ZCP_SHM_NAME_SIZE];
-
-    if (strncmp (entry->d_name, prefix, prefix_length) != 0)
-      continue;
-    if (format_name (name, sizeof name, "/%s", entry->d_name) == 0 &&
-        shm_unlink (name) == 0)
-      zcp_log (ZCP_LOG_INFO, "removed stale pool segment %s", name);
-  }
-  closedir (dir);
-}
-
-void
-zcp_segment_unlink_pools (const char *channel)
-{
-  char prefix[ZCP_SHM_NAME_SIZE];
-
-  if (format_name (prefix, sizeof prefix, "zerocp.%s@", channel) == 0)
-    unlink_named (prefix);
-}
-
-void
-zcp_segment_unlink_epoch_pools (const char *channel, uint32_t epoch)
-{
-  char prefix[ZCP_SHM_NAME_SIZE];
-
-  /* As zcp_segment_pool_name() names them. */
-  if (format_name (prefix, sizeof prefix, "zerocp.%s@%08x.", channel,
-          epoch) == 0)
-    unlink_named (prefix);
 }

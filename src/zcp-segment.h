@@ -53,8 +53,8 @@ int zcp_segment_link (int fd, const char *name);
 bool zcp_segment_is_named (int fd, const char *name);
 
 /* Removes @channel if its publisher is dead and its name still names the
- * control segment @fd has open (for writing): its pool segments (all of
- * them with @all_pools) and then its name.  Whoever removes a dead
+ * control segment @fd has open (for writing): its pool segments and then
+ * its name.  Whoever removes a dead
  * publisher's channel (a publisher taking it over, the last of its
  * subscribers, zerocp-inspect --clean) does it here, holding the removal
  * byte and then the publisher's token, so that none of them unlinks a name
@@ -62,8 +62,7 @@ bool zcp_segment_is_named (int fd, const char *name);
  * for another remover.  0 when removed; -EBUSY if the publisher lives;
  * -ETIMEDOUT if another remover takes longer (a stopped process); -ESTALE
  * if the name names another file, -ENOENT if none. */
-int zcp_segment_remove_dead_channel (const char *channel, int fd,
-    bool all_pools);
+int zcp_segment_remove_dead_channel (const char *channel, int fd);
 
 /* Reserves @length bytes of a segment made by zcp_segment_create(), from
  * page-aligned @offset, and maps them in: -ENOSPC (and nothing written) if
@@ -82,9 +81,3 @@ int zcp_segment_open (const char *name, bool writable, uint64_t size,
  * if it is corrupt or of another layout. */
 int zcp_segment_validate_header (const struct zcp_shm_header *header);
 
-/* Removes every pool segment of @channel from /dev/shm. */
-void zcp_segment_unlink_pools (const char *channel);
-
-/* Removes the pool segments of @channel's publisher of @epoch: no other
- * publisher's are named so. */
-void zcp_segment_unlink_epoch_pools (const char *channel, uint32_t epoch);

@@ -194,9 +194,8 @@ others_drained (struct zcp_subscriber *self)
 /* A dead publisher's segments would hold their memory in /dev/shm until
  * the next publisher or zerocp-inspect --clean.  The last of its
  * subscribers to take what it was sent removes them (what is mapped stays
- * mapped): its pools, whose names carry its epoch, so that no live
- * publisher's go with them; and its control segment, if its name is still
- * ours.  Nothing of another user. */
+ * mapped), as any remover of a dead channel does.  Nothing of another
+ * user. */
 static void
 remove_dead_publisher_channel (struct zcp_subscriber *self)
 {
@@ -204,10 +203,9 @@ remove_dead_publisher_channel (struct zcp_subscriber *self)
 
   if (control->owner != geteuid () || !others_drained (self))
     return;
-  zcp_segment_unlink_epoch_pools (control->channel, control->epoch);
-  /* A new publisher's segment under the name, or none: nothing to do. */
-  if (zcp_segment_remove_dead_channel (control->channel, control->fd,
-          false) == 0)
+  /* A new publisher's segment under the name, or none: whoever put it
+   * there or took it away removed the pools too. */
+  if (zcp_segment_remove_dead_channel (control->channel, control->fd) == 0)
     zcp_log (ZCP_LOG_INFO, "channel %s: removed the dead publisher's "
         "segments", control->channel);
 }

@@ -381,7 +381,7 @@ test_remover_spares_a_new_publisher (void)
       "a new publisher takes the dead one's channel over");
   is_int (zcp_publisher_configure_pool (publisher, 4096, 2), 0,
       "and makes its pool");
-  is_int (zcp_segment_remove_dead_channel (channel, fd, true), -ESTALE,
+  is_int (zcp_segment_remove_dead_channel (channel, fd), -ESTALE,
       "a remover holding the dead segment finds the name taken");
   is_int (zcp_channel_clean (channel), -EBUSY,
       "zerocp-inspect --clean refuses the live one");
