@@ -421,6 +421,33 @@ clean_in_a_loop (void *data)
   return NULL;
 }
 
+/* Opens and closes a publisher of @channel @times times beside
+ * zerocp-inspect --clean in a loop: how many could not open, and how many
+ * found the channel's name gone while they had it open. */
+static void
+publish_beside_a_cleaner (const char *channel, unsigned times,
+    unsigned *failed, unsigned *lost)
+{
+  struct cleaner cleaner = { channel, false };
+  char path[ZCP_SHM_NAME_SIZE + 16];
+  struct zcp_publisher *publisher;
+  pthread_t thread;
+
+  *failed = *lost = 0;
+  snprintf (path, sizeof path, "/dev/shm/zerocp.%s", channel);
+  pthread_create (&thread, NULL, clean_in_a_loop, &cleaner);
+  for (unsigned i = 0; i < times; i++) {
+    if (zcp_publisher_open (channel, 0600, &publisher) != 0) {
+      (*failed)++;
+      continue;
+    }
+    *lost += access (path, F_OK) != 0;
+    zcp_publisher_close (publisher);
+  }
+  atomic_store (&cleaner.stop, true);
+  pthread_join (thread, NULL);
+}
+
 /* A channel is never seen half-made: zerocp-inspect --clean, which removes
  * a channel whose publisher's token nobody holds, took one that a publisher
  * had created and not yet taken the token of for a dead one, and removed it
@@ -428,24 +455,11 @@ clean_in_a_loop (void *data)
 static void
 test_channel_made_whole_before_it_is_seen (void)
 {
-  struct cleaner cleaner = { tap_channel ("whole"), false };
-  char path[ZCP_SHM_NAME_SIZE + 16];
-  unsigned opened = 0, lost = 0;
-  struct zcp_publisher *publisher;
-  pthread_t thread;
+  unsigned failed, lost;
 
-  snprintf (path, sizeof path, "/dev/shm/zerocp.%s", cleaner.channel);
-  pthread_create (&thread, NULL, clean_in_a_loop, &cleaner);
-  for (int i = 0; i < 500; i++) {
-    if (zcp_publisher_open (cleaner.channel, 0600, &publisher) != 0)
-      continue;
-    opened++;
-    lost += access (path, F_OK) != 0;
-    zcp_publisher_close (publisher);
-  }
-  atomic_store (&cleaner.stop, true);
-  pthread_join (thread, NULL);
-  is_int (opened, 500, "500 publishers opened the channel beside a cleaner");
+  publish_beside_a_cleaner (tap_channel ("whole"), 500, &failed, &lost);
+  is_int (500 - failed, 500,
+      "500 publishers opened the channel beside a cleaner");
   is_int (lost, 0, "and none lost it to the cleaner");
 }
 
@@ -481,26 +495,11 @@ publish_without_proc (const char *channel)
 static int
 publish_without_proc_beside_a_cleaner (const char *channel)
 {
-  struct cleaner cleaner = { channel, false };
-  char path[ZCP_SHM_NAME_SIZE + 16];
-  unsigned failed = 0, lost = 0;
-  struct zcp_publisher *publisher;
-  pthread_t thread;
+  unsigned failed, lost;
 
   if (!tap_private_tmpfs ("/proc", "size=1m"))
     return 2;
-  snprintf (path, sizeof path, "/dev/shm/zerocp.%s", channel);
-  pthread_create (&thread, NULL, clean_in_a_loop, &cleaner);
-  for (int i = 0; i < 200; i++) {
-    if (zcp_publisher_open (channel, 0600, &publisher) != 0) {
-      failed++;
-      continue;
-    }
-    lost += access (path, F_OK) != 0;
-    zcp_publisher_close (publisher);
-  }
-  atomic_store (&cleaner.stop, true);
-  pthread_join (thread, NULL);
+  publish_beside_a_cleaner (channel, 200, &failed, &lost);
   if (failed || lost)
     fprintf (stderr, "# of 200 publishers, %u failed and %u lost the "
         "channel\n", failed, lost);
