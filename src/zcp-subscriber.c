@@ -56,13 +56,25 @@ slot_leaky (enum zcp_leaky leaky)
   }
 }
 
+/* A slot whose owner is gone (its token free) in a state the publisher
+ * gives back: free again once it has taken back the chunks it held. */
+static bool
+slot_being_given_back (uint32_t state)
+{
+  return state == ZCP_SLOT_STATE_ACTIVE || state == ZCP_SLOT_STATE_LEAVING ||
+      state == ZCP_SLOT_STATE_RECLAIMING;
+}
+
 static int
 claim_slot (struct zcp_control *control, uint32_t max_buffers,
     enum zcp_leaky leaky, uint32_t * slot_out)
 {
+  bool any_given_back = false;
+
   for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
     struct zcp_shm_slot *slot = &control->slots[s];
     uint32_t expected = ZCP_SLOT_STATE_FREE;
+    uint32_t state;
 
     /* Holding the token first means the previous owner of the slot is gone;
      * the state says whether the publisher has cleaned up after it. */
@@ -70,8 +82,9 @@ claim_slot (struct zcp_control *control, uint32_t max_buffers,
       continue;
 
     /* acquire; pairs with the release store of FREE in reclaim_slot_locked */
-    if (atomic_load_explicit (&slot->state, memory_order_acquire) ==
-        ZCP_SLOT_STATE_FREE) {
+    state = atomic_load_explicit (&slot->state, memory_order_acquire);
+    any_given_back |= slot_being_given_back (state);
+    if (state == ZCP_SLOT_STATE_FREE) {
       atomic_store_explicit (&slot->pid, (uint32_t) getpid (),
           memory_order_relaxed);
       atomic_store_explicit (&slot->delivered, 0, memory_order_relaxed);
@@ -100,7 +113,9 @@ claim_slot (struct zcp_control *control, uint32_t max_buffers,
     }
     zcp_liveness_release (control->fd, ZCP_LOCK_BYTE_SLOT (s));
   }
-  return -EUSERS;
+  /* A subscriber that restarts on a full channel must not fail for the
+   * moment between its old self leaving and the publisher noticing. */
+  return any_given_back ? -EAGAIN : -EUSERS;
 }
 
 int

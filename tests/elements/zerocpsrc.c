@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 
 #include <gst/audio/audio.h>
 #include <gst/base/gstbasesrc.h>
@@ -924,6 +925,82 @@ GST_START_TEST (test_publisher_timeout)
       GST_RESOURCE_ERROR_NOT_FOUND, "No publisher", "publisher-timeout");
 
   g_free (description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
+/* A channel holds 63 subscribers: the next zerocpsrc posts an error that
+ * says so.  One that starts right after a subscriber was killed, before the
+ * sink's monitor (every 100 ms) has given its slot back, waits for it and
+ * streams, as a subscriber restarted after a crash must. */
+GST_START_TEST (test_full_channel)
+{
+  gchar *channel = unique_channel ("full");
+  GstHarness *pub = harness_for ("zerocpsink sync=false", channel);
+  struct zcp_subscriber *subscribers[ZCP_SUBSCRIBERS_MAX - 1];
+  gchar *refused = g_strdup_printf ("zerocpsrc channel=%s ! fakesink",
+      channel);
+  gchar *restarted = g_strdup_printf ("zerocpsrc channel=%s num-buffers=1 "
+      "! fakesink", channel);
+  GstElement *pipeline = gst_parse_launch (refused, NULL);
+  GstMessage *message;
+  GstBus *bus;
+  int ready[2], status;
+  pid_t child;
+  char byte;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  for (guint i = 0; i < G_N_ELEMENTS (subscribers); i++)
+    fail_unless_equals_int (zcp_subscriber_open (channel, &subscribers[i]), 0);
+  fail_unless (pipe (ready) == 0);
+  child = fork ();
+  if (child == 0) {
+    struct zcp_subscriber *last;
+
+    /* Never outlive a test that failed before killing it. */
+    if (prctl (PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid () == 1 ||
+        zcp_subscriber_open (channel, &last) != 0 ||
+        write (ready[1], "s", 1) != 1)
+      _exit (1);
+    pause ();
+    _exit (0);
+  }
+  fail_unless (read (ready[0], &byte, 1) == 1, "the child did not subscribe");
+
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  expect_pipeline_error (pipeline, "a 64th subscriber", GST_RESOURCE_ERROR,
+      GST_RESOURCE_ERROR_BUSY, "has no free subscriber slot",
+      "zcp_subscriber_open");
+
+  kill (child, SIGKILL);
+  waitpid (child, &status, 0);
+  pipeline = gst_parse_launch (restarted, NULL);
+  bus = gst_element_get_bus (pipeline);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  /* Before any frame: a frame would have the sink look for the dead. */
+  gst_structure_free (expect_element_message (bus,
+          "zerocp-publisher-connected"));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  message = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+  fail_unless (message && GST_MESSAGE_TYPE (message) == GST_MESSAGE_EOS,
+      "the frame did not reach the restarted subscriber");
+
+  gst_message_unref (message);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  for (guint i = 0; i < G_N_ELEMENTS (subscribers); i++)
+    zcp_subscriber_close (subscribers[i]);
+  close (ready[0]);
+  close (ready[1]);
+  gst_harness_teardown (pub);
+  g_free (restarted);
+  g_free (refused);
   g_free (channel);
 }
 
@@ -3224,6 +3301,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_waits_for_channel_and_stops_promptly);
   tcase_add_test (tc, test_queue_defaults_follow_is_live);
   tcase_add_test (tc, test_publisher_timeout);
+  tcase_add_test (tc, test_full_channel);
   tcase_add_test (tc, test_lonely_subscriber_warns_and_waits);
   tcase_add_test (tc, test_peers_are_announced);
   tcase_add_test (tc, test_next_publisher_is_a_new_stream);

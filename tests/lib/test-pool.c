@@ -268,6 +268,67 @@ test_dead_subscriber_reclaimed (void)
   zcp_publisher_close (publisher);
 }
 
+/* A channel's 63 subscriber slots are bits 0 to 62 of each holder mask,
+ * beside the publisher's 63: all taken, a frame reaches every subscriber and
+ * its chunk comes back only when the last lets go.  A 64th subscriber is
+ * refused; one that comes while the slot of a subscriber that left waits to
+ * be given back is asked to try again, and gets that slot once the
+ * publisher has looked. */
+static void
+test_full_channel (void)
+{
+  const char *channel = tap_channel ("full");
+  struct zcp_subscriber *subscribers[ZCP_SUBSCRIBERS_MAX], *late;
+  struct zcp_chunk chunk, held[ZCP_SUBSCRIBERS_MAX];
+  struct zcp_subscriber_stats stats;
+  struct zcp_subscriber_info infos[ZCP_SUBSCRIBERS_MAX];
+  struct zcp_publisher *publisher;
+  struct zcp_frame frame;
+  uint32_t opened = 0, reached = 0, leaver = 30;
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  zcp_publisher_set_pool_limit (publisher, PAGE);
+  is_int (zcp_publisher_configure_pool (publisher, 4096, 1), 0, "one chunk");
+  for (uint32_t i = 0; i < ZCP_SUBSCRIBERS_MAX; i++)
+    opened += zcp_subscriber_open (channel, &subscribers[i]) == 0;
+  is_int (opened, ZCP_SUBSCRIBERS_MAX, "63 subscribers");
+  is_int (zcp_subscriber_open (channel, &late), -EUSERS,
+      "a 64th is refused while all 63 live");
+
+  is_int (zcp_publisher_claim (publisher, &chunk, 0, NULL), 0, "claim");
+  is_int (publish (publisher, &chunk), 0, "publish to all 63");
+  zcp_chunk_release (&chunk);
+  for (uint32_t i = 0; i < ZCP_SUBSCRIBERS_MAX; i++)
+    reached += zcp_subscriber_next (subscribers[i], &frame, &held[i], 0,
+        NULL) == 0 && frame.kind == ZCP_FRAME_KIND_BUFFER &&
+        held[i].chunk_index == chunk.chunk_index;
+  is_int (reached, ZCP_SUBSCRIBERS_MAX, "the frame reached every one");
+  for (uint32_t i = 0; i + 1 < ZCP_SUBSCRIBERS_MAX; i++)
+    zcp_chunk_release (&held[i]);
+  is_int (zcp_publisher_claim (publisher, &chunk, 0, NULL), -EAGAIN,
+      "the chunk stays held by the subscriber of slot 62 alone");
+  zcp_chunk_release (&held[ZCP_SUBSCRIBERS_MAX - 1]);
+  is_int (zcp_publisher_claim (publisher, &chunk, 0, NULL), 0,
+      "and is free once it lets go");
+  zcp_chunk_release (&chunk);
+
+  zcp_subscriber_close (subscribers[leaver]);
+  is_int (zcp_subscriber_open (channel, &late), -EAGAIN,
+      "a newcomer before the publisher gave back the slot of one that left "
+      "is asked to try again");
+  is_int (zcp_publisher_list_subscribers (publisher, infos,
+          ZCP_SUBSCRIBERS_MAX), ZCP_SUBSCRIBERS_MAX - 1,
+      "the publisher looks and gives it back");
+  is_int (zcp_subscriber_open (channel, &subscribers[leaver]), 0,
+      "the newcomer gets in");
+  zcp_subscriber_get_stats (subscribers[leaver], &stats);
+  is_int (stats.slot, leaver, "in the slot that was given back");
+
+  for (uint32_t i = 0; i < ZCP_SUBSCRIBERS_MAX; i++)
+    zcp_subscriber_close (subscribers[i]);
+  zcp_publisher_close (publisher);
+}
+
 /* Every chunk held: the pool grows by as many chunks again, up to its
  * limit; there, claims wait and the stats count it.  A new chunk size
  * retires the grown pool as a whole. */
@@ -900,6 +961,7 @@ main (void)
   test_concurrent_release ();
   test_claim_waits ();
   test_dead_subscriber_reclaimed ();
+  test_full_channel ();
   test_growth ();
   test_hold_budget ();
   test_caps_of_queued_frames ();
