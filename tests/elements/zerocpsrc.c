@@ -1095,6 +1095,59 @@ GST_START_TEST (test_refused_caps_name_both_sides)
 
 GST_END_TEST;
 
+/* Caps longer than an event record (4,072 bytes) cross in the channel's
+ * caps entries alone, whole; caps longer than an entry (16,367 bytes) are
+ * refused by the sink with an error that says so. */
+GST_START_TEST (test_long_caps)
+{
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("longcaps", "zerocpsrc", &pub, &sub);
+  gchar *padding = g_strnfill (6000, 'a');
+  gchar *too_much = g_strnfill (17000, 'b');
+  GstCaps *sent = gst_caps_from_string (VIDEO_CAPS), *received;
+  GstBus *bus = gst_bus_new ();
+  GstMessage *message;
+  GError *error = NULL;
+
+  gst_caps_set_simple (sent, "padding", G_TYPE_STRING, padding, NULL);
+  gst_harness_set_src_caps (pub, gst_caps_ref (sent));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+  received = gst_pad_get_current_caps (sub->sinkpad);
+  fail_unless (gst_caps_is_equal (sent, received),
+      "%" GST_PTR_FORMAT " came as %" GST_PTR_FORMAT, sent, received);
+  gst_caps_unref (received);
+
+  gst_element_set_bus (pub->element, bus);
+  sent = gst_caps_make_writable (sent);
+  gst_caps_set_simple (sent, "padding", G_TYPE_STRING, too_much, NULL);
+  /* A sticky event pushed is stored whatever the sink says: the buffer
+   * after it tells. */
+  gst_harness_push_event (pub, gst_event_new_caps (sent));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)),
+      GST_FLOW_NOT_NEGOTIATED);
+  message = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (message != NULL, "no error for caps too long");
+  gst_message_parse_error (message, &error, NULL);
+  fail_unless (g_error_matches (error, GST_STREAM_ERROR,
+          GST_STREAM_ERROR_FORMAT), "%s", error->message);
+  fail_unless (strstr (error->message, "Caps too long") != NULL, "%s",
+      error->message);
+
+  g_error_free (error);
+  gst_message_unref (message);
+  gst_element_set_bus (pub->element, NULL);
+  gst_object_unref (bus);
+  gst_caps_unref (sent);
+  g_free (too_much);
+  g_free (padding);
+  close_pair (channel, pub, sub);
+}
+
+GST_END_TEST;
+
 typedef struct
 {
   GMutex lock;
@@ -3329,6 +3382,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_unreadable_audio_metas_are_left_out);
   tcase_add_test (tc, test_opaque_stream_crosses);
   tcase_add_test (tc, test_refused_caps_name_both_sides);
+  tcase_add_test (tc, test_long_caps);
   tcase_add_test (tc, test_pipelines_on_other_clocks_meet);
   tcase_add_test (tc, test_hoarding_downstream_gets_copies);
   tcase_add_test (tc, test_uri_names_the_channel);
