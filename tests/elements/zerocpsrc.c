@@ -2786,6 +2786,82 @@ GST_START_TEST (test_buffer_metas_cross)
 
 GST_END_TEST;
 
+/* Pops the warning @bus has, which must say @text. */
+static void
+expect_warning_saying (GstBus * bus, const gchar * text)
+{
+  GstMessage *message = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  GError *warning = NULL;
+
+  fail_unless (message != NULL, "no warning that says '%s'", text);
+  gst_message_parse_warning (message, &warning, NULL);
+  fail_unless (strstr (warning->message, text) != NULL, "'%s' does not say "
+      "'%s'", warning->message, text);
+  g_error_free (warning);
+  gst_message_unref (message);
+}
+
+/* An event or a frame's metas longer than a channel carries (130,304
+ * bytes) are left out with a warning that says so, and the stream goes on:
+ * the event after it crosses, the frame comes without its metas, and the
+ * next frame with its own. */
+GST_START_TEST (test_too_long_events_and_metas_are_left_out)
+{
+  static const gchar *no_tags[] = { NULL };
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("toolong", "zerocpsrc", &pub, &sub);
+  gchar *text = g_strnfill (200 * 1000, 'x');
+  GstBus *bus = gst_bus_new ();
+  GstBuffer *buffer, *received;
+  GstEvent *event;
+
+  if (!gst_meta_get_info ("zerocp-long-meta"))
+    gst_meta_register_custom ("zerocp-long-meta", no_tags, NULL, NULL, NULL);
+  gst_element_set_bus (pub->element, bus);
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+
+  fail_unless (gst_harness_push_event (pub,
+          new_event_with_text (GST_EVENT_CUSTOM_DOWNSTREAM, "too-long",
+              200 * 1000)));
+  expect_warning_saying (bus, "An event too large");
+  fail_unless (gst_harness_push_event (pub,
+          new_event_with_text (GST_EVENT_CUSTOM_DOWNSTREAM, "after", 10)));
+
+  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+  gst_structure_set (gst_custom_meta_get_structure (gst_buffer_add_custom_meta
+          (buffer, "zerocp-long-meta")), "text", G_TYPE_STRING, text, NULL);
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  expect_warning_saying (bus, "Buffer metas too long");
+  received = gst_harness_pull (sub);
+  fail_unless (received != NULL);
+  fail_if (gst_buffer_get_custom_meta (received, "zerocp-long-meta"));
+  gst_buffer_unref (received);
+
+  event = pull_event_of_type (sub, GST_EVENT_CUSTOM_DOWNSTREAM);
+  fail_unless (event != NULL, "the event after the one left out is lost");
+  fail_unless (gst_structure_has_name (gst_event_get_structure (event),
+          "after"));
+  check_event_text (event, 10);
+  gst_event_unref (event);
+
+  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+  gst_structure_set (gst_custom_meta_get_structure (gst_buffer_add_custom_meta
+          (buffer, "zerocp-long-meta")), "text", G_TYPE_STRING, "short", NULL);
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+  received = gst_harness_pull (sub);
+  fail_unless (received != NULL);
+  fail_unless (gst_buffer_get_custom_meta (received, "zerocp-long-meta"),
+      "the next frame's metas are lost");
+  gst_buffer_unref (received);
+
+  gst_element_set_bus (pub->element, NULL);
+  gst_object_unref (bus);
+  g_free (text);
+  close_pair (channel, pub, sub);
+}
+
+GST_END_TEST;
+
 /* Metas a broken or hostile publisher may send: each is left out with a
  * warning in the debug log (no assertion of GStreamer's fails), the frame
  * still comes, with the readable ones. */
@@ -3377,6 +3453,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_unsound_events_are_dropped);
   tcase_add_test (tc, test_text_unsafe_to_parse_is_refused);
   tcase_add_test (tc, test_buffer_metas_cross);
+  tcase_add_test (tc, test_too_long_events_and_metas_are_left_out);
   tcase_add_test (tc, test_unreadable_metas_are_left_out);
   tcase_add_test (tc, test_planar_audio_crosses);
   tcase_add_test (tc, test_unreadable_audio_metas_are_left_out);
