@@ -980,7 +980,8 @@ GST_START_TEST (test_full_channel)
   bus = gst_element_get_bus (pipeline);
   fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
-  /* Before any frame: a frame would have the sink look for the dead. */
+  /* Connected before any frame: publishing one would have the sink give
+   * the slot back at once, and the source would not meet the moment. */
   gst_structure_free (expect_element_message (bus,
           "zerocp-publisher-connected"));
   fail_unless_equals_int (gst_harness_push (pub,
