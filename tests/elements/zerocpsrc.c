@@ -1149,6 +1149,56 @@ GST_START_TEST (test_long_caps)
 
 GST_END_TEST;
 
+/* The channel keeps the last ZCP_CAPS_ENTRIES caps: a subscriber that
+ * falls further behind on caps too long for an event record (which reach it
+ * only through those entries) cannot know the caps of its next frame, and
+ * posts an error rather than give it the wrong ones. */
+GST_START_TEST (test_subscriber_too_far_behind_long_caps_errors)
+{
+  gchar *channel = unique_channel ("behind");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s is-live=false "
+      "max-buffers=16 name=src ! fakesink", channel);
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+  GstElement *src = gst_bin_get_by_name (GST_BIN (pipeline), "src");
+  GstPad *pad = gst_element_get_static_pad (src, "src");
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gulong held;
+
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  gst_structure_free (expect_element_message (bus,
+          "zerocp-publisher-connected"));
+  /* Held at the first frame's caps at the latest: the first or second
+   * frame's are the first it reads after, written over by the fifth or
+   * sixth. */
+  held = gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BLOCK_DOWNSTREAM, NULL,
+      NULL, NULL);
+  for (guint i = 0; i < ZCP_CAPS_ENTRIES + 2; i++) {
+    gchar *padding = g_strnfill (5000, 'a' + i);
+    GstCaps *caps = gst_caps_from_string (VIDEO_CAPS);
+
+    gst_caps_set_simple (caps, "padding", G_TYPE_STRING, padding, NULL);
+    gst_harness_set_src_caps (pub, caps);
+    fail_unless_equals_int (gst_harness_push (pub,
+            gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+    g_free (padding);
+  }
+  gst_pad_remove_probe (pad, held);
+  expect_pipeline_error (pipeline, "a subscriber behind", GST_STREAM_ERROR,
+      GST_STREAM_ERROR_FORMAT, "lost the caps of a frame", "caps generation");
+
+  gst_object_unref (bus);
+  gst_object_unref (pad);
+  gst_object_unref (src);
+  gst_harness_teardown (pub);
+  g_free (description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 typedef struct
 {
   GMutex lock;
@@ -3461,6 +3511,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_opaque_stream_crosses);
   tcase_add_test (tc, test_refused_caps_name_both_sides);
   tcase_add_test (tc, test_long_caps);
+  tcase_add_test (tc, test_subscriber_too_far_behind_long_caps_errors);
   tcase_add_test (tc, test_pipelines_on_other_clocks_meet);
   tcase_add_test (tc, test_hoarding_downstream_gets_copies);
   tcase_add_test (tc, test_uri_names_the_channel);
