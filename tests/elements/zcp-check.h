@@ -46,25 +46,24 @@ element_stat (GstElement * sink, const gchar * field)
   return value64;
 }
 
-/* Waits (10 s at most) for @pipeline, already started, to post an error;
- * checks its domain and code, as playbin's tests do, that its message
- * contains @message_contains and its debug text @debug_contains (each if not
- * NULL); then stops and frees the pipeline. */
+/* Checks an error or a warning (@message, which may be NULL: nothing came
+ * from @what) as playbin's tests do: its domain and code, and that its
+ * message contains @message_contains and its debug text @debug_contains
+ * (each if not NULL); then frees it. */
 static inline void
-expect_pipeline_error (GstElement * pipeline, const gchar * what,
-    GQuark domain, gint code, const gchar * message_contains,
-    const gchar * debug_contains)
+check_error_message (GstMessage * message, const gchar * what, GQuark domain,
+    gint code, const gchar * message_contains, const gchar * debug_contains)
 {
-  GstBus *bus = gst_element_get_bus (pipeline);
-  GstMessage *message;
   GError *error = NULL;
   gchar *debug = NULL;
 
-  message = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
-      GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
-  fail_unless (message != NULL, "no error from %s", what);
-  fail_unless_equals_int (GST_MESSAGE_TYPE (message), GST_MESSAGE_ERROR);
-  gst_message_parse_error (message, &error, &debug);
+  fail_unless (message != NULL, "no error or warning from %s", what);
+  if (GST_MESSAGE_TYPE (message) == GST_MESSAGE_WARNING) {
+    gst_message_parse_warning (message, &error, &debug);
+  } else {
+    fail_unless_equals_int (GST_MESSAGE_TYPE (message), GST_MESSAGE_ERROR);
+    gst_message_parse_error (message, &error, &debug);
+  }
   GST_INFO ("%s: %s (%s)", what, error->message, debug);
   fail_unless (g_error_matches (error, domain, code),
       "%s: expected %s %d, got %s %d: %s", what, g_quark_to_string (domain),
@@ -78,6 +77,21 @@ expect_pipeline_error (GstElement * pipeline, const gchar * what,
   g_error_free (error);
   g_free (debug);
   gst_message_unref (message);
+}
+
+/* Waits (10 s at most) for @pipeline, already started, to post an error,
+ * which check_error_message checks; then stops and frees the pipeline. */
+static inline void
+expect_pipeline_error (GstElement * pipeline, const gchar * what,
+    GQuark domain, gint code, const gchar * message_contains,
+    const gchar * debug_contains)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *message = gst_bus_timed_pop_filtered (bus, 10 * GST_SECOND,
+      GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+
+  check_error_message (message, what, domain, code, message_contains,
+      debug_contains);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (bus);
   gst_object_unref (pipeline);
