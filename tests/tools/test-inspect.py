@@ -117,6 +117,15 @@ try:
                                                  "alive"]
                             for line in out.splitlines()), out)
 
+    code, out, _ = inspect(CHANNEL)
+    check("the channel's detail has the publisher, its pool and each "
+          "subscriber, alive, with their queues",
+          code == 0 and "publisher  pid %d (alive)" % publisher.pid in out
+          and "\n  pool 0 " in out
+          and all("pid %d (alive), queued " % s.pid in out
+                  for s in subscribers)
+          and "leaky no" in out and "leaky downstream" in out, out)
+
     # Another publisher between shm_open and its first write: the listing
     # notes it and goes on.
     starting = "/dev/shm/zerocp." + CHANNEL + "-starting"
