@@ -3,8 +3,12 @@
  * consecutive ones for an event longer than a record; and a buffer's metas,
  * which travel the same way. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "tap.h"
 #include "zcp.h"
@@ -119,6 +123,107 @@ test_long_events (void)
   zcp_publisher_close (publisher);
 }
 
+struct long_send
+{
+  struct zcp_publisher *publisher;
+  atomic_bool done;
+  int ret;
+};
+
+static void *
+send_long (void *data)
+{
+  struct long_send *send = data;
+
+  send->ret = send_patterned (send->publisher, ZCP_EVENT_MAX + 1,
+      ZCP_STICKY_NONE, NULL);
+  atomic_store (&send->done, true);
+  return NULL;
+}
+
+/* Sends a long event from a thread, which must still be waiting a moment
+ * later; returns once it was let go. */
+static int
+long_send_waits_until (struct zcp_publisher *publisher,
+    void (*let_go) (void *), void *data)
+{
+  struct long_send send = {.publisher = publisher };
+  bool waited;
+  pthread_t thread;
+
+  pthread_create (&thread, NULL, send_long, &send);
+  usleep (200 * 1000);
+  waited = !atomic_load (&send.done);
+  let_go (data);
+  pthread_join (thread, NULL);
+  return waited ? send.ret : -EALREADY;
+}
+
+static void
+take_long_event (void *data)
+{
+  ok (next_event_is (data, ZCP_EVENT_MAX + 1),
+      "the subscriber takes the long event it had queued");
+}
+
+static void
+kill_child (void *data)
+{
+  pid_t child = *(pid_t *) data;
+  int status;
+
+  kill (child, SIGKILL);
+  waitpid (child, &status, 0);
+}
+
+/* The wait itself: a long event sent while a lossless subscriber has the
+ * last one queued goes as soon as it takes it, or once it dies (the wait
+ * looks at its token every 100 ms). */
+static void
+test_long_event_waits_for_a_lossless_subscriber (void)
+{
+  const char *channel = tap_channel ("long-wait");
+  struct zcp_subscriber *reader;
+  struct zcp_publisher *publisher;
+  int ready[2];
+  pid_t child;
+  char byte;
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  is_int (zcp_subscriber_open (channel, &reader), 0, "lossless subscriber");
+  is_int (send_patterned (publisher, ZCP_EVENT_MAX + 1, ZCP_STICKY_NONE,
+          NULL), 0, "the first long event goes at once");
+  is_int (long_send_waits_until (publisher, take_long_event, reader), 0,
+      "the second waits until the subscriber takes the first, then goes");
+  ok (next_event_is (reader, ZCP_EVENT_MAX + 1), "and arrives whole");
+
+  pipe (ready);
+  child = fork ();
+  if (child == 0) {
+    struct zcp_subscriber *sitter;
+
+    if (zcp_subscriber_open (channel, &sitter) != 0)
+      _exit (1);
+    write (ready[1], "s", 1);
+    pause ();                   /* never takes what it is sent */
+    _exit (2);
+  }
+  ok (read (ready[0], &byte, 1) == 1, "a second subscriber, in a child");
+  is_int (send_patterned (publisher, ZCP_EVENT_MAX + 1, ZCP_STICKY_NONE,
+          NULL), 0, "a third long event goes: nobody had the second");
+  ok (next_event_is (reader, ZCP_EVENT_MAX + 1), "the first subscriber "
+      "takes it");
+  is_int (long_send_waits_until (publisher, kill_child, &child), 0,
+      "a fourth waits while the child has the third, and goes once it is "
+      "killed");
+  ok (next_event_is (reader, ZCP_EVENT_MAX + 1), "and arrives whole");
+
+  close (ready[0]);
+  close (ready[1]);
+  zcp_subscriber_close (reader);
+  zcp_publisher_close (publisher);
+}
+
 /* Publishes a frame whose metas are patterned (@length), none for 0. */
 static int
 publish_with_metas (struct zcp_publisher *publisher, size_t length,
@@ -189,6 +294,7 @@ int
 main (void)
 {
   test_long_events ();
+  test_long_event_waits_for_a_lossless_subscriber ();
   test_buffer_metas ();
   return tap_done ();
 }
