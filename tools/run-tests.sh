@@ -31,11 +31,11 @@ configure build-asan -Db_sanitize=address,undefined -Db_lundef=false \
 rm -f build-asan/meson-logs/testlog-rerun.json
 if ! meson test -C build-asan --timeout-multiplier 2 --print-errorlogs; then
   # LeakSanitizer's own tracer now and then crashes as it stops the process
-  # for its check at exit ("Tracer caught signal 11" in
-  # ScanRangeForPointers, on a dynamic-TLS range glibc 2.36 and GCC 12's
-  # libasan disagree about; about one run of the element tests in 15):
-  # a failure of the tool, not a finding.  Such a test runs once more, and
-  # that run counts; any other failure stands.
+  # for its check at exit ("Tracer caught signal 11" in libasan's
+  # ScanRangeForPointers, on a range near address 0, likely dynamic TLS;
+  # about one run of the element tests in 15): a failure of the tool, not
+  # a finding.  Such a test runs once more, and that run counts; any other
+  # failure stands.
   crashed=$(python3 - build-asan/meson-logs/testlog.json <<'PY'
 import json, sys
 for line in open(sys.argv[1]):
