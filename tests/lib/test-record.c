@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -202,7 +203,9 @@ test_long_event_waits_for_a_lossless_subscriber (void)
   if (child == 0) {
     struct zcp_subscriber *sitter;
 
-    if (zcp_subscriber_open (channel, &sitter) != 0)
+    /* Never outlive a test that hangs before killing it. */
+    if (prctl (PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid () == 1 ||
+        zcp_subscriber_open (channel, &sitter) != 0)
       _exit (1);
     write (ready[1], "s", 1);
     pause ();                   /* never takes what it is sent */
