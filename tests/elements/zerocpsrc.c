@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 
 #include <gst/audio/audio.h>
 #include <gst/base/gstbasesrc.h>
 
+#include "../idle-subscriber.h"
 #include "zcp-check.h"
 #include "zcp-layout.h"
 #include "zcp-ring.h"
@@ -946,27 +946,13 @@ GST_START_TEST (test_full_channel)
   GstElement *pipeline = gst_parse_launch (refused, NULL);
   GstMessage *message;
   GstBus *bus;
-  int ready[2], status;
   pid_t child;
-  char byte;
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
   for (guint i = 0; i < G_N_ELEMENTS (subscribers); i++)
     fail_unless_equals_int (zcp_subscriber_open (channel, &subscribers[i]), 0);
-  fail_unless (pipe (ready) == 0);
-  child = fork ();
-  if (child == 0) {
-    struct zcp_subscriber *last;
-
-    /* Never outlive a test that failed before killing it. */
-    if (prctl (PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid () == 1 ||
-        zcp_subscriber_open (channel, &last) != 0 ||
-        write (ready[1], "s", 1) != 1)
-      _exit (1);
-    pause ();
-    _exit (0);
-  }
-  fail_unless (read (ready[0], &byte, 1) == 1, "the child did not subscribe");
+  child = fork_idle_subscriber (channel);
+  fail_unless (child > 0, "the child did not subscribe");
 
   fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE);
@@ -974,8 +960,7 @@ GST_START_TEST (test_full_channel)
       GST_RESOURCE_ERROR_BUSY, "has no free subscriber slot",
       "zcp_subscriber_open");
 
-  kill (child, SIGKILL);
-  waitpid (child, &status, 0);
+  kill_idle_subscriber (child);
   pipeline = gst_parse_launch (restarted, NULL);
   bus = gst_element_get_bus (pipeline);
   fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
@@ -997,8 +982,6 @@ GST_START_TEST (test_full_channel)
   gst_object_unref (pipeline);
   for (guint i = 0; i < G_N_ELEMENTS (subscribers); i++)
     zcp_subscriber_close (subscribers[i]);
-  close (ready[0]);
-  close (ready[1]);
   gst_harness_teardown (pub);
   g_free (restarted);
   g_free (refused);

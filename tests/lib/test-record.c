@@ -4,13 +4,11 @@
  * which travel the same way. */
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "../idle-subscriber.h"
 #include "tap.h"
 #include "zcp.h"
 
@@ -170,11 +168,7 @@ take_long_event (void *data)
 static void
 kill_child (void *data)
 {
-  pid_t child = *(pid_t *) data;
-  int status;
-
-  kill (child, SIGKILL);
-  waitpid (child, &status, 0);
+  kill_idle_subscriber (*(pid_t *) data);
 }
 
 /* The wait itself: a long event sent while a lossless subscriber has the
@@ -186,9 +180,7 @@ test_long_event_waits_for_a_lossless_subscriber (void)
   const char *channel = tap_channel ("long-wait");
   struct zcp_subscriber *reader;
   struct zcp_publisher *publisher;
-  int ready[2];
   pid_t child;
-  char byte;
 
   is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
   is_int (zcp_subscriber_open (channel, &reader), 0, "lossless subscriber");
@@ -198,20 +190,8 @@ test_long_event_waits_for_a_lossless_subscriber (void)
       "the second waits until the subscriber takes the first, then goes");
   ok (next_event_is (reader, ZCP_EVENT_MAX + 1), "and arrives whole");
 
-  pipe (ready);
-  child = fork ();
-  if (child == 0) {
-    struct zcp_subscriber *sitter;
-
-    /* Never outlive a test that hangs before killing it. */
-    if (prctl (PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid () == 1 ||
-        zcp_subscriber_open (channel, &sitter) != 0)
-      _exit (1);
-    write (ready[1], "s", 1);
-    pause ();                   /* never takes what it is sent */
-    _exit (2);
-  }
-  ok (read (ready[0], &byte, 1) == 1, "a second subscriber, in a child");
+  child = fork_idle_subscriber (channel);
+  ok (child > 0, "a second subscriber, in a child, that takes nothing");
   is_int (send_patterned (publisher, ZCP_EVENT_MAX + 1, ZCP_STICKY_NONE,
           NULL), 0, "a third long event goes: nobody had the second");
   ok (next_event_is (reader, ZCP_EVENT_MAX + 1), "the first subscriber "
@@ -221,8 +201,6 @@ test_long_event_waits_for_a_lossless_subscriber (void)
       "killed");
   ok (next_event_is (reader, ZCP_EVENT_MAX + 1), "and arrives whole");
 
-  close (ready[0]);
-  close (ready[1]);
   zcp_subscriber_close (reader);
   zcp_publisher_close (publisher);
 }
