@@ -103,13 +103,19 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 
 /* One wait's length; a wait that ends empty-handed simply starts again. */
 #define WAIT_SLICE_NS (GST_SECOND)
-/* A channel that exists but is not usable yet (a publisher mid-start, or a
- * dead publisher's segment waiting to be replaced) is looked at this often. */
+/* A channel that exists but is not usable yet (a publisher mid-start, a
+ * dead publisher's segment waiting to be replaced, or a full channel whose
+ * publisher has a slot to give back) is looked at this often. */
 #define RETRY_MS 50
 /* Subscribers started before their publisher are the rule; one still alone
  * after this long more likely has a mistyped channel name, and says so once
  * (rtspsrc warns after the same 5 s without data). */
 #define LONELY_WARNING_US (5 * G_USEC_PER_SEC)
+/* A live publisher gives a slot back within 100 ms; waiting longer means
+ * it does not run. */
+#define SLOT_WAIT_DEBUG "every slot is taken, and the publisher has yet to " \
+    "give back the slot of a subscriber that left or died (is the " \
+    "publisher stopped?)"
 
 enum
 {
@@ -631,15 +637,26 @@ gst_zero_cp_src_post_publisher (GstZeroCpSrc * self, const gchar * name,
       gst_message_new_element (GST_OBJECT_CAST (self), structure));
 }
 
-/* Says, as a warning, that nobody publishes on our channel yet, and which
- * channels /dev/shm has instead. */
+/* Says, as a warning, what we have waited for since we started: a
+ * publisher on our channel (and which channels /dev/shm has instead), or
+ * @waiting_for_slot a full channel's publisher to give back a slot. */
 static void
-gst_zero_cp_src_warn_lonely (GstZeroCpSrc * self)
+gst_zero_cp_src_warn_still_waiting (GstZeroCpSrc * self,
+    gboolean waiting_for_slot)
 {
-  char **channels = zcp_channel_list ();
-  gchar *present = channels && channels[0] ?
-      g_strjoinv (", ", channels) : g_strdup ("none");
+  char **channels;
+  gchar *present;
 
+  if (waiting_for_slot) {
+    GST_ELEMENT_WARNING (self, RESOURCE, BUSY, ("Channel '%s' has no free "
+            "subscriber slot yet; still waiting.", self->channel_in_use),
+        ("%s", SLOT_WAIT_DEBUG));
+    return;
+  }
+
+  channels = zcp_channel_list ();
+  present = channels && channels[0] ?
+      g_strjoinv (", ", channels) : g_strdup ("none");
   GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND, ("No publisher on "
           "channel '%s' yet; still waiting.", self->channel_in_use),
       ("channels in /dev/shm: %s (zerocp-inspect tells more); "
@@ -689,6 +706,14 @@ gst_zero_cp_src_attach (GstZeroCpSrc * self, gboolean first)
           self->channel_in_use);
       told = TRUE;
     }
+    if (ret == -EBUSY && g_get_monotonic_time () >= deadline) {
+      GST_ELEMENT_ERROR (self, RESOURCE, BUSY, ("Channel '%s' has no free "
+              "subscriber slot after %" G_GUINT64_FORMAT " ms.",
+              self->channel_in_use, timeout_ns / GST_MSECOND),
+          ("%s; publisher-timeout is %" GST_TIME_FORMAT, SLOT_WAIT_DEBUG,
+              GST_TIME_ARGS (timeout_ns)));
+      return GST_FLOW_ERROR;
+    }
     if ((ret == -ENOENT || ret == -ENOTCONN || ret == -EAGAIN) &&
         g_get_monotonic_time () >= deadline) {
       GST_ELEMENT_ERROR (self, RESOURCE, NOT_FOUND, ("No publisher on "
@@ -699,7 +724,7 @@ gst_zero_cp_src_attach (GstZeroCpSrc * self, gboolean first)
       return GST_FLOW_ERROR;
     }
     if (g_get_monotonic_time () >= lonely_at) {
-      gst_zero_cp_src_warn_lonely (self);
+      gst_zero_cp_src_warn_still_waiting (self, ret == -EBUSY);
       lonely_at = G_MAXINT64;
     }
 
@@ -718,6 +743,7 @@ gst_zero_cp_src_attach (GstZeroCpSrc * self, gboolean first)
         break;
       }
       case EAGAIN:
+      case EBUSY:
       case ENOTCONN:
         if (!gst_zero_cp_src_sleep (self, RETRY_MS))
           return GST_FLOW_FLUSHING;
@@ -1719,7 +1745,9 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
    * GstZeroCpSrc:publisher-timeout:
    *
    * How long to wait for a publisher, when starting or after losing one
-   * (on-publisher-lost=wait), before posting an error.
+   * (on-publisher-lost=wait), before posting an error.  On a full channel
+   * it also bounds the wait for the publisher to give back the slot of a
+   * subscriber that left.
    */
   properties[PROP_PUBLISHER_TIMEOUT] = g_param_spec_uint64
       ("publisher-timeout", "Publisher timeout",

@@ -114,8 +114,9 @@ claim_slot (struct zcp_control *control, uint32_t max_buffers,
     zcp_liveness_release (control->fd, ZCP_LOCK_BYTE_SLOT (s));
   }
   /* A subscriber that restarts on a full channel must not fail for the
-   * moment between its old self leaving and the publisher noticing. */
-  return any_given_back ? -EAGAIN : -EUSERS;
+   * moment between its old self leaving and the publisher noticing; its own
+   * code, so that a caller who waits too long can say which it waited for. */
+  return any_given_back ? -EBUSY : -EUSERS;
 }
 
 int

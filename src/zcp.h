@@ -345,12 +345,13 @@ struct zcp_subscriber_stats
 };
 
 /* Attaches to channel @channel as a new subscriber.  -ENOENT if the channel
- * does not exist (yet), -EAGAIN while its publisher is still setting it up
- * or, every other slot taken, has yet to give back the slot of a subscriber
- * that left or died (it looks when it publishes, at most every 100 ms, and
- * when it lists its subscribers), -EACCES without permission, -EPROTO for a
- * corrupt or foreign segment, -EUSERS when every slot is taken by a live
- * subscriber.  Never blocks. */
+ * does not exist (yet), -EAGAIN while its publisher is still setting it up,
+ * -EBUSY while every slot is taken and the publisher has yet to give back
+ * that of a subscriber that left or died (it looks when it publishes, at
+ * most every 100 ms, and when it lists its subscribers), -EACCES without
+ * permission, -EPROTO for a corrupt or foreign segment, -EUSERS when every
+ * slot is taken by a live subscriber.  Never blocks; worth retrying after
+ * -ENOENT, -ENOTCONN, -EAGAIN and -EBUSY. */
 int zcp_subscriber_open (const char *channel, struct zcp_subscriber **out)
     ZCP_WARN_UNUSED;
 

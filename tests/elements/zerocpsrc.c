@@ -990,6 +990,72 @@ GST_START_TEST (test_full_channel)
 
 GST_END_TEST;
 
+/* A full channel whose publisher does not run (stopped, here never called)
+ * never gives back the slot of a subscriber that left: a new subscriber
+ * waits for it, and says that is what it waits for, not a publisher. */
+GST_START_TEST (test_full_channel_of_stopped_publisher)
+{
+  gchar *channel = unique_channel ("fullstopped");
+  gchar *timed = g_strdup_printf ("zerocpsrc channel=%s "
+      "publisher-timeout=300000000 ! fakesink", channel);
+  gchar *patient = g_strdup_printf ("zerocpsrc channel=%s ! fakesink",
+      channel);
+  struct zcp_subscriber *subscribers[ZCP_SUBSCRIBERS_MAX];
+  struct zcp_subscriber_info infos[ZCP_SUBSCRIBERS_MAX];
+  struct zcp_publisher *publisher;
+  GstElement *pipeline;
+  GstMessage *message;
+  GstBus *bus;
+  gint64 start;
+
+  fail_unless_equals_int (zcp_publisher_open (channel, 0600, &publisher), 0);
+  for (guint i = 0; i < G_N_ELEMENTS (subscribers); i++)
+    fail_unless_equals_int (zcp_subscriber_open (channel, &subscribers[i]), 0);
+  zcp_subscriber_close (subscribers[0]);
+  subscribers[0] = NULL;
+
+  pipeline = gst_parse_launch (timed, NULL);
+  start = g_get_monotonic_time ();
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  expect_pipeline_error (pipeline, "publisher-timeout on a full channel",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_BUSY,
+      "has no free subscriber slot after 300 ms", "is the publisher stopped?");
+  fail_unless (g_get_monotonic_time () - start >= 300 * G_TIME_SPAN_MILLISECOND,
+      "gave up before publisher-timeout");
+
+  /* Without a timeout: the 5 s warning says the same, and the wait ends
+   * when the publisher runs again and gives the slot back. */
+  pipeline = gst_parse_launch (patient, NULL);
+  bus = gst_element_get_bus (pipeline);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  message = gst_bus_timed_pop_filtered (bus, 15 * GST_SECOND,
+      GST_MESSAGE_WARNING | GST_MESSAGE_ERROR | GST_MESSAGE_ELEMENT);
+  fail_unless (message != NULL, "no warning");
+  fail_unless_equals_int (GST_MESSAGE_TYPE (message), GST_MESSAGE_WARNING);
+  check_error_message (message, "a subscriber waiting for a slot",
+      GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_BUSY,
+      "has no free subscriber slot yet", "is the publisher stopped?");
+  /* Listing looks at the slots, and gives back the one left. */
+  fail_unless (zcp_publisher_list_subscribers (publisher, infos,
+          ZCP_SUBSCRIBERS_MAX) >= (int) ZCP_SUBSCRIBERS_MAX - 1);
+  gst_structure_free (expect_element_message (bus,
+          "zerocp-publisher-connected"));
+
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  for (guint i = 1; i < G_N_ELEMENTS (subscribers); i++)
+    zcp_subscriber_close (subscribers[i]);
+  zcp_publisher_close (publisher);
+  g_free (patient);
+  g_free (timed);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 /* A subscriber alone for 5 s has likely mistyped the channel: it says so,
  * with the channels there are, once, and goes on waiting. */
 GST_START_TEST (test_lonely_subscriber_warns_and_waits)
@@ -3437,6 +3503,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_queue_defaults_follow_is_live);
   tcase_add_test (tc, test_publisher_timeout);
   tcase_add_test (tc, test_full_channel);
+  tcase_add_test (tc, test_full_channel_of_stopped_publisher);
   tcase_add_test (tc, test_lonely_subscriber_warns_and_waits);
   tcase_add_test (tc, test_peers_are_announced);
   tcase_add_test (tc, test_next_publisher_is_a_new_stream);

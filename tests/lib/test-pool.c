@@ -313,7 +313,7 @@ test_full_channel (void)
   zcp_chunk_release (&chunk);
 
   zcp_subscriber_close (subscribers[leaver]);
-  is_int (zcp_subscriber_open (channel, &late), -EAGAIN,
+  is_int (zcp_subscriber_open (channel, &late), -EBUSY,
       "a newcomer before the publisher gave back the slot of one that left "
       "is asked to try again");
   is_int (zcp_publisher_list_subscribers (publisher, infos,
