@@ -345,7 +345,8 @@ struct zcp_subscriber_stats
 };
 
 /* Attaches to channel @channel as a new subscriber.  -ENOENT if the channel
- * does not exist (yet), -EAGAIN while its publisher is still setting it up,
+ * does not exist (yet), -ENOTCONN if its publisher is gone (the segment
+ * waits for the next one), -EAGAIN while its publisher is still setting it up,
  * -EBUSY while every slot is taken and the publisher has yet to give back
  * that of a subscriber that left or died (it looks when it publishes, at
  * most every 100 ms, and when it lists its subscribers), -EACCES without
