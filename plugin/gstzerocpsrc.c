@@ -1752,7 +1752,8 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
   properties[PROP_PUBLISHER_TIMEOUT] = g_param_spec_uint64
       ("publisher-timeout", "Publisher timeout",
       "Nanoseconds to wait for a publisher, at start or after losing one, "
-      "before an error (0 = forever)", 0, G_MAXUINT64,
+      "or for a full channel's publisher to give back a slot, before an "
+      "error (0 = forever)", 0, G_MAXUINT64,
       DEFAULT_PUBLISHER_TIMEOUT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
       GST_PARAM_MUTABLE_PLAYING);
 
