@@ -3,6 +3,8 @@
  * zcp-bench: zerocp against shmsink/shmsrc and against the in-process limit.
  *
  *   zcp-bench [--quick]
+ *   zcp-bench floor PUBLISHER_CPU SUBSCRIBER_CPU
+ *   zcp-bench role pub|sub|local zerocp|shm CASE FRAMES LIVE SUBSCRIBERS CPU
  *
  * For each case (frame size, number of subscribers) and transport it runs a
  * publisher and its subscribers as separate processes (this program again,
@@ -12,9 +14,10 @@
  *   run with the median frames/s of three, one with --quick: a single run
  *   on a VM moves by a quarter either way);
  * - one-way latency p50/p90/p99/max in microseconds at 60 frames/s, from the
- *   CLOCK_MONOTONIC time the publisher writes into the frame just before its
- *   sink to the moment the subscriber's sink pad sees it (the run with the
- *   median p50 of three, shm and zerocp taking turns; one with --quick);
+ *   CLOCK_MONOTONIC time the publisher writes into the frame as it leaves
+ *   for its sink to the moment the subscriber's sink pad sees it (the run
+ *   with the median p50 of three, shm and zerocp taking turns; one with
+ *   --quick);
  * - CPU milliseconds per frame of publisher and subscriber (getrusage, whole
  *   process, start-up included) and their peak RSS;
  * - CPU microseconds per frame once started (getrusage at the 60th frame
@@ -28,6 +31,10 @@
  * message rate over 1,000 small buffers (shmsink/shmsrc deadlock on longer
  * runs) unpinned and on two cores, and latency with both processes on one
  * core and on two.  It asserts nothing.
+ *
+ * "floor" measures the wake-up floor alone (CPU -1: any), to set beside
+ * "role" runs made by hand: one side of one case, as the full run starts
+ * them (see docs/benchmarks.md).
  *
  * ZCP_BENCH_SRC_PROPS, if set, is added to every zerocpsrc it starts
  * (e.g. "scheduler-slice=0"), to measure a property's effect.
@@ -173,7 +180,7 @@ stamp_cb (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   guint64 stamp;
 
   mark_steady (state, ++state->stamped);
-  /* Written into the frame itself, as late as possible before the sink. */
+  /* Written into the frame itself, as it leaves for the sink. */
   if (gst_buffer_map (buffer, &map, GST_MAP_WRITE)) {
     stamp = now_ns ();
     memcpy (map.data, &stamp, sizeof stamp);
@@ -246,11 +253,11 @@ client_connected_cb (GstElement * sink, gint fd, gpointer data)
 }
 
 static void
-add_probe (GstElement * pipeline, const gchar * name, GstPadProbeCallback cb,
-    RoleState * state)
+add_probe (GstElement * pipeline, const gchar * name, const gchar * pad_name,
+    GstPadProbeCallback cb, RoleState * state)
 {
   GstElement *element = gst_bin_get_by_name (GST_BIN (pipeline), name);
-  GstPad *pad = gst_element_get_static_pad (element, "sink");
+  GstPad *pad = gst_element_get_static_pad (element, pad_name);
 
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, cb, state, NULL);
   gst_object_unref (pad);
@@ -353,10 +360,12 @@ run_role (gchar ** argv)
   bus = gst_element_get_bus (pipeline);
   gst_bus_add_watch (bus, bus_cb, &state);
 
+  /* On identity's way out, so that its own work is not counted as the
+   * transport's: the frame goes from this pad straight into the sink. */
   if (!g_str_equal (role, "sub"))
-    add_probe (pipeline, "stamp", stamp_cb, &state);
+    add_probe (pipeline, "stamp", "src", stamp_cb, &state);
   if (!g_str_equal (role, "pub"))
-    add_probe (pipeline, "out", receive_cb, &state);
+    add_probe (pipeline, "out", "sink", receive_cb, &state);
 
   if (g_str_equal (role, "pub")) {
     GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), "sink");
@@ -965,11 +974,20 @@ main (int argc, char **argv)
   self_path = g_file_read_link ("/proc/self/exe", NULL);
   if (argc > 1 && g_str_equal (argv[1], "role"))
     return run_role (argv + 2);
+  if (argc == 4 && g_str_equal (argv[1], "floor")) {
+    measure_futex_floor (atoi (argv[2]), atoi (argv[3]), &p50, &p99);
+    printf ("floor p50=%" G_GUINT64_FORMAT " p99=%" G_GUINT64_FORMAT "\n",
+        p50, p99);
+    return 0;
+  }
   if (argc > 2 || (argc == 2 && !quick)) {
     /* A full run takes minutes: not what a mistyped option should start. */
     gboolean help = g_str_equal (argv[1], "--help");
 
-    fprintf (help ? stdout : stderr, "usage: zcp-bench [--quick]\n");
+    fprintf (help ? stdout : stderr, "usage: zcp-bench [--quick]\n"
+        "       zcp-bench floor PUBLISHER_CPU SUBSCRIBER_CPU\n"
+        "       zcp-bench role pub|sub|local zerocp|shm CASE FRAMES LIVE "
+        "SUBSCRIBERS CPU\n");
     return help ? 0 : 2;
   }
 
