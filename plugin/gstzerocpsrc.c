@@ -637,26 +637,15 @@ gst_zero_cp_src_post_publisher (GstZeroCpSrc * self, const gchar * name,
       gst_message_new_element (GST_OBJECT_CAST (self), structure));
 }
 
-/* Says, as a warning, what we have waited for since we started: a
- * publisher on our channel (and which channels /dev/shm has instead), or
- * @waiting_for_slot a full channel's publisher to give back a slot. */
+/* Says, as a warning, that nobody publishes on our channel yet, and which
+ * channels /dev/shm has instead. */
 static void
-gst_zero_cp_src_warn_still_waiting (GstZeroCpSrc * self,
-    gboolean waiting_for_slot)
+gst_zero_cp_src_warn_lonely (GstZeroCpSrc * self)
 {
-  char **channels;
-  gchar *present;
-
-  if (waiting_for_slot) {
-    GST_ELEMENT_WARNING (self, RESOURCE, BUSY, ("Channel '%s' has no free "
-            "subscriber slot yet; still waiting.", self->channel_in_use),
-        ("%s", SLOT_WAIT_DEBUG));
-    return;
-  }
-
-  channels = zcp_channel_list ();
-  present = channels && channels[0] ?
+  char **channels = zcp_channel_list ();
+  gchar *present = channels && channels[0] ?
       g_strjoinv (", ", channels) : g_strdup ("none");
+
   GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND, ("No publisher on "
           "channel '%s' yet; still waiting.", self->channel_in_use),
       ("channels in /dev/shm: %s (zerocp-inspect tells more); "
@@ -724,7 +713,12 @@ gst_zero_cp_src_attach (GstZeroCpSrc * self, gboolean first)
       return GST_FLOW_ERROR;
     }
     if (g_get_monotonic_time () >= lonely_at) {
-      gst_zero_cp_src_warn_still_waiting (self, ret == -EBUSY);
+      if (ret == -EBUSY)
+        GST_ELEMENT_WARNING (self, RESOURCE, BUSY, ("Channel '%s' has no "
+                "free subscriber slot yet; still waiting.",
+                self->channel_in_use), ("%s", SLOT_WAIT_DEBUG));
+      else
+        gst_zero_cp_src_warn_lonely (self);
       lonely_at = G_MAXINT64;
     }
 
