@@ -322,6 +322,30 @@ GST_START_TEST (test_buffers_are_reused_and_chunks_follow_them)
 
 GST_END_TEST;
 
+static guint
+uint_property (GstElement * element, const gchar * name)
+{
+  guint value;
+
+  g_object_get (element, name, &value, NULL);
+  return value;
+}
+
+/* Whether @sink's channel had @count subscribers within 5 s: those that
+ * must get what it sends next. */
+static gboolean
+wait_for_num_subscribers (GstElement * sink, guint count)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (uint_property (sink, "num-subscribers") < count) {
+    if (g_get_monotonic_time () >= deadline)
+      return FALSE;
+    g_usleep (1000);
+  }
+  return TRUE;
+}
+
 GST_START_TEST (test_eos_crosses)
 {
   GstHarness *pub, *sub;
@@ -342,6 +366,64 @@ GST_START_TEST (test_eos_crosses)
   fail_unless (got_eos, "EOS reached the subscriber");
 
   close_pair (channel, pub, sub);
+}
+
+GST_END_TEST;
+
+/* A publisher that is still there after its EOS may go on (a player that
+ * seeks back to loop a file, flushing): a subscriber that joins in between
+ * waits for what comes next, as one started before its publisher does,
+ * rather than ending at once. */
+GST_START_TEST (test_subscriber_joining_after_eos_waits_for_more)
+{
+  gchar *channel = unique_channel ("after-eos");
+  GstHarness *pub = harness_for ("zerocpsink sync=false", channel);
+  GstElement *sink = element_of (pub);
+  GstHarness *sub;
+  GstSegment segment;
+  GstBuffer *buffer;
+  GstMapInfo map;
+  GstEvent *event;
+  gboolean got_stream_start = FALSE;
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  fail_unless (gst_harness_push_event (pub, gst_event_new_eos ()));
+
+  sub = harness_for ("zerocpsrc", channel);
+  /* Joined while the publisher's stream is at its end. */
+  fail_unless (wait_for_num_subscribers (sink, 1));
+
+  /* GstBaseSink takes buffers after EOS only once flushed. */
+  fail_unless (gst_harness_push_event (pub, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (pub, gst_event_new_flush_stop (TRUE)));
+  gst_segment_init (&segment, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (pub, gst_event_new_segment (&segment)));
+  buffer = gst_harness_create_buffer (pub, VIDEO_SIZE);
+  gst_buffer_memset (buffer, 0, 0x5a, VIDEO_SIZE);
+  fail_unless_equals_int (gst_harness_push (pub, buffer), GST_FLOW_OK);
+
+  buffer = gst_harness_pull (sub);
+  fail_unless (buffer != NULL, "the late subscriber got what followed");
+  fail_unless (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  fail_unless_equals_int (map.data[0], 0x5a);
+  gst_buffer_unmap (buffer, &map);
+  gst_buffer_unref (buffer);
+
+  /* Everything before that frame: no EOS, and the stream's start. */
+  while ((event = gst_harness_try_pull_event (sub))) {
+    fail_if (GST_EVENT_TYPE (event) == GST_EVENT_EOS,
+        "a subscriber that joined after EOS got it");
+    got_stream_start |= GST_EVENT_TYPE (event) == GST_EVENT_STREAM_START;
+    gst_event_unref (event);
+  }
+  fail_unless (got_stream_start);
+
+  gst_harness_teardown (sub);
+  gst_object_unref (sink);
+  gst_harness_teardown (pub);
+  g_free (channel);
 }
 
 GST_END_TEST;
@@ -2180,15 +2262,6 @@ GST_START_TEST (test_wait_for_connection_holds_events)
 
 GST_END_TEST;
 
-static guint
-uint_property (GstElement * element, const gchar * name)
-{
-  guint value;
-
-  g_object_get (element, name, &value, NULL);
-  return value;
-}
-
 static GstToc *
 new_chapters_toc (void)
 {
@@ -2291,7 +2364,6 @@ GST_START_TEST (test_toc_and_protection_cross)
   gchar *channel = open_pair ("toc", "zerocpsrc", &pub, &sub);
   GstElement *sink = element_of (pub);
   GstToc *toc = new_chapters_toc ();
-  gint64 deadline;
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
   fail_unless (gst_harness_push_event (pub, gst_event_new_toc (toc, FALSE)));
@@ -2303,10 +2375,7 @@ GST_START_TEST (test_toc_and_protection_cross)
   check_protection_event (pull_event_of_type (sub, GST_EVENT_PROTECTION));
 
   late = harness_for ("zerocpsrc", channel);
-  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  while (uint_property (sink, "num-subscribers") < 2 &&
-      g_get_monotonic_time () < deadline)
-    g_usleep (1000);
+  fail_unless (wait_for_num_subscribers (sink, 2));
   fail_unless_equals_int (gst_harness_push (pub,
           gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
   gst_buffer_unref (gst_harness_pull (late));
@@ -3109,10 +3178,7 @@ GST_START_TEST (test_upstream_events_reach_publisher)
   for (guint s = 0; s < G_N_ELEMENTS (subs); s++)
     subs[s] = harness_for ("zerocpsrc", channel);
   /* Every one attached before the frame that each must get. */
-  deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
-  while (uint_property (sink, "num-subscribers") < G_N_ELEMENTS (subs) &&
-      g_get_monotonic_time () < deadline)
-    g_usleep (1000);
+  fail_unless (wait_for_num_subscribers (sink, G_N_ELEMENTS (subs)));
   fail_unless_equals_int (gst_harness_push (pub,
           gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
   for (guint s = 0; s < G_N_ELEMENTS (subs); s++) {
@@ -3496,6 +3562,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_write_map_copies_and_leaves_chunk_alone);
   tcase_add_test (tc, test_buffers_are_reused_and_chunks_follow_them);
   tcase_add_test (tc, test_eos_crosses);
+  tcase_add_test (tc, test_subscriber_joining_after_eos_waits_for_more);
   tcase_add_test (tc, test_bad_channel_names);
   tcase_add_test (tc, test_corrupt_segments);
   tcase_add_test (tc, test_hostile_descriptors);
