@@ -4,7 +4,8 @@
  *
  *   zcp-bench [--quick]
  *   zcp-bench floor PUBLISHER_CPU SUBSCRIBER_CPU
- *   zcp-bench role pub|sub|local zerocp|shm CASE FRAMES LIVE SUBSCRIBERS CPU
+ *   zcp-bench role pub|sub zerocp|shm CASE FRAMES LIVE SUBSCRIBERS CPU
+ *   zcp-bench role local local CASE FRAMES LIVE 0 CPU
  *
  * For each case (frame size, number of subscribers) and transport it runs a
  * publisher and its subscribers as separate processes (this program again,
@@ -54,6 +55,7 @@
 #include <unistd.h>
 
 #include "zcp-event.h"
+#include "zcp.h"
 
 typedef struct
 {
@@ -120,6 +122,38 @@ pin_to (gint cpu)
     CPU_SET (cpu, &set);
   }
   sched_setaffinity (0, sizeof set, &set);
+}
+
+/* A whole number in [@min, @max] written out in full, or FALSE. */
+static gboolean
+parse_arg (const gchar * text, gint64 min, gint64 max, gint * value)
+{
+  gint64 parsed;
+
+  if (!g_ascii_string_to_signed (text, 10, min, max, &parsed, NULL))
+    return FALSE;
+  *value = parsed;
+  return TRUE;
+}
+
+/* -1 (any) or a CPU this program may run on. */
+static gboolean
+parse_cpu (const gchar * text, gint * cpu)
+{
+  return parse_arg (text, -1, CPU_SETSIZE - 1, cpu) &&
+      (*cpu == -1 || CPU_ISSET (*cpu, &all_cpus));
+}
+
+static void
+print_usage (FILE * to)
+{
+  fprintf (to, "usage: zcp-bench [--quick]\n"
+      "       zcp-bench floor PUBLISHER_CPU SUBSCRIBER_CPU\n"
+      "       zcp-bench role pub|sub zerocp|shm CASE FRAMES LIVE "
+      "SUBSCRIBERS CPU\n"
+      "       zcp-bench role local local CASE FRAMES LIVE 0 CPU\n"
+      "CASE 0 to 3 (1 KiB, 1080p, 2160p, 4320p); LIVE 0 or 1; a CPU is -1 "
+      "(any) or one this program may run on\n");
 }
 
 static glong
@@ -297,28 +331,47 @@ report_receiver (RoleState * state)
   }
 }
 
-/* zcp-bench role pub|sub|local TRANSPORT CASE FRAMES LIVE SUBSCRIBERS CPU */
+/* zcp-bench role pub|sub TRANSPORT CASE FRAMES LIVE SUBSCRIBERS CPU, or
+ * role local local CASE FRAMES LIVE 0 CPU */
 static int
-run_role (gchar ** argv)
+run_role (gint argc, gchar ** argv)
 {
-  const gchar *role = argv[0], *transport = argv[1];
-  const Case *c = &cases[atoi (argv[2])];
-  guint frames = atoi (argv[3]), subscribers = atoi (argv[5]);
-  gboolean live = atoi (argv[4]);
+  const gchar *role, *transport;
+  gint case_index, frames, live, subscribers, cpu;
+  const Case *c;
   gchar *source, *description, *socket;
   RoleState state = { 0 };
   GstElement *pipeline;
   GError *error = NULL;
   GstBus *bus;
+  static const gchar *const roles[] = { "pub", "sub", NULL };
+  static const gchar *const transports[] = { "zerocp", "shm", NULL };
 
-  pin_to (atoi (argv[6]));
+  /* The in-process pipeline has no transport: "local local". */
+  if (argc != 7 || (g_str_equal (argv[0], "local") ?
+          !g_str_equal (argv[1], "local") :
+          !g_strv_contains (roles, argv[0]) ||
+          !g_strv_contains (transports, argv[1])) ||
+      !parse_arg (argv[2], 0, G_N_ELEMENTS (cases) - 1, &case_index) ||
+      !parse_arg (argv[3], 1, G_MAXINT, &frames) ||
+      !parse_arg (argv[4], 0, 1, &live) ||
+      !parse_arg (argv[5], 0, ZCP_SUBSCRIBERS_MAX, &subscribers) ||
+      !parse_cpu (argv[6], &cpu)) {
+    print_usage (stderr);
+    return 2;
+  }
+  role = argv[0];
+  transport = argv[1];
+  c = &cases[case_index];
+
+  pin_to (cpu);
   state.expected = frames;
   state.counts_stamps = !g_str_equal (role, "sub");
   state.latencies = g_array_new (FALSE, FALSE, sizeof (guint64));
   state.loop = g_main_loop_new (NULL, FALSE);
   socket = g_strdup_printf ("/tmp/zcp-bench-%d.sock", (int) getppid ());
 
-  source = g_strdup_printf ("videotestsrc pattern=black num-buffers=%u "
+  source = g_strdup_printf ("videotestsrc pattern=black num-buffers=%d "
       "is-live=%s ! %s,framerate=%s ! identity name=stamp", frames,
       live ? "true" : "false", c->caps, live ? LATENCY_RATE : "1000/1");
 
@@ -384,7 +437,7 @@ run_role (gchar ** argv)
 
       if (g_str_equal (transport, "zerocp"))
         g_object_get (sink, "num-subscribers", &n, NULL);
-      if (n >= subscribers)
+      if (n >= (guint) subscribers)
         break;
       g_main_context_iteration (NULL, FALSE);
       g_usleep (2000);
@@ -405,7 +458,7 @@ run_role (gchar ** argv)
     report_receiver (&state);
   print_usage_line (g_str_equal (role, "pub") ? state.stamped : state.frames);
   if (state.steady_from_us && state.steady_to_us)
-    printf ("steady frames=%u cpu_us=%ld\n", frames - STEADY_FROM_FRAME,
+    printf ("steady frames=%d cpu_us=%ld\n", frames - STEADY_FROM_FRAME,
         state.steady_to_us - state.steady_from_us);
   fflush (stdout);
   return 0;
@@ -973,9 +1026,16 @@ main (int argc, char **argv)
   sched_getaffinity (0, sizeof all_cpus, &all_cpus);
   self_path = g_file_read_link ("/proc/self/exe", NULL);
   if (argc > 1 && g_str_equal (argv[1], "role"))
-    return run_role (argv + 2);
-  if (argc == 4 && g_str_equal (argv[1], "floor")) {
-    measure_futex_floor (atoi (argv[2]), atoi (argv[3]), &p50, &p99);
+    return run_role (argc - 2, argv + 2);
+  if (argc > 1 && g_str_equal (argv[1], "floor")) {
+    gint publisher_cpu, subscriber_cpu;
+
+    if (argc != 4 || !parse_cpu (argv[2], &publisher_cpu) ||
+        !parse_cpu (argv[3], &subscriber_cpu)) {
+      print_usage (stderr);
+      return 2;
+    }
+    measure_futex_floor (publisher_cpu, subscriber_cpu, &p50, &p99);
     printf ("floor p50=%" G_GUINT64_FORMAT " p99=%" G_GUINT64_FORMAT "\n",
         p50, p99);
     return 0;
@@ -984,10 +1044,7 @@ main (int argc, char **argv)
     /* A full run takes minutes: not what a mistyped option should start. */
     gboolean help = g_str_equal (argv[1], "--help");
 
-    fprintf (help ? stdout : stderr, "usage: zcp-bench [--quick]\n"
-        "       zcp-bench floor PUBLISHER_CPU SUBSCRIBER_CPU\n"
-        "       zcp-bench role pub|sub|local zerocp|shm CASE FRAMES LIVE "
-        "SUBSCRIBERS CPU\n");
+    print_usage (help ? stdout : stderr);
     return help ? 0 : 2;
   }
 
