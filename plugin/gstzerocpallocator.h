@@ -38,9 +38,8 @@ void gst_zero_cp_buffer_attach_chunk (GstBuffer * buffer,
  * up. */
 guint gst_zero_cp_allocator_chunks_held (GstAllocator * allocator);
 
-gboolean gst_is_zero_cp_memory (GstMemory * mem);
-
-/* The chunk behind @mem, or NULL if @mem is not zerocp memory. */
-const struct zcp_chunk *gst_zero_cp_memory_get_chunk (GstMemory * mem);
+/* The chunk behind @mem, or NULL unless @mem is memory of @allocator. */
+const struct zcp_chunk *gst_zero_cp_memory_get_chunk (GstAllocator * allocator,
+    GstMemory * mem);
 
 G_END_DECLS

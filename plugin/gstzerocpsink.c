@@ -898,10 +898,10 @@ gst_zero_cp_sink_publish_buffer (GstZeroCpSink * self, GstBuffer * buffer)
   if (flow != GST_FLOW_OK)
     return flow;
 
-  if (gst_buffer_n_memory (buffer) == 1)
+  if (gst_buffer_n_memory (buffer) == 1) {
     mem = gst_buffer_peek_memory (buffer, 0);
-  if (mem && mem->allocator == self->allocator)
-    chunk = gst_zero_cp_memory_get_chunk (mem);
+    chunk = gst_zero_cp_memory_get_chunk (self->allocator, mem);
+  }
 
   gst_zero_cp_frame_from_buffer (&frame, buffer, &bsink->segment,
       gst_zero_cp_wire_base_time (GST_ELEMENT_CAST (self), &self->clock_check),
