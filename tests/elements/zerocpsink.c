@@ -101,6 +101,41 @@ non_live_queue_depth (void)
   return depth;
 }
 
+/* Each property reads back its default, then what was set. */
+GST_START_TEST (test_properties_read_back)
+{
+  GstElement *sink = gst_element_factory_make ("zerocpsink", NULL);
+  guint perms, num_subscribers;
+  gboolean wait_for_connection;
+  guint64 max_pool_bytes;
+  gchar *channel;
+
+  g_object_get (sink, "channel", &channel, "perms", &perms,
+      "wait-for-connection", &wait_for_connection, "max-pool-bytes",
+      &max_pool_bytes, "num-subscribers", &num_subscribers, NULL);
+  fail_unless (channel == NULL);
+  fail_unless_equals_int (perms, 0600);
+  fail_if (wait_for_connection);
+  fail_unless_equals_uint64 (max_pool_bytes, 0);
+  fail_unless_equals_int (num_subscribers, 0);
+
+  g_object_set (sink, "channel", "props-sink", "perms", 0640,
+      "wait-for-connection", TRUE, "max-pool-bytes",
+      G_GUINT64_CONSTANT (64) << 20, NULL);
+  g_object_get (sink, "channel", &channel, "perms", &perms,
+      "wait-for-connection", &wait_for_connection, "max-pool-bytes",
+      &max_pool_bytes, NULL);
+  fail_unless_equals_string (channel, "props-sink");
+  fail_unless_equals_int (perms, 0640);
+  fail_unless (wait_for_connection);
+  fail_unless_equals_uint64 (max_pool_bytes, G_GUINT64_CONSTANT (64) << 20);
+
+  g_free (channel);
+  gst_object_unref (sink);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_proposed_pool_is_used)
 {
   gchar *channel = unique_channel ("pool");
@@ -1178,6 +1213,7 @@ zerocpsink_suite (void)
   TCase *tc = tcase_create ("general");
 
   suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_properties_read_back);
   tcase_add_test (tc, test_proposed_pool_is_used);
   tcase_add_test (tc, test_pool_reuses_memory_and_holds_follow_buffers);
   tcase_add_test (tc, test_foreign_buffer_is_copied_and_counted);

@@ -963,6 +963,51 @@ structure_uint (const GstStructure * structure, const gchar * field)
   return value;
 }
 
+/* The properties the queue's test leaves out read back their defaults, then
+ * what was set; timestamp-mode's default follows is-live as the queue's do. */
+GST_START_TEST (test_properties_read_back)
+{
+  GstElement *src = gst_element_factory_make ("zerocpsrc", NULL);
+  guint64 publisher_timeout, scheduler_slice;
+  gint on_publisher_lost, timestamp_mode;
+  gchar *channel;
+
+  g_object_get (src, "channel", &channel, "publisher-timeout",
+      &publisher_timeout, "on-publisher-lost", &on_publisher_lost,
+      "timestamp-mode", &timestamp_mode, "scheduler-slice", &scheduler_slice,
+      NULL);
+  fail_unless (channel == NULL);
+  fail_unless_equals_uint64 (publisher_timeout, 0);
+  fail_unless_equals_int (on_publisher_lost, 0);        /* wait */
+  fail_unless_equals_int (timestamp_mode, 0);   /* compensate */
+  fail_unless_equals_uint64 (scheduler_slice, 100 * GST_USECOND);
+
+  g_object_set (src, "is-live", FALSE, NULL);
+  g_object_get (src, "timestamp-mode", &timestamp_mode, NULL);
+  fail_unless_equals_int (timestamp_mode, 1);   /* passthrough */
+
+  g_object_set (src, "channel", "props-src", "publisher-timeout",
+      G_GUINT64_CONSTANT (250000000), "scheduler-slice", G_GUINT64_CONSTANT (0),
+      NULL);
+  gst_util_set_object_arg (G_OBJECT (src), "on-publisher-lost", "eos");
+  gst_util_set_object_arg (G_OBJECT (src), "timestamp-mode", "restart");
+  g_object_set (src, "is-live", TRUE, NULL);
+  g_object_get (src, "channel", &channel, "publisher-timeout",
+      &publisher_timeout, "on-publisher-lost", &on_publisher_lost,
+      "timestamp-mode", &timestamp_mode, "scheduler-slice", &scheduler_slice,
+      NULL);
+  fail_unless_equals_string (channel, "props-src");
+  fail_unless_equals_uint64 (publisher_timeout, 250000000);
+  fail_unless_equals_int (on_publisher_lost, 1);
+  fail_unless_equals_int (timestamp_mode, 2);
+  fail_unless_equals_uint64 (scheduler_slice, 0);
+
+  g_free (channel);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_queue_defaults_follow_is_live)
 {
   GstElement *src = gst_element_factory_make ("zerocpsrc", NULL);
@@ -3568,6 +3613,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_hostile_descriptors);
   tcase_add_test (tc, test_waits_for_channel_and_stops_promptly);
   tcase_add_test (tc, test_queue_defaults_follow_is_live);
+  tcase_add_test (tc, test_properties_read_back);
   tcase_add_test (tc, test_publisher_timeout);
   tcase_add_test (tc, test_full_channel);
   tcase_add_test (tc, test_full_channel_of_stopped_publisher);
