@@ -166,13 +166,19 @@ zcp_pool_map_open (struct zcp_control *control, uint32_t index,
   /* A pool is the channel owner's, or a squatter's who guessed its name. */
   {
     struct stat st;
-    if (fstat (fd, &st) != 0 || (uint32_t) st.st_uid != control->owner) {
+
+    if (fstat (fd, &st) != 0)
+      ret = -errno;
+    else if ((uint32_t) st.st_uid != control->owner) {
       zcp_log (ZCP_LOG_WARNING, "channel %s: pool %s belongs to uid %u, the "
           "channel to uid %u", control->channel, name, (unsigned) st.st_uid,
           control->owner);
+      ret = -EPROTO;
+    }
+    if (ret < 0) {
       munmap (base, mapped_size);
       close (fd);
-      return -EPROTO;
+      return ret;
     }
   }
   /* The mapping keeps the pages; the descriptor is not needed any more. */

@@ -132,8 +132,13 @@ remove_stale_channel (const char *channel, const char *name)
   if (fd < 0)
     return errno == ENOENT ? 0 : -errno;
 
+  if (fstat (fd, &st) != 0) {
+    ret = -errno;
+    close (fd);
+    return ret;
+  }
   /* Never take over, or remove, what another user made. */
-  if (fstat (fd, &st) != 0 || st.st_uid != geteuid ()) {
+  if (st.st_uid != geteuid ()) {
     zcp_log (ZCP_LOG_WARNING, "channel %s: %s belongs to uid %u, not to us",
         channel, name, (unsigned) st.st_uid);
     close (fd);
