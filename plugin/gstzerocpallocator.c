@@ -286,8 +286,10 @@ gst_zero_cp_buffer_release_chunk (GstBuffer * buffer, GstAllocator * allocator)
    * gives up its hold when they do; so does anything that is not ours. */
   if (!keep_bare_memory (buffer, allocator))
     gst_buffer_remove_all_memory (buffer);
-  /* What is left is the pool's own, not a change made downstream. */
-  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
+  /* Not the pool's frame any more: GstBufferPool's reset, which follows,
+   * leaves the size of a tagged buffer alone.  Resizing the bare memory,
+   * which the next chunk gives its size anyway, was most of the reset. */
+  GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
 }
 
 void
@@ -297,10 +299,10 @@ gst_zero_cp_buffer_attach_chunk (GstBuffer * buffer, GstAllocator * allocator,
   GstMemory *gmem;
   GstZeroCpMemory *mem;
 
+  /* The memory is where the buffer was born, not a later change. */
   if (gst_buffer_n_memory (buffer) == 0) {
     gst_buffer_append_memory (buffer, gst_zero_cp_allocator_wrap (allocator,
             chunk, offset, size, readonly));
-    /* The memory is where the buffer was born, not a later change. */
     GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
     return;
   }
@@ -317,6 +319,7 @@ gst_zero_cp_buffer_attach_chunk (GstBuffer * buffer, GstAllocator * allocator,
   gmem->offset = offset;
   gmem->size = size;
   take_hold (allocator, mem, chunk);
+  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
 
   GST_LOG_OBJECT (gmem->allocator, "memory %p: pool %u chunk %u, %"
       G_GSIZE_FORMAT " bytes at %" G_GSIZE_FORMAT, mem, mem->chunk.pool_index,

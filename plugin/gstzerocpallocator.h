@@ -21,7 +21,8 @@ GstAllocator *gst_zero_cp_allocator_new (struct zcp_publisher *publisher);
 /* Gives up @buffer's hold on its chunk, for a pool's reset: its one memory
  * stays, bare, for the next chunk if it is a root memory of @allocator that
  * nothing else references (no other buffer, no share); otherwise every
- * memory leaves @buffer, and a shared one keeps its hold until it goes. */
+ * memory leaves @buffer, and a shared one keeps its hold until it goes.
+ * @buffer is flagged GST_BUFFER_FLAG_TAG_MEMORY until the next attach. */
 void gst_zero_cp_buffer_release_chunk (GstBuffer * buffer,
     GstAllocator * allocator);
 
@@ -29,7 +30,7 @@ void gst_zero_cp_buffer_release_chunk (GstBuffer * buffer,
  * @offset: in the bare memory gst_zero_cp_buffer_release_chunk() left there,
  * or else in a new memory of @allocator appended to an empty @buffer,
  * flagged read-only if @readonly so that GStreamer copies before anyone
- * writes. */
+ * writes.  Clears GST_BUFFER_FLAG_TAG_MEMORY. */
 void gst_zero_cp_buffer_attach_chunk (GstBuffer * buffer,
     GstAllocator * allocator, struct zcp_chunk *chunk, gsize offset,
     gsize size, gboolean readonly);

@@ -84,7 +84,7 @@ gst_zero_cp_frame_pool_reset_buffer (GstBufferPool * pool, GstBuffer * buffer)
   /* The chunk's hold goes now, or with the last buffer sharing the memory. */
   gst_zero_cp_buffer_release_chunk (buffer, GET_PRIV (pool)->allocator);
 
-  /* Timestamps, flags and every meta not flagged POOLED go. */
+  /* Timestamps, flags but the tag, and every meta not flagged POOLED go. */
   GST_BUFFER_POOL_CLASS (gst_zero_cp_frame_pool_parent_class)->reset_buffer
       (pool, buffer);
 }
