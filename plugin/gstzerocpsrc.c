@@ -104,7 +104,7 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 /* One wait's length; a wait that ends empty-handed simply starts again. */
 #define WAIT_SLICE_NS (GST_SECOND)
 /* A channel that exists but is not usable yet (a publisher mid-start, a
- * dead publisher's segment waiting to be replaced, or a full channel whose
+ * dead publisher's segment not removed yet, or a full channel whose
  * publisher has a slot to give back) is looked at this often. */
 #define RETRY_MS 50
 /* Subscribers started before their publisher are the rule; one still alone

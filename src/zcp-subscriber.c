@@ -119,6 +119,49 @@ claim_slot (struct zcp_control *control, uint32_t max_buffers,
   return any_given_back ? -EBUSY : -EUSERS;
 }
 
+/* Whether every live subscriber but the one in @except_slot (none if it is
+ * ZCP_MAX_SUBSCRIBERS) has taken all it was sent, the pools of which it
+ * opens as it takes them: its ring empty, and not in the middle of taking
+ * the last descriptor. */
+static bool
+others_drained (struct zcp_control *control, uint32_t except_slot)
+{
+  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
+    struct zcp_shm_slot *slot = &control->slots[s];
+
+    if (s == except_slot ||
+        atomic_load_explicit (&slot->state, memory_order_acquire) !=
+        ZCP_SLOT_STATE_ACTIVE || (zcp_ring_fill (slot) == 0 &&
+            /* acquire, after the fill's: pairs with the release store that
+             * ends a take; a pop seen is a take begun. */
+            atomic_load_explicit (&slot->taking, memory_order_acquire) == 0))
+      continue;
+    if (zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_SLOT (s)) != 0)
+      return false;
+  }
+  return true;
+}
+
+/* A dead publisher's segments would hold their memory in /dev/shm until
+ * the next publisher or zerocp-inspect --clean.  The last of its
+ * subscribers to take what it was sent removes them (what is mapped stays
+ * mapped), as any remover of a dead channel does; so does a subscriber that
+ * comes to the channel when none is left to (@except_slot
+ * ZCP_MAX_SUBSCRIBERS): a slot claimed after the publisher died has no
+ * frames to take.  Nothing of another user. */
+static void
+remove_dead_publisher_channel (struct zcp_control *control,
+    uint32_t except_slot)
+{
+  if (control->owner != geteuid () || !others_drained (control, except_slot))
+    return;
+  /* A new publisher's segment under the name, or none: whoever put it
+   * there or took it away removed the pools too. */
+  if (zcp_segment_remove_dead_channel (control->channel, control->fd) == 0)
+    zcp_log (ZCP_LOG_INFO, "channel %s: removed the dead publisher's "
+        "segments", control->channel);
+}
+
 int
 zcp_subscriber_open (const char *channel, struct zcp_subscriber **out)
 {
@@ -144,11 +187,14 @@ zcp_subscriber_open_with_queue (const char *channel, uint32_t max_buffers,
     ret = -ENOTCONN;
   if (ret == 0) {
     ret = zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_PUBLISHER);
-    /* The segment of a dead publisher, waiting to be replaced. */
-    if (ret == 0)
+    /* The segment of a dead publisher, waiting to be replaced; gone now if
+     * no subscriber of it has frames left to take. */
+    if (ret == 0) {
+      remove_dead_publisher_channel (control, ZCP_MAX_SUBSCRIBERS);
       ret = -ENOTCONN;
-    else if (ret == 1)
+    } else if (ret == 1) {
       ret = 0;
+    }
   }
   if (ret < 0) {
     zcp_control_unref (control);
@@ -181,49 +227,6 @@ zcp_subscriber_open_with_queue (const char *channel, uint32_t max_buffers,
   zcp_log (ZCP_LOG_INFO, "channel %s: subscribed in slot %u", channel, slot);
   *out = self;
   return 0;
-}
-
-/* Whether every other live subscriber has taken all it was sent, the
- * pools of which it opens as it takes them: its ring empty, and not in the
- * middle of taking the last descriptor. */
-static bool
-others_drained (struct zcp_subscriber *self)
-{
-  struct zcp_control *control = self->control;
-
-  for (uint32_t s = 0; s < ZCP_MAX_SUBSCRIBERS; s++) {
-    struct zcp_shm_slot *slot = &control->slots[s];
-
-    if (s == self->slot_index ||
-        atomic_load_explicit (&slot->state, memory_order_acquire) !=
-        ZCP_SLOT_STATE_ACTIVE || (zcp_ring_fill (slot) == 0 &&
-            /* acquire, after the fill's: pairs with the release store that
-             * ends a take; a pop seen is a take begun. */
-            atomic_load_explicit (&slot->taking, memory_order_acquire) == 0))
-      continue;
-    if (zcp_liveness_probe (control->fd, ZCP_LOCK_BYTE_SLOT (s)) != 0)
-      return false;
-  }
-  return true;
-}
-
-/* A dead publisher's segments would hold their memory in /dev/shm until
- * the next publisher or zerocp-inspect --clean.  The last of its
- * subscribers to take what it was sent removes them (what is mapped stays
- * mapped), as any remover of a dead channel does.  Nothing of another
- * user. */
-static void
-remove_dead_publisher_channel (struct zcp_subscriber *self)
-{
-  struct zcp_control *control = self->control;
-
-  if (control->owner != geteuid () || !others_drained (self))
-    return;
-  /* A new publisher's segment under the name, or none: whoever put it
-   * there or took it away removed the pools too. */
-  if (zcp_segment_remove_dead_channel (control->channel, control->fd) == 0)
-    zcp_log (ZCP_LOG_INFO, "channel %s: removed the dead publisher's "
-        "segments", control->channel);
 }
 
 /* Whether the publisher closed the channel or died. */
@@ -511,7 +514,7 @@ zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
             ZCP_LOCK_BYTE_PUBLISHER) == 0 && zcp_ring_fill (self->slot) == 0) {
       zcp_log (ZCP_LOG_WARNING, "channel %s: the publisher died",
           control->channel);
-      remove_dead_publisher_channel (self);
+      remove_dead_publisher_channel (control, self->slot_index);
       return -EPIPE;
     }
   }

@@ -694,23 +694,25 @@ set_taking (const char *channel, struct zcp_subscriber *subscriber,
   close (fd);
 }
 
-/* A publisher that dies leaves its segments in /dev/shm.  They go with the
- * last of its subscribers to take what it was sent, not before: one that
- * has frames of a pool still queued, or is taking the last of them, may not
- * have opened that pool. */
-static void
-test_dead_publisher_segments_removed (void)
+/* A publisher in a child process, with a pool, that sends two frames and
+ * dies without closing anything when told to. */
+struct dying_publisher
 {
-  const char *channel = tap_channel ("deadpub");
-  struct zcp_subscriber *first, *second;
-  int status, ready[2], go[2];
-  char byte, control[200];
-  pid_t child;
+  pid_t pid;
+  int go;
+};
+
+/* Forks one on @channel and returns once the channel is there. */
+static void
+dying_publisher_start (struct dying_publisher *dying, const char *channel)
+{
+  int ready[2], go[2];
+  char byte;
 
   pipe (ready);
   pipe (go);
-  child = fork ();
-  if (child == 0) {
+  dying->pid = fork ();
+  if (dying->pid == 0) {
     struct zcp_publisher *publisher;
     struct zcp_chunk chunk;
 
@@ -728,14 +730,43 @@ test_dead_publisher_segments_removed (void)
     }
     _exit (0);                  /* as a crash: nothing closed */
   }
-
+  /* Ours closed first: a child that fails early ends the read. */
+  close (ready[1]);
+  close (go[0]);
   ok (read (ready[0], &byte, 1) == 1 && byte == 'p', "publisher ready");
-  is_int (zcp_subscriber_open (channel, &first), 0, "first subscriber");
-  is_int (zcp_subscriber_open (channel, &second), 0, "second subscriber");
-  write (go[1], "g", 1);
-  waitpid (child, &status, 0);
+  close (ready[0]);
+  dying->go = go[1];
+}
+
+/* Tells it to send its frames, and waits for it to die. */
+static void
+dying_publisher_die (struct dying_publisher *dying)
+{
+  int status;
+
+  write (dying->go, "g", 1);
+  close (dying->go);
+  waitpid (dying->pid, &status, 0);
   ok (WIFEXITED (status) && WEXITSTATUS (status) == 0,
       "the publisher sent two frames and died (status %d)", status);
+}
+
+/* A publisher that dies leaves its segments in /dev/shm.  They go with the
+ * last of its subscribers to take what it was sent, not before: one that
+ * has frames of a pool still queued, or is taking the last of them, may not
+ * have opened that pool. */
+static void
+test_dead_publisher_segments_removed (void)
+{
+  const char *channel = tap_channel ("deadpub");
+  struct zcp_subscriber *first, *second;
+  struct dying_publisher dying;
+  char control[200];
+
+  dying_publisher_start (&dying, channel);
+  is_int (zcp_subscriber_open (channel, &first), 0, "first subscriber");
+  is_int (zcp_subscriber_open (channel, &second), 0, "second subscriber");
+  dying_publisher_die (&dying);
   is_int (count_pool_segments (channel), 1, "its pool is in /dev/shm");
 
   take_two (first, "first");
@@ -759,10 +790,38 @@ test_dead_publisher_segments_removed (void)
   zcp_subscriber_close (second);
   is_int (zcp_channel_clean (channel), -ENOENT,
       "which leaves zerocp-inspect --clean nothing to do");
-  close (ready[0]);
-  close (ready[1]);
-  close (go[0]);
-  close (go[1]);
+}
+
+/* A publisher dead with no subscriber left to take its frames: the next
+ * subscriber of its user to come removes its segments, but not while one
+ * that was there has frames of its pool still to take. */
+static void
+test_dead_publisher_segments_removed_by_a_newcomer (void)
+{
+  const char *channel = tap_channel ("newcomer");
+  struct zcp_subscriber *early, *late = NULL;
+  struct dying_publisher dying;
+  char control[200];
+
+  dying_publisher_start (&dying, channel);
+  is_int (zcp_subscriber_open (channel, &early), 0, "a subscriber");
+  dying_publisher_die (&dying);
+  snprintf (control, sizeof control, "/dev/shm/zerocp.%s", channel);
+
+  is_int (zcp_subscriber_open (channel, &late), -ENOTCONN,
+      "a newcomer finds the publisher dead");
+  is_int (count_pool_segments (channel), 1,
+      "and leaves the pool to the subscriber with frames of it to take");
+  take_two (early, "early");
+  is_int (zcp_subscriber_open (channel, &late), -ENOTCONN,
+      "a newcomer, once they are taken, finds the publisher dead");
+  is_int (count_pool_segments (channel), 0, "and removes the pool");
+  ok (access (control, F_OK) != 0, "and the control segment");
+
+  find_dead (early, "early subscriber");
+  zcp_subscriber_close (early);
+  is_int (zcp_subscriber_open (channel, &late), -ENOENT,
+      "the next newcomer finds no channel");
 }
 
 /* Size and bytes taken in /dev/shm of @channel's only pool segment. */
@@ -969,6 +1028,7 @@ main (void)
   test_queue_policies ();
   test_queue_outlives_publisher ();
   test_dead_publisher_segments_removed ();
+  test_dead_publisher_segments_removed_by_a_newcomer ();
   test_chunks_reserved_on_first_claim ();
   test_full_shm ("cut short", 8, 8);
   test_full_shm ("growth refused", 2, 4);
