@@ -2,8 +2,9 @@
 /*
  * Many subscribers, flow control and lifecycle, with real pipelines in real
  * processes: fan-out to 32, a stalled leaky subscriber, a lossless chain
- * interrupted, a publisher killed and restarted with other caps, and
- * subscribers coming and going in a loop.
+ * interrupted, a publisher killed and restarted with other caps,
+ * subscribers coming and going in a loop, and a killed publisher's channel
+ * removed by the next subscriber.
  */
 #include "child.h"
 
@@ -357,6 +358,58 @@ GST_START_TEST (test_publisher_killed_and_restarted_with_new_caps)
 
 GST_END_TEST;
 
+/* A publisher killed with nobody subscribed leaves its channel in
+ * /dev/shm; the first subscriber to come removes it, waits for the next
+ * publisher and gets its frames. */
+GST_START_TEST (test_subscriber_removes_an_orphaned_channel)
+{
+  gchar *channel = unique_channel ("orphan");
+  gchar *dead_line = g_strdup_printf ("videotestsrc is-live=true "
+      "pattern=snow ! " SMALL_VIDEO " ! zerocpsink name=probe channel=%s",
+      channel);
+  gchar *next_line = g_strdup_printf ("videotestsrc is-live=true "
+      "num-buffers=30 pattern=snow ! " SMALL_VIDEO " ! zerocpsink name=probe "
+      "channel=%s wait-for-connection=true", channel);
+  /* Lossless, so that it must get every frame, however loaded the machine. */
+  gchar *sub_line = g_strdup_printf ("zerocpsrc channel=%s leaky=no ! "
+      "fakesink name=probe", channel);
+  gchar *control = g_strdup_printf ("/dev/shm/zerocp.%s", channel);
+  Child *dead_pub, *sub, *next_pub;
+  gint64 deadline;
+
+  dead_pub = child_start (NULL, dead_line);
+  child_wait_frames (dead_pub, 5, DEADLINE_S);
+  child_signal (dead_pub, SIGKILL);
+  fail_unless_equals_int (child_finish (dead_pub, DEADLINE_S), 128 + SIGKILL);
+  fail_unless (g_file_test (control, G_FILE_TEST_EXISTS));
+  fail_unless (count_pool_segments (channel) > 0);
+
+  sub = child_start (NULL, sub_line);
+  deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
+  while (g_file_test (control, G_FILE_TEST_EXISTS) &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (10 * 1000);
+  assert_channel_gone (channel);
+
+  next_pub = child_start (NULL, next_line);
+  fail_unless_equals_int (child_finish (next_pub, DEADLINE_S), 0);
+  fail_unless_equals_int (child_finish (sub, DEADLINE_S), 0);
+  fail_unless_equals_string (sub->last_line, "eos");
+  fail_unless_equals_int (sub->frames->len, 30);
+  assert_channel_gone (channel);
+
+  child_free (next_pub);
+  child_free (sub);
+  child_free (dead_pub);
+  g_free (control);
+  g_free (sub_line);
+  g_free (next_line);
+  g_free (dead_line);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 static guint
 count_lines (GPtrArray * lines, const gchar * prefix)
 {
@@ -486,6 +539,7 @@ lifecycle_suite (void)
   tcase_add_loop_test (tc, test_publisher_killed_and_restarted_with_new_caps,
       0, 2);
   tcase_add_test (tc, test_join_leave_loop);
+  tcase_add_test (tc, test_subscriber_removes_an_orphaned_channel);
   return s;
 }
 
