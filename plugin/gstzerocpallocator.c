@@ -292,23 +292,15 @@ gst_zero_cp_buffer_release_chunk (GstBuffer * buffer, GstAllocator * allocator)
   GST_BUFFER_FLAG_SET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
 }
 
-void
-gst_zero_cp_buffer_attach_chunk (GstBuffer * buffer, GstAllocator * allocator,
-    struct zcp_chunk *chunk, gsize offset, gsize size, gboolean readonly)
+/* Points the bare memory gst_zero_cp_buffer_release_chunk() left in
+ * @buffer at @chunk. */
+static void
+fill_bare_memory (GstBuffer * buffer, GstAllocator * allocator,
+    struct zcp_chunk *chunk, gsize offset, gsize size)
 {
-  GstMemory *gmem;
-  GstZeroCpMemory *mem;
+  GstMemory *gmem = gst_buffer_peek_memory (buffer, 0);
+  GstZeroCpMemory *mem = (GstZeroCpMemory *) gmem;
 
-  /* The memory is where the buffer was born, not a later change. */
-  if (gst_buffer_n_memory (buffer) == 0) {
-    gst_buffer_append_memory (buffer, gst_zero_cp_allocator_wrap (allocator,
-            chunk, offset, size, readonly));
-    GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
-    return;
-  }
-
-  gmem = gst_buffer_peek_memory (buffer, 0);
-  mem = (GstZeroCpMemory *) gmem;
   g_return_if_fail (gst_buffer_n_memory (buffer) == 1 &&
       gmem->allocator == allocator && mem->chunk.map == NULL);
   g_return_if_fail (chunk->map != NULL && offset <= chunk->capacity &&
@@ -319,11 +311,23 @@ gst_zero_cp_buffer_attach_chunk (GstBuffer * buffer, GstAllocator * allocator,
   gmem->offset = offset;
   gmem->size = size;
   take_hold (allocator, mem, chunk);
-  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
 
   GST_LOG_OBJECT (gmem->allocator, "memory %p: pool %u chunk %u, %"
       G_GSIZE_FORMAT " bytes at %" G_GSIZE_FORMAT, mem, mem->chunk.pool_index,
       mem->chunk.chunk_index, size, offset);
+}
+
+void
+gst_zero_cp_buffer_attach_chunk (GstBuffer * buffer, GstAllocator * allocator,
+    struct zcp_chunk *chunk, gsize offset, gsize size, gboolean readonly)
+{
+  if (gst_buffer_n_memory (buffer) == 0)
+    gst_buffer_append_memory (buffer, gst_zero_cp_allocator_wrap (allocator,
+            chunk, offset, size, readonly));
+  else
+    fill_bare_memory (buffer, allocator, chunk, offset, size);
+  /* The memory is where the buffer was born, not a later change. */
+  GST_BUFFER_FLAG_UNSET (buffer, GST_BUFFER_FLAG_TAG_MEMORY);
 }
 
 const struct zcp_chunk *

@@ -69,6 +69,21 @@ assert_shared_frames (Child * pub, Child * sub)
   }
 }
 
+/* Waits for whoever removes @channel's control segment (its subscribers, or
+ * one that comes), then checks that nothing of the channel is left. */
+static void
+wait_for_channel_gone (const gchar * channel)
+{
+  gint64 deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
+  gchar *control = g_strdup_printf ("/dev/shm/zerocp.%s", channel);
+
+  while (g_file_test (control, G_FILE_TEST_EXISTS) &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (10 * 1000);
+  assert_channel_gone (channel);
+  g_free (control);
+}
+
 #define FANOUT 32
 
 GST_START_TEST (test_fan_out_to_32)
@@ -296,16 +311,8 @@ GST_START_TEST (test_publisher_killed_and_restarted_with_new_caps)
 
   child_signal (old_pub, SIGKILL);
   fail_unless_equals_int (child_finish (old_pub, DEADLINE_S), 128 + SIGKILL);
-  if (after_removal) {
-    gint64 deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
-    gchar *control = g_strdup_printf ("/dev/shm/zerocp.%s", channel);
-
-    while (g_file_test (control, G_FILE_TEST_EXISTS) &&
-        g_get_monotonic_time () < deadline)
-      g_usleep (10 * 1000);
-    assert_channel_gone (channel);
-    g_free (control);
-  }
+  if (after_removal)
+    wait_for_channel_gone (channel);
   new_pub = child_start ("--wait-subscribers 3", second_line);
 
   for (guint s = 0; s < G_N_ELEMENTS (subs); s++) {
@@ -375,7 +382,6 @@ GST_START_TEST (test_subscriber_removes_an_orphaned_channel)
       "fakesink name=probe", channel);
   gchar *control = g_strdup_printf ("/dev/shm/zerocp.%s", channel);
   Child *dead_pub, *sub, *next_pub;
-  gint64 deadline;
 
   dead_pub = child_start (NULL, dead_line);
   child_wait_frames (dead_pub, 5, DEADLINE_S);
@@ -385,11 +391,7 @@ GST_START_TEST (test_subscriber_removes_an_orphaned_channel)
   fail_unless (count_pool_segments (channel) > 0);
 
   sub = child_start (NULL, sub_line);
-  deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
-  while (g_file_test (control, G_FILE_TEST_EXISTS) &&
-      g_get_monotonic_time () < deadline)
-    g_usleep (10 * 1000);
-  assert_channel_gone (channel);
+  wait_for_channel_gone (channel);
 
   next_pub = child_start (NULL, next_line);
   fail_unless_equals_int (child_finish (next_pub, DEADLINE_S), 0);
