@@ -127,48 +127,37 @@ buffer_value_is_hex (const gchar * at, const gchar ** end)
  * would overflow the streaming thread's stack. */
 #define TEXT_DEPTH_MAX 32
 
-/* Whether GStreamer's parser would go at most TEXT_DEPTH_MAX deep into the
- * @length bytes of @text, @depth deep already: arrays, lists and ranges in
- * each other, and whatever a quoted string holds (a structure or caps,
- * parsed again once unescaped). */
 static gboolean
-text_nesting_is_shallow (const gchar * text, gsize length, guint depth)
+is_octal_digit (gchar c)
 {
-  /* Closing brackets of its own cannot take a level above where it began. */
-  const guint outer = depth;
+  return c >= '0' && c <= '7';
+}
 
-  for (gsize i = 0; i < length; i++) {
-    gchar c;
+/* The quoted string that opens at @text[*@at], as GStreamer's parser reads
+ * it: a backslash and three octal digits, the first 0 to 3, are that byte
+ * ("\\074" is '<'); a backslash and any other character are that
+ * character.  *@at is left on the closing quote. */
+static GString *
+text_read_quoted (const gchar * text, gsize length, gsize * at)
+{
+  GString *inner = g_string_new (NULL);
+  gsize i;
 
-    /* Most of it is names and values: skip those at glibc's pace. */
-    i += strcspn (text + i, "\\\"<>{}[]");
-    if (i >= length)
-      break;
-    c = text[i];
-    if (c == '\\') {
+  for (i = *at + 1; i < length && text[i] != '"'; i++) {
+    if (text[i] == '\\' && i + 1 < length) {
       i++;
-    } else if (c == '"') {
-      GString *inner = g_string_new (NULL);
-      gboolean shallow;
-
-      for (i++; i < length && text[i] != '"'; i++) {
-        if (text[i] == '\\' && i + 1 < length)
-          i++;
-        g_string_append_c (inner, text[i]);
+      if (i + 2 < length && text[i] >= '0' && text[i] <= '3' &&
+          is_octal_digit (text[i + 1]) && is_octal_digit (text[i + 2])) {
+        g_string_append_c (inner, (gchar) ((text[i] - '0') << 6 |
+                (text[i + 1] - '0') << 3 | (text[i + 2] - '0')));
+        i += 2;
+        continue;
       }
-      shallow = depth < TEXT_DEPTH_MAX &&
-          text_nesting_is_shallow (inner->str, inner->len, depth + 1);
-      g_string_free (inner, TRUE);
-      if (!shallow)
-        return FALSE;
-    } else if (c == '<' || c == '{' || c == '[') {
-      if (++depth > TEXT_DEPTH_MAX)
-        return FALSE;
-    } else if ((c == '>' || c == '}' || c == ']') && depth > outer) {
-      depth--;
     }
+    g_string_append_c (inner, text[i]);
   }
-  return TRUE;
+  *at = i;
+  return inner;
 }
 
 static gboolean
@@ -198,11 +187,52 @@ text_buffers_are_hex (const gchar * text)
   return TRUE;
 }
 
+/* Whether GStreamer's parser can be given the @length bytes of @text,
+ * @depth deep already: it goes at most TEXT_DEPTH_MAX deep (arrays, lists
+ * and ranges in each other, and whatever a quoted string holds, a structure
+ * or caps parsed again once unescaped), and every buffer it meets is hex.
+ * Each quoted string is looked at again as the parser reads it, so that
+ * escapes cannot hide a bracket or a buffer's type from these checks. */
+static gboolean
+text_is_safe_at (const gchar * text, gsize length, guint depth)
+{
+  /* Closing brackets of its own cannot take a level above where it began. */
+  const guint outer = depth;
+
+  for (gsize i = 0; i < length; i++) {
+    gchar c;
+
+    /* Most of it is names and values: skip those at glibc's pace. */
+    i += strcspn (text + i, "\\\"<>{}[]");
+    if (i >= length)
+      break;
+    c = text[i];
+    if (c == '\\') {
+      i++;
+    } else if (c == '"') {
+      GString *inner = text_read_quoted (text, length, &i);
+      gboolean safe = depth < TEXT_DEPTH_MAX &&
+          text_buffers_are_hex (inner->str) &&
+          text_is_safe_at (inner->str, inner->len, depth + 1);
+
+      g_string_free (inner, TRUE);
+      if (!safe)
+        return FALSE;
+    } else if (c == '<' || c == '{' || c == '[') {
+      if (++depth > TEXT_DEPTH_MAX)
+        return FALSE;
+    } else if ((c == '>' || c == '}' || c == ']') && depth > outer) {
+      depth--;
+    }
+  }
+  return TRUE;
+}
+
 gboolean
 gst_zero_cp_text_is_safe_to_parse (const gchar * text)
 {
-  return text_nesting_is_shallow (text, strlen (text), 0) &&
-      text_buffers_are_hex (text);
+  return text_buffers_are_hex (text) &&
+      text_is_safe_at (text, strlen (text), 0);
 }
 
 /* Whether @value may be a value of a tag of @type: a string or boxed value

@@ -48,7 +48,8 @@ GstEvent *gst_zero_cp_event_from_string (const gchar * string);
  * parser recurses without a limit, and thousands of nested arrays overflow
  * the stack), and every buffer value, at any depth of nesting, hex digits,
  * two a byte (on one that is not, gst_value_deserialize_buffer unrefs the
- * buffer, then unmaps it).  It refuses some text that would parse (a quoted
+ * buffer, then unmaps it); quoted strings are read as the parser reads
+ * them, octal escapes included.  It refuses some text that would parse (a quoted
  * buffer, say) and lets none of those through. */
 gboolean gst_zero_cp_text_is_safe_to_parse (const gchar * text);
 

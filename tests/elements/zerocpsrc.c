@@ -2550,11 +2550,23 @@ GST_START_TEST (test_unreadable_events_are_dropped)
 
 GST_END_TEST;
 
+/* @count opening angle brackets, each written "\\074". */
+static gchar *
+octal_brackets (guint count)
+{
+  GString *text = g_string_sized_new (count * 4);
+
+  for (guint i = 0; i < count; i++)
+    g_string_append (text, "\\074");
+  return g_string_free (text, FALSE);
+}
+
 /* Text GStreamer 1.22's parser cannot be given without harm: a buffer whose
  * text is not hex, at the top of an event, nested in one, in metas and in
  * caps (the parser reads the freed buffer then, and says so with a
  * critical), and arrays nested 60,000 deep, in metas and in a structure in
- * an event (its recursion overflows the stack).  The source refuses such
+ * an event (its recursion overflows the stack); both again in a structure
+ * in an event, written with octal escapes.  The source refuses such
  * text before it is parsed: the events are dropped, the frames come without
  * those metas, the caps are an error. */
 GST_START_TEST (test_text_unsafe_to_parse_is_refused)
@@ -2562,6 +2574,7 @@ GST_START_TEST (test_text_unsafe_to_parse_is_refused)
   gchar *channel = unique_channel ("unsafe");
   GstHarness *sub = harness_for ("zerocpsrc", channel);
   gchar *deep = g_strnfill (60000, '<');
+  gchar *deep_octal = octal_brackets (32000);
   gchar *deep_metas = g_strdup_printf ("crop, x=(uint)1, y=(uint)2, "
       "width=(uint)3, height=(uint)4;\nregion-of-interest, x=(uint)%s1;",
       deep);
@@ -2574,6 +2587,13 @@ GST_START_TEST (test_text_unsafe_to_parse_is_refused)
         (guint) GST_EVENT_CUSTOM_DOWNSTREAM),
     g_strdup_printf ("%u zerocp-test, inner=(structure)\"x\\,\\ "
         "a\\=\\(int\\)%s\"", (guint) GST_EVENT_CUSTOM_DOWNSTREAM, deep),
+    /* The same two written with octal escapes, which the parser decodes
+     * in a quoted string: "\\050" is '(', "\\074" '<'. */
+    g_strdup_printf ("%u zerocp-test, inner=(structure)\"x\\,\\ "
+        "b\\=\\050buffer\\0510g\\;\"", (guint) GST_EVENT_CUSTOM_DOWNSTREAM),
+    g_strdup_printf ("%u zerocp-test, inner=(structure)\"x\\,\\ "
+        "a\\=\\(int\\)%s\"", (guint) GST_EVENT_CUSTOM_DOWNSTREAM,
+        deep_octal),
   };
   struct zcp_publisher *publisher;
   GstElement *pipeline;
@@ -2620,6 +2640,7 @@ GST_START_TEST (test_text_unsafe_to_parse_is_refused)
   for (guint i = 0; i < G_N_ELEMENTS (events); i++)
     g_free (events[i]);
   g_free (deep_metas);
+  g_free (deep_octal);
   g_free (deep);
   g_free (description);
   g_free (channel);
