@@ -7,6 +7,7 @@
 #endif
 
 #include <math.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "gstzerocpelements.h"
@@ -78,7 +79,9 @@ gst_zero_cp_structure_keep_readable (GstStructure * structure,
 static gboolean
 is_simple_char (gchar c)
 {
-  return g_ascii_isalnum (c) || (c && strchr ("_-+/:.", c));
+  /* Once a character of every text a peer sends: no strchr(). */
+  return g_ascii_isalnum (c) || c == '_' || c == '-' || c == '+' ||
+      c == '/' || c == ':' || c == '.';
 }
 
 /* Whether the buffer value (or array, list or set of them) at @at, just after
@@ -187,25 +190,111 @@ text_buffers_are_hex (const gchar * text)
   return TRUE;
 }
 
+/* What a quark costs beyond its name: its entries in GLib's table and
+ * array of quarks, which grow by doubling. */
+#define QUARK_OVERHEAD 48
+/* Names up to this long are looked up without a copy on the heap. */
+#define NAME_ON_STACK 128
+#define TEXT_KEPT_REFUSAL "what GStreamer's parser could keep of it for " \
+    "good would take this process past the 32 MiB zerocp lets peers' text take"
+
+/* Of GST_ZERO_CP_TEXT_KEPT_MAX, what the parser kept of peers' text and
+ * what parses under way may keep.  GLib never frees a quark, and the
+ * parser makes one of every structure, field and caps feature name it
+ * reads; GStreamer 1.22 also leaks the values of an array or a list that
+ * fails to parse.  Without a limit a hostile peer could grow a process's
+ * memory without end, with names made up frame after frame or arrays that
+ * fail. */
+static atomic_size_t text_kept;
+
+typedef struct
+{
+  GHashTable *new_names;        /* gchar *, those GLib has no quark for */
+  gboolean brackets;            /* an array, list or range at any level */
+} TextScan;
+
+/* Whether the run of @run name characters at @text[@at] may become a
+ * quark: a structure, caps feature or field name.  The first two start
+ * with a letter (GStreamer refuses others), a field name may start with
+ * anything but has '=' after it; a type's name, in brackets before a
+ * value, never becomes one.  Values are left out: numbers, most of
+ * them. */
+static gboolean
+text_run_may_be_name (const gchar * text, gsize length, gsize at, gsize run)
+{
+  gsize next = at + run, before = at;
+
+  while (next < length && g_ascii_isspace (text[next]))
+    next++;
+  if (next < length && text[next] == '=')
+    return TRUE;
+  if (!g_ascii_isalpha (text[at]))
+    return FALSE;
+  while (before > 0 && g_ascii_isspace (text[before - 1]))
+    before--;
+  if (before == 0 || text[before - 1] != '(' || next >= length ||
+      text[next] != ')')
+    return TRUE;
+  /* "(name)": a type after '=' or in an array, a caps feature after the
+   * structure's name. */
+  before--;
+  while (before > 0 && g_ascii_isspace (text[before - 1]))
+    before--;
+  return before > 0 && !strchr ("=,<{[", text[before - 1]);
+}
+
+/* Notes the @length bytes at @name if GLib has no quark for them yet. */
+static void
+text_scan_note_name (TextScan * scan, const gchar * name, gsize length)
+{
+  gchar on_stack[NAME_ON_STACK];
+  gchar *copy;
+
+  if (length < NAME_ON_STACK) {
+    memcpy (on_stack, name, length);
+    on_stack[length] = '\0';
+    /* An escaped NUL ends a string where the parser reads it too. */
+    if (!on_stack[0] || g_quark_try_string (on_stack) != 0)
+      return;
+  }
+  copy = g_strndup (name, length);
+  if (!*copy || g_quark_try_string (copy) != 0) {
+    g_free (copy);
+    return;
+  }
+  if (!scan->new_names)
+    scan->new_names = g_hash_table_new_full (g_str_hash, g_str_equal,
+        g_free, NULL);
+  g_hash_table_add (scan->new_names, copy);
+}
+
 /* Whether GStreamer's parser can be given the @length bytes of @text,
  * @depth deep already: it goes at most TEXT_DEPTH_MAX deep (arrays, lists
  * and ranges in each other, and whatever a quoted string holds, a structure
  * or caps parsed again once unescaped), and every buffer it meets is hex.
  * Each quoted string is looked at again as the parser reads it, so that
- * escapes cannot hide a bracket or a buffer's type from these checks. */
+ * escapes cannot hide a bracket or a buffer's type from these checks.
+ * @scan gets, at every level, each name the parser could make a quark of
+ * that GLib has none for yet, and whether there are brackets. */
 static gboolean
-text_is_safe_at (const gchar * text, gsize length, guint depth)
+text_is_safe_at (const gchar * text, gsize length, guint depth, TextScan * scan)
 {
   /* Closing brackets of its own cannot take a level above where it began. */
   const guint outer = depth;
 
   for (gsize i = 0; i < length; i++) {
+    gsize run = 0;
     gchar c;
 
-    /* Most of it is names and values: skip those at glibc's pace. */
-    i += strcspn (text + i, "\\\"<>{}[]");
-    if (i >= length)
-      break;
+    while (i + run < length && is_simple_char (text[i + run]))
+      run++;
+    if (run > 0) {
+      if (text_run_may_be_name (text, length, i, run))
+        text_scan_note_name (scan, text + i, run);
+      i += run;
+      if (i >= length)
+        break;
+    }
     c = text[i];
     if (c == '\\') {
       i++;
@@ -213,12 +302,13 @@ text_is_safe_at (const gchar * text, gsize length, guint depth)
       GString *inner = text_read_quoted (text, length, &i);
       gboolean safe = depth < TEXT_DEPTH_MAX &&
           text_buffers_are_hex (inner->str) &&
-          text_is_safe_at (inner->str, inner->len, depth + 1);
+          text_is_safe_at (inner->str, inner->len, depth + 1, scan);
 
       g_string_free (inner, TRUE);
       if (!safe)
         return FALSE;
     } else if (c == '<' || c == '{' || c == '[') {
+      scan->brackets = TRUE;
       if (++depth > TEXT_DEPTH_MAX)
         return FALSE;
     } else if ((c == '>' || c == '}' || c == ']') && depth > outer) {
@@ -228,11 +318,110 @@ text_is_safe_at (const gchar * text, gsize length, guint depth)
   return TRUE;
 }
 
-gboolean
-gst_zero_cp_text_is_safe_to_parse (const gchar * text)
+static gsize
+quark_cost (const gchar * name)
 {
-  return text_buffers_are_hex (text) &&
-      text_is_safe_at (text, strlen (text), 0);
+  return strlen (name) + 1 + QUARK_OVERHEAD;
+}
+
+/* Takes @cost of what is left of GST_ZERO_CP_TEXT_KEPT_MAX, if it is. */
+static gboolean
+text_kept_take (gsize cost)
+{
+  gsize kept;
+
+  /* Most texts: names known, no brackets. */
+  if (cost == 0)
+    return TRUE;
+  kept = atomic_load (&text_kept);
+  do {
+    if (cost > GST_ZERO_CP_TEXT_KEPT_MAX - kept)
+      return FALSE;
+  } while (!atomic_compare_exchange_weak (&text_kept, &kept, kept + cost));
+  return TRUE;
+}
+
+gboolean
+gst_zero_cp_text_admit (const gchar * text,
+    GstZeroCpTextAdmission * admission, const gchar ** why)
+{
+  TextScan scan = { 0 };
+  gsize length = strlen (text), names_cost = 0;
+  gboolean safe;
+  GHashTableIter iter;
+  gpointer name;
+
+  memset (admission, 0, sizeof *admission);
+  safe = text_buffers_are_hex (text) &&
+      text_is_safe_at (text, length, 0, &scan);
+  if (!safe) {
+    g_clear_pointer (&scan.new_names, g_hash_table_unref);
+    *why = "nested too deep, or with a buffer that is not hex";
+    return FALSE;
+  }
+
+  if (scan.new_names) {
+    g_hash_table_iter_init (&iter, scan.new_names);
+    while (g_hash_table_iter_next (&iter, &name, NULL))
+      names_cost += quark_cost (name);
+  }
+  admission->leak_cost = scan.brackets ?
+      GST_ZERO_CP_TEXT_LEAK_PER_BYTE * length : 0;
+  admission->reserved = names_cost + admission->leak_cost;
+  if (!text_kept_take (admission->reserved)) {
+    g_clear_pointer (&scan.new_names, g_hash_table_unref);
+    *why = TEXT_KEPT_REFUSAL;
+    return FALSE;
+  }
+  admission->new_names = scan.new_names;
+  return TRUE;
+}
+
+void
+gst_zero_cp_text_settle (GstZeroCpTextAdmission * admission, gboolean parsed)
+{
+  gsize kept = parsed ? 0 : admission->leak_cost;
+  GHashTableIter iter;
+  gpointer name;
+
+  if (admission->new_names) {
+    g_hash_table_iter_init (&iter, admission->new_names);
+    while (g_hash_table_iter_next (&iter, &name, NULL))
+      if (g_quark_try_string (name) != 0)
+        kept += quark_cost (name);
+  }
+  /* A name another thread made a quark of meanwhile is charged to this
+   * text: it was reserved for. */
+  if (admission->reserved > kept)
+    atomic_fetch_sub (&text_kept, admission->reserved - kept);
+  g_clear_pointer (&admission->new_names, g_hash_table_unref);
+}
+
+gboolean
+gst_zero_cp_text_keep_name (const gchar * name)
+{
+  return g_quark_try_string (name) != 0 || text_kept_take (quark_cost (name));
+}
+
+gsize
+gst_zero_cp_text_kept (void)
+{
+  return atomic_load (&text_kept);
+}
+
+GstCaps *
+gst_zero_cp_caps_from_text (const gchar * text, const gchar ** why)
+{
+  GstZeroCpTextAdmission admission;
+  GstCaps *caps;
+
+  if (!gst_zero_cp_text_admit (text, &admission, why))
+    return NULL;
+  caps = gst_caps_from_string (text);
+  gst_zero_cp_text_settle (&admission, caps != NULL);
+  if (!caps)
+    *why = "it does not parse";
+  return caps;
 }
 
 /* Whether @value may be a value of a tag of @type: a string or boxed value
@@ -537,9 +726,11 @@ gst_zero_cp_event_to_string (GstEvent * event)
 GstEvent *
 gst_zero_cp_event_from_string (const gchar * string)
 {
+  GstZeroCpTextAdmission admission;
   GstStructure *structure;
   gchar *end, *rest = NULL;
   guint64 type = g_ascii_strtoull (string, &end, 10);
+  const gchar *why;
 
   /* Only the types an event can be made of: no caps (they travel on their
    * own), nothing out of range. */
@@ -550,10 +741,15 @@ gst_zero_cp_event_from_string (const gchar * string)
     GST_WARNING ("not an event: '%.64s'", string);
     return NULL;
   }
+  if (!gst_zero_cp_text_admit (end + 1, &admission, &why)) {
+    GST_WARNING ("event of type %" G_GUINT64_FORMAT " refused, %s: '%.64s'",
+        type, why, end + 1);
+    return NULL;
+  }
   /* With no end pointer GStreamer warns (g_warning) on text after the
    * structure. */
-  structure = gst_zero_cp_text_is_safe_to_parse (end + 1) ?
-      gst_structure_from_string (end + 1, &rest) : NULL;
+  structure = gst_structure_from_string (end + 1, &rest);
+  gst_zero_cp_text_settle (&admission, structure != NULL);
   while (rest && g_ascii_isspace (*rest))
     rest++;
   if (structure && rest && *rest) {

@@ -113,6 +113,9 @@ add_region_of_interest (GstBuffer * buffer, const GstStructure * structure,
         return FALSE;
     }
   }
+  /* Its type becomes a quark, for good. */
+  if (type && !gst_zero_cp_text_keep_name (type))
+    return FALSE;
 
   roi = gst_buffer_add_video_region_of_interest_meta_id (buffer,
       type ? g_quark_from_string (type) : 0, x, y, w, h);
@@ -629,11 +632,12 @@ void
 gst_zero_cp_metas_add_from_string (GstBuffer * buffer, const gchar * string,
     const GstAudioInfo * audio_info)
 {
-  const gchar *at = string;
+  GstZeroCpTextAdmission admission;
+  const gchar *at = string, *why;
+  gboolean parsed = TRUE;
 
-  if (!gst_zero_cp_text_is_safe_to_parse (string)) {
-    GST_WARNING ("metas with a buffer that is not hex, left out: '%.64s'",
-        string);
+  if (!gst_zero_cp_text_admit (string, &admission, &why)) {
+    GST_WARNING ("metas refused, %s: '%.64s'", why, string);
     return;
   }
   for (;;) {
@@ -645,12 +649,13 @@ gst_zero_cp_metas_add_from_string (GstBuffer * buffer, const gchar * string,
     while (g_ascii_isspace (*at))
       at++;
     if (!*at)
-      return;
+      break;
     structure = gst_structure_from_string (at, &end);
     if (!structure) {
       /* The rest cannot be told apart either. */
       GST_WARNING ("unreadable metas, left out: '%.64s'", at);
-      return;
+      parsed = FALSE;
+      break;
     }
     at = end;
 
@@ -665,6 +670,7 @@ gst_zero_cp_metas_add_from_string (GstBuffer * buffer, const gchar * string,
           GST_PTR_FORMAT, name, structure);
     gst_structure_free (structure);
   }
+  gst_zero_cp_text_settle (&admission, parsed);
 }
 
 void

@@ -855,6 +855,7 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
 {
   gchar *caps_string = NULL;
   GstCaps *caps, *current;
+  const gchar *why = "they are not fixed";
   int ret;
 
   ret = zcp_subscriber_get_caps (self->subscriber, generation, &caps_string);
@@ -865,11 +866,11 @@ gst_zero_cp_src_update_caps (GstZeroCpSrc * self, guint32 generation)
     return FALSE;
   }
 
-  caps = gst_zero_cp_text_is_safe_to_parse (caps_string) ?
-      gst_caps_from_string (caps_string) : NULL;
+  caps = gst_zero_cp_caps_from_text (caps_string, &why);
   if (!caps || !gst_caps_is_fixed (caps)) {
     GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Channel '%s' carries invalid "
-            "caps.", self->channel_in_use), ("caps '%s'", caps_string));
+            "caps.", self->channel_in_use), ("caps '%s': %s", caps_string,
+            why));
     gst_clear_caps (&caps);
     free (caps_string);
     return FALSE;

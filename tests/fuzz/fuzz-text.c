@@ -224,9 +224,9 @@ read_caps (const gchar * text)
   GstCaps *caps;
   GstVideoInfo video_info;
   GstAudioInfo audio_info;
+  const gchar *why;
 
-  if (!gst_zero_cp_text_is_safe_to_parse (text) ||
-      !(caps = gst_caps_from_string (text)))
+  if (!(caps = gst_zero_cp_caps_from_text (text, &why)))
     return;
   if (gst_caps_is_fixed (caps)) {
     gst_video_info_from_caps (&video_info, caps);
