@@ -163,19 +163,20 @@ text_read_quoted (const gchar * text, gsize length, gsize * at)
   return inner;
 }
 
-static gboolean
-text_buffers_are_hex (const gchar * text)
+/* The value after the next cast in @text, from *@from on, to one of the
+ * @n_names type names in @names ("(buffer)", with the white space and
+ * escapes GStreamer allows around the name), or NULL past the last;
+ * *@from is left where the search goes on. */
+static const gchar *
+text_next_cast (const gchar ** from, const gchar * const *names, guint n_names)
 {
-  static const gchar *const names[] = { "buffer", "GstBuffer" };
-
-  for (const gchar * at = strchr (text, '('); at; at = strchr (at, '(')) {
+  for (const gchar * at = strchr (*from, '('); at; at = strchr (at, '(')) {
     const gchar *value = NULL;
 
-    /* GStreamer allows white space around the type's name. */
     at++;
     while (g_ascii_isspace (*at) || *at == '\\')
       at++;
-    for (guint i = 0; i < G_N_ELEMENTS (names) && !value; i++)
+    for (guint i = 0; i < n_names && !value; i++)
       if (g_str_has_prefix (at, names[i]))
         value = at + strlen (names[i]);
     if (!value)
@@ -184,9 +185,21 @@ text_buffers_are_hex (const gchar * text)
       value++;
     if (*value != ')')
       continue;
-    if (!buffer_value_is_hex (value + 1, &at))
-      return FALSE;
+    *from = value + 1;
+    return value + 1;
   }
+  return NULL;
+}
+
+static gboolean
+text_buffers_are_hex (const gchar * text)
+{
+  static const gchar *const names[] = { "buffer", "GstBuffer" };
+  const gchar *from = text, *value;
+
+  while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names))))
+    if (!buffer_value_is_hex (value, &from))
+      return FALSE;
   return TRUE;
 }
 
@@ -268,6 +281,88 @@ text_scan_note_name (TextScan * scan, const gchar * name, gsize length)
   g_hash_table_add (scan->new_names, copy);
 }
 
+static gboolean text_level_is_safe (const gchar * text, gsize length,
+    guint depth, TextScan * scan);
+
+/* Whether a sample's text is safe to parse: its buffer in hex, then its
+ * caps, segment and info, each text GStreamer parses once it has decoded
+ * it from base64 ('_' for '='), in place, as far as the first NUL there.
+ * They are looked at as it reads them, a level deeper; what they may make
+ * quarks of goes to @scan. */
+static gboolean
+sample_token_is_safe (const gchar * token, gsize length, guint depth,
+    TextScan * scan)
+{
+  gchar *copy = g_strndup (token, length);
+  gchar **parts = g_strsplit (copy, ":", -1);
+  gboolean safe = g_strv_length (parts) == 4 && depth < TEXT_DEPTH_MAX;
+
+  for (guint i = 0; safe && i < 4; i++) {
+    const gchar *end;
+    gsize size;
+
+    if (g_str_equal (parts[i], "None"))
+      continue;
+    if (i == 0) {
+      safe = buffer_value_is_hex (parts[i], &end) && *end == '\0';
+      continue;
+    }
+    g_strdelimit (parts[i], "_", '=');
+    g_base64_decode_inplace (parts[i], &size);
+    safe = text_level_is_safe (parts[i], strlen (parts[i]), depth + 1, scan);
+  }
+  g_strfreev (parts);
+  g_free (copy);
+  return safe;
+}
+
+/* Whether the sample value (or array, list or set of them) at @at, just
+ * after its type, is safe to parse; @end is set past it.  As for buffers,
+ * anything unusual is refused rather than understood: a quoted sample
+ * (which GStreamer does not read either), a token with other characters. */
+static gboolean
+sample_value_is_safe (const gchar * at, const gchar ** end, guint depth,
+    TextScan * scan)
+{
+  guint nesting = 0;
+
+  do {
+    const gchar *token;
+
+    while (g_ascii_isspace (*at) || *at == '\\' || (nesting > 0 && *at == ','))
+      at++;
+    if (*at == '<' || *at == '{' || *at == '[') {
+      nesting++;
+      at++;
+      continue;
+    }
+    if (nesting > 0 && (*at == '>' || *at == '}' || *at == ']')) {
+      nesting--;
+      at++;
+      continue;
+    }
+    for (token = at; is_simple_char (*at); at++);
+    if (at == token || !sample_token_is_safe (token, at - token, depth, scan))
+      return FALSE;
+  } while (nesting > 0);
+  *end = at;
+  return TRUE;
+}
+
+/* A sample's caps, segment and info are text in base64, which the other
+ * checks cannot read. */
+static gboolean
+text_samples_are_safe (const gchar * text, guint depth, TextScan * scan)
+{
+  static const gchar *const names[] = { "sample", "GstSample" };
+  const gchar *from = text, *value;
+
+  while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names))))
+    if (!sample_value_is_safe (value, &from, depth, scan))
+      return FALSE;
+  return TRUE;
+}
+
 /* Whether GStreamer's parser can be given the @length bytes of @text,
  * @depth deep already: it goes at most TEXT_DEPTH_MAX deep (arrays, lists
  * and ranges in each other, and whatever a quoted string holds, a structure
@@ -301,8 +396,7 @@ text_is_safe_at (const gchar * text, gsize length, guint depth, TextScan * scan)
     } else if (c == '"') {
       GString *inner = text_read_quoted (text, length, &i);
       gboolean safe = depth < TEXT_DEPTH_MAX &&
-          text_buffers_are_hex (inner->str) &&
-          text_is_safe_at (inner->str, inner->len, depth + 1, scan);
+          text_level_is_safe (inner->str, inner->len, depth + 1, scan);
 
       g_string_free (inner, TRUE);
       if (!safe)
@@ -316,6 +410,17 @@ text_is_safe_at (const gchar * text, gsize length, guint depth, TextScan * scan)
     }
   }
   return TRUE;
+}
+
+/* The checks above, for one level of text: the whole text, or a quoted
+ * string or a sample's part in it, @depth deep. */
+static gboolean
+text_level_is_safe (const gchar * text, gsize length, guint depth,
+    TextScan * scan)
+{
+  return text_buffers_are_hex (text) &&
+      text_samples_are_safe (text, depth, scan) &&
+      text_is_safe_at (text, length, depth, scan);
 }
 
 static gsize
@@ -352,11 +457,11 @@ gst_zero_cp_text_admit (const gchar * text,
   gpointer name;
 
   memset (admission, 0, sizeof *admission);
-  safe = text_buffers_are_hex (text) &&
-      text_is_safe_at (text, length, 0, &scan);
+  safe = text_level_is_safe (text, length, 0, &scan);
   if (!safe) {
     g_clear_pointer (&scan.new_names, g_hash_table_unref);
-    *why = "nested too deep, or with a buffer that is not hex";
+    *why = "nested too deep, or with a buffer that is not hex or a sample "
+        "not as GStreamer writes one";
     return FALSE;
   }
 

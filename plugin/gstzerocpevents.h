@@ -67,8 +67,9 @@ typedef struct
  * the stack), and every buffer value, at any depth of nesting, hex digits,
  * two a byte (on one that is not, gst_value_deserialize_buffer unrefs the
  * buffer, then unmaps it); quoted strings are read as the parser reads
- * them, octal escapes included.  This refuses some text that would parse (a
- * quoted buffer, say) and lets none of those through.  And what the parser
+ * them, octal escapes included, and so are a sample's caps, segment and
+ * info, which it decodes from base64.  This refuses some text that would
+ * parse (a quoted buffer, say) and lets none of those through.  And what the parser
  * could keep of it for good must fit in what is left of the 32 MiB a
  * process allows peers' text: the quarks of names GLib has not seen (it
  * never frees one), and, for text with arrays, what GStreamer 1.22 leaks

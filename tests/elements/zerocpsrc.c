@@ -428,6 +428,53 @@ GST_START_TEST (test_subscriber_joining_after_eos_waits_for_more)
 
 GST_END_TEST;
 
+/* A picture small enough for an event record crosses with its tags: the
+ * sample's text (its caps, segment and info in base64) is read by the
+ * source's checks before GStreamer parses it, and passes. */
+GST_START_TEST (test_tags_cross_with_a_small_picture)
+{
+  GstHarness *pub, *sub;
+  gchar *channel = open_pair ("smallpic", "zerocpsrc", &pub, &sub);
+  GstBuffer *picture = gst_buffer_new_allocate (NULL, 1024, NULL);
+  GstCaps *jpeg = gst_caps_new_empty_simple ("image/jpeg");
+  GstSample *sample, *got_sample = NULL;
+  GstEvent *event;
+
+  gst_buffer_memset (picture, 0, 0xd8, 1024);
+  sample = gst_sample_new (picture, jpeg, NULL, gst_structure_new ("info",
+          "image-type", G_TYPE_INT, 3, NULL));
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  fail_unless (gst_harness_push_event (pub,
+          gst_event_new_tag (gst_tag_list_new (GST_TAG_IMAGE, sample, NULL))));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (sub));
+
+  while ((event = gst_harness_try_pull_event (sub))) {
+    if (GST_EVENT_TYPE (event) == GST_EVENT_TAG && !got_sample) {
+      GstTagList *got;
+
+      gst_event_parse_tag (event, &got);
+      gst_tag_list_get_sample (got, GST_TAG_IMAGE, &got_sample);
+    }
+    gst_event_unref (event);
+  }
+  fail_unless (got_sample != NULL, "the picture did not cross");
+  fail_unless_equals_int (gst_buffer_get_size (gst_sample_get_buffer
+          (got_sample)), 1024);
+  fail_unless (gst_caps_is_equal (gst_sample_get_caps (got_sample), jpeg));
+  fail_unless (gst_structure_is_equal (gst_sample_get_info (got_sample),
+          gst_sample_get_info (sample)));
+
+  gst_sample_unref (got_sample);
+  gst_sample_unref (sample);
+  gst_caps_unref (jpeg);
+  gst_buffer_unref (picture);
+  close_pair (channel, pub, sub);
+}
+
+GST_END_TEST;
+
 /* Cover art makes a tag list far longer than an event record: the tags
  * cross without the picture, not at all as before. */
 GST_START_TEST (test_tags_cross_without_their_picture)
@@ -2561,12 +2608,55 @@ octal_brackets (guint count)
   return g_string_free (text, FALSE);
 }
 
+/* A custom event's text with a picture's sample (GstSample) in it, as
+ * GStreamer writes one (hex:caps:segment:info, the last three in base64),
+ * but for its buffer's text, if @buffer_text, and its info's, if
+ * @info_text. */
+static gchar *
+sample_event_string (const gchar * buffer_text, const gchar * info_text)
+{
+  GstBuffer *picture = gst_buffer_new_allocate (NULL, 16, NULL);
+  GstCaps *jpeg = gst_caps_new_empty_simple ("image/jpeg");
+  GstSample *sample = gst_sample_new (picture, jpeg, NULL,
+      gst_structure_new_empty ("info"));
+  GValue value = G_VALUE_INIT;
+  gchar **parts, *joined, *string;
+
+  g_value_init (&value, GST_TYPE_SAMPLE);
+  g_value_take_boxed (&value, sample);
+  joined = gst_value_serialize (&value);
+  parts = g_strsplit (joined, ":", -1);
+  fail_unless_equals_int (g_strv_length (parts), 4);
+  if (buffer_text) {
+    g_free (parts[0]);
+    parts[0] = g_strdup (buffer_text);
+  }
+  if (info_text) {
+    g_free (parts[3]);
+    /* With its NUL, in GStreamer's base64, '_' for '='. */
+    parts[3] = g_base64_encode ((const guchar *) info_text,
+        strlen (info_text) + 1);
+    g_strdelimit (parts[3], "=", '_');
+  }
+  g_free (joined);
+  joined = g_strjoinv (":", parts);
+  string = g_strdup_printf ("%u zerocp-test, picture=(GstSample)%s",
+      (guint) GST_EVENT_CUSTOM_DOWNSTREAM, joined);
+  g_free (joined);
+  g_strfreev (parts);
+  g_value_unset (&value);
+  gst_caps_unref (jpeg);
+  gst_buffer_unref (picture);
+  return string;
+}
+
 /* Text GStreamer 1.22's parser cannot be given without harm: a buffer whose
  * text is not hex, at the top of an event, nested in one, in metas and in
  * caps (the parser reads the freed buffer then, and says so with a
  * critical), and arrays nested 60,000 deep, in metas and in a structure in
  * an event (its recursion overflows the stack); both again in a structure
- * in an event, written with octal escapes.  The source refuses such
+ * in an event, written with octal escapes, and in a sample's base64.  The
+ * source refuses such
  * text before it is parsed: the events are dropped, the frames come without
  * those metas, the caps are an error. */
 GST_START_TEST (test_text_unsafe_to_parse_is_refused)
@@ -2575,6 +2665,7 @@ GST_START_TEST (test_text_unsafe_to_parse_is_refused)
   GstHarness *sub = harness_for ("zerocpsrc", channel);
   gchar *deep = g_strnfill (60000, '<');
   gchar *deep_octal = octal_brackets (32000);
+  gchar *deep_info = g_strdup_printf ("info, a=(int)%.32000s1", deep);
   gchar *deep_metas = g_strdup_printf ("crop, x=(uint)1, y=(uint)2, "
       "width=(uint)3, height=(uint)4;\nregion-of-interest, x=(uint)%s1;",
       deep);
@@ -2594,6 +2685,12 @@ GST_START_TEST (test_text_unsafe_to_parse_is_refused)
     g_strdup_printf ("%u zerocp-test, inner=(structure)\"x\\,\\ "
         "a\\=\\(int\\)%s\"", (guint) GST_EVENT_CUSTOM_DOWNSTREAM,
         deep_octal),
+    /* And in a sample, whose caps, segment and info are base64: a buffer
+     * that is not hex, as its own or in its info, and arrays nested
+     * 32,000 deep in its info. */
+    sample_event_string ("0g", NULL),
+    sample_event_string (NULL, "info, b=(buffer)0g;"),
+    sample_event_string (NULL, deep_info),
   };
   struct zcp_publisher *publisher;
   GstElement *pipeline;
@@ -2641,6 +2738,7 @@ GST_START_TEST (test_text_unsafe_to_parse_is_refused)
     g_free (events[i]);
   g_free (deep_metas);
   g_free (deep_octal);
+  g_free (deep_info);
   g_free (deep);
   g_free (description);
   g_free (channel);
@@ -3671,6 +3769,7 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_pipelines_on_other_clocks_meet);
   tcase_add_test (tc, test_hoarding_downstream_gets_copies);
   tcase_add_test (tc, test_uri_names_the_channel);
+  tcase_add_test (tc, test_tags_cross_with_a_small_picture);
   tcase_add_test (tc, test_tags_cross_without_their_picture);
   tcase_add_test (tc, test_events_cross_without_their_objects);
   tcase_add_test (tc, test_joining_subscriber_gets_custom_sticky_events);
