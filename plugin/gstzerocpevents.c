@@ -166,13 +166,25 @@ text_read_quoted (const gchar * text, gsize length, gsize * at)
 /* The value after the next cast in @text, from *@from on, to one of the
  * @n_names type names in @names ("(buffer)", with the white space and
  * escapes GStreamer allows around the name), or NULL past the last;
- * *@from is left where the search goes on. */
+ * *@from is left where the search goes on.  With @outside_quotes, casts in
+ * quoted strings are left to the look at each string as it is read. */
 static const gchar *
-text_next_cast (const gchar ** from, const gchar * const *names, guint n_names)
+text_next_cast (const gchar ** from, const gchar * const *names,
+    guint n_names, gboolean outside_quotes)
 {
-  for (const gchar * at = strchr (*from, '('); at; at = strchr (at, '(')) {
+  const gchar *at = *from;
+
+  while ((at = strpbrk (at, outside_quotes ? "(\"" : "("))) {
     const gchar *value = NULL;
 
+    if (*at == '"') {
+      for (at++; *at && *at != '"'; at++)
+        if (*at == '\\' && at[1])
+          at++;
+      if (*at)
+        at++;
+      continue;
+    }
     at++;
     while (g_ascii_isspace (*at) || *at == '\\')
       at++;
@@ -197,7 +209,7 @@ text_buffers_are_hex (const gchar * text)
   static const gchar *const names[] = { "buffer", "GstBuffer" };
   const gchar *from = text, *value;
 
-  while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names))))
+  while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names), FALSE)))
     if (!buffer_value_is_hex (value, &from))
       return FALSE;
   return TRUE;
@@ -350,14 +362,17 @@ sample_value_is_safe (const gchar * at, const gchar ** end, guint depth,
 }
 
 /* A sample's caps, segment and info are text in base64, which the other
- * checks cannot read. */
+ * checks cannot read.  Each sample is looked at once, at the level where it
+ * is not in quotes: were the levels around it to look too, samples nested
+ * in samples would be looked at a number of times that grows as a power
+ * of their depth. */
 static gboolean
 text_samples_are_safe (const gchar * text, guint depth, TextScan * scan)
 {
   static const gchar *const names[] = { "sample", "GstSample" };
   const gchar *from = text, *value;
 
-  while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names))))
+  while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names), TRUE)))
     if (!sample_value_is_safe (value, &from, depth, scan))
       return FALSE;
   return TRUE;

@@ -2608,19 +2608,18 @@ octal_brackets (guint count)
   return g_string_free (text, FALSE);
 }
 
-/* A custom event's text with a picture's sample (GstSample) in it, as
- * GStreamer writes one (hex:caps:segment:info, the last three in base64),
- * but for its buffer's text, if @buffer_text, and its info's, if
- * @info_text. */
+/* A picture's sample (GstSample) as GStreamer writes one
+ * (hex:caps:segment:info, the last three in base64), but for its buffer's
+ * text, if @buffer_text, and its info's, if @info_text. */
 static gchar *
-sample_event_string (const gchar * buffer_text, const gchar * info_text)
+sample_text (const gchar * buffer_text, const gchar * info_text)
 {
   GstBuffer *picture = gst_buffer_new_allocate (NULL, 16, NULL);
   GstCaps *jpeg = gst_caps_new_empty_simple ("image/jpeg");
   GstSample *sample = gst_sample_new (picture, jpeg, NULL,
       gst_structure_new_empty ("info"));
   GValue value = G_VALUE_INIT;
-  gchar **parts, *joined, *string;
+  gchar **parts, *joined;
 
   g_value_init (&value, GST_TYPE_SAMPLE);
   g_value_take_boxed (&value, sample);
@@ -2640,13 +2639,25 @@ sample_event_string (const gchar * buffer_text, const gchar * info_text)
   }
   g_free (joined);
   joined = g_strjoinv (":", parts);
-  string = g_strdup_printf ("%u zerocp-test, picture=(GstSample)%s",
-      (guint) GST_EVENT_CUSTOM_DOWNSTREAM, joined);
-  g_free (joined);
   g_strfreev (parts);
   g_value_unset (&value);
   gst_caps_unref (jpeg);
   gst_buffer_unref (picture);
+  return joined;
+}
+
+/* A custom event's text with @sample as a field, and if @quoted in a
+ * structure in a string, where the source reads it once unescaped. */
+static gchar *
+sample_event_string (gchar * sample, gboolean quoted)
+{
+  gchar *string = quoted ?
+      g_strdup_printf ("%u zerocp-test, inner=(structure)\"x\\,\\ "
+      "picture\\=\\(GstSample\\)%s\\;\"", (guint) GST_EVENT_CUSTOM_DOWNSTREAM,
+      sample) : g_strdup_printf ("%u zerocp-test, picture=(GstSample)%s",
+      (guint) GST_EVENT_CUSTOM_DOWNSTREAM, sample);
+
+  g_free (sample);
   return string;
 }
 
@@ -2687,10 +2698,11 @@ GST_START_TEST (test_text_unsafe_to_parse_is_refused)
         deep_octal),
     /* And in a sample, whose caps, segment and info are base64: a buffer
      * that is not hex, as its own or in its info, and arrays nested
-     * 32,000 deep in its info. */
-    sample_event_string ("0g", NULL),
-    sample_event_string (NULL, "info, b=(buffer)0g;"),
-    sample_event_string (NULL, deep_info),
+     * 32,000 deep in its info; the last also in a structure in a string. */
+    sample_event_string (sample_text ("0g", NULL), FALSE),
+    sample_event_string (sample_text (NULL, "info, b=(buffer)0g;"), FALSE),
+    sample_event_string (sample_text (NULL, deep_info), FALSE),
+    sample_event_string (sample_text (NULL, deep_info), TRUE),
   };
   struct zcp_publisher *publisher;
   GstElement *pipeline;
