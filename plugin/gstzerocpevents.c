@@ -319,6 +319,11 @@ sample_token_is_safe (const gchar * token, gsize length, guint depth,
       safe = buffer_value_is_hex (parts[i], &end) && *end == '\0';
       continue;
     }
+    /* GLib's decoder asserts on less. */
+    if (strlen (parts[i]) < 2) {
+      safe = FALSE;
+      continue;
+    }
     g_strdelimit (parts[i], "_", '=');
     g_base64_decode_inplace (parts[i], &size);
     safe = text_level_is_safe (parts[i], strlen (parts[i]), depth + 1, scan);
