@@ -2616,13 +2616,13 @@ sample_text (const gchar * buffer_text, const gchar * info_text)
 {
   GstBuffer *picture = gst_buffer_new_allocate (NULL, 16, NULL);
   GstCaps *jpeg = gst_caps_new_empty_simple ("image/jpeg");
-  GstSample *sample = gst_sample_new (picture, jpeg, NULL,
-      gst_structure_new_empty ("info"));
   GValue value = G_VALUE_INIT;
   gchar **parts, *joined;
 
+  gst_buffer_memset (picture, 0, 0xd8, 16);
   g_value_init (&value, GST_TYPE_SAMPLE);
-  g_value_take_boxed (&value, sample);
+  g_value_take_boxed (&value, gst_sample_new (picture, jpeg, NULL,
+          gst_structure_new_empty ("info")));
   joined = gst_value_serialize (&value);
   parts = g_strsplit (joined, ":", -1);
   fail_unless_equals_int (g_strv_length (parts), 4);
