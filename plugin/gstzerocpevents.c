@@ -84,17 +84,22 @@ is_simple_char (gchar c)
       c == '/' || c == ':' || c == '.';
 }
 
-/* Whether the buffer value (or array, list or set of them) at @at, just after
- * its type, is hex digits, two a byte; @end is set past it.  Escapes of any
- * depth of nesting are skipped, and anything unusual (quotes, a token with
- * other characters) is refused rather than understood. */
+typedef gboolean (*TokenCheck) (const gchar * token, gsize length,
+    gpointer data);
+
+/* Whether each token of the value at @at, just after its type (one, or an
+ * array, list or set of them), passes @check; @end is set past it.  Escapes
+ * of any depth of nesting are skipped around tokens and kept in them, and
+ * anything unusual (quotes, an empty token) is refused rather than
+ * understood. */
 static gboolean
-buffer_value_is_hex (const gchar * at, const gchar ** end)
+value_tokens_pass (const gchar * at, const gchar ** end, TokenCheck check,
+    gpointer data)
 {
   guint depth = 0;
 
   do {
-    gsize digits = 0;
+    const gchar *token;
 
     while (g_ascii_isspace (*at) || *at == '\\' || (depth > 0 && *at == ','))
       at++;
@@ -108,20 +113,31 @@ buffer_value_is_hex (const gchar * at, const gchar ** end)
       at++;
       continue;
     }
-    for (;; at++) {
-      if (*at == '\\' && is_simple_char (at[1]))
-        continue;
-      if (!is_simple_char (*at))
-        break;
-      if (!g_ascii_isxdigit (*at))
-        return FALSE;
-      digits++;
-    }
-    if (digits == 0 || digits % 2 != 0)
+    for (token = at; is_simple_char (*at) || (*at == '\\' &&
+            is_simple_char (at[1])); at++)
+      if (*at == '\\')
+        at++;
+    if (at == token || !check (token, at - token, data))
       return FALSE;
   } while (depth > 0);
   *end = at;
   return TRUE;
+}
+
+/* A buffer's text: hex digits, two a byte, escapes aside. */
+static gboolean
+buffer_token_is_hex (const gchar * token, gsize length, gpointer unused)
+{
+  gsize digits = 0;
+
+  for (gsize i = 0; i < length; i++) {
+    if (token[i] == '\\')
+      continue;
+    if (!g_ascii_isxdigit (token[i]))
+      return FALSE;
+    digits++;
+  }
+  return digits > 0 && digits % 2 == 0;
 }
 
 /* Deeper than any text a publisher writes (a region's params in an array,
@@ -210,7 +226,7 @@ text_buffers_are_hex (const gchar * text)
   const gchar *from = text, *value;
 
   while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names), FALSE)))
-    if (!buffer_value_is_hex (value, &from))
+    if (!value_tokens_pass (value, &from, buffer_token_is_hex, NULL))
       return FALSE;
   return TRUE;
 }
@@ -296,28 +312,32 @@ text_scan_note_name (TextScan * scan, const gchar * name, gsize length)
 static gboolean text_level_is_safe (const gchar * text, gsize length,
     guint depth, TextScan * scan);
 
+typedef struct
+{
+  guint depth;
+  TextScan *scan;
+} SampleCheck;
+
 /* Whether a sample's text is safe to parse: its buffer in hex, then its
  * caps, segment and info, each text GStreamer parses once it has decoded
  * it from base64 ('_' for '='), in place, as far as the first NUL there.
  * They are looked at as it reads them, a level deeper; what they may make
- * quarks of goes to @scan. */
+ * quarks of goes to the scan.  Escapes in it are refused: GStreamer does
+ * not read a sample in quotes, where they would be. */
 static gboolean
-sample_token_is_safe (const gchar * token, gsize length, guint depth,
-    TextScan * scan)
+sample_token_is_safe (const gchar * token, gsize length, gpointer data)
 {
+  const SampleCheck *check = data;
   gchar *copy = g_strndup (token, length);
   gchar **parts = g_strsplit (copy, ":", -1);
-  gboolean safe = g_strv_length (parts) == 4 && depth < TEXT_DEPTH_MAX;
+  gboolean safe = !strchr (copy, '\\') && g_strv_length (parts) == 4 &&
+      check->depth < TEXT_DEPTH_MAX;
 
-  for (guint i = 0; safe && i < 4; i++) {
-    const gchar *end;
+  /* GStreamer 1.22 reads a buffer of "None" as hex too. */
+  safe = safe && buffer_token_is_hex (parts[0], strlen (parts[0]), NULL);
+  for (guint i = 1; safe && i < 4; i++) {
     gsize size;
 
-    /* GStreamer 1.22 reads a buffer of "None" as hex too. */
-    if (i == 0) {
-      safe = buffer_value_is_hex (parts[i], &end) && *end == '\0';
-      continue;
-    }
     if (g_str_equal (parts[i], "None"))
       continue;
     /* GLib's decoder asserts on less. */
@@ -327,44 +347,12 @@ sample_token_is_safe (const gchar * token, gsize length, guint depth,
     }
     g_strdelimit (parts[i], "_", '=');
     g_base64_decode_inplace (parts[i], &size);
-    safe = text_level_is_safe (parts[i], strlen (parts[i]), depth + 1, scan);
+    safe = text_level_is_safe (parts[i], strlen (parts[i]), check->depth + 1,
+        check->scan);
   }
   g_strfreev (parts);
   g_free (copy);
   return safe;
-}
-
-/* Whether the sample value (or array, list or set of them) at @at, just
- * after its type, is safe to parse; @end is set past it.  As for buffers,
- * anything unusual is refused rather than understood: a quoted sample
- * (which GStreamer does not read either), a token with other characters. */
-static gboolean
-sample_value_is_safe (const gchar * at, const gchar ** end, guint depth,
-    TextScan * scan)
-{
-  guint nesting = 0;
-
-  do {
-    const gchar *token;
-
-    while (g_ascii_isspace (*at) || *at == '\\' || (nesting > 0 && *at == ','))
-      at++;
-    if (*at == '<' || *at == '{' || *at == '[') {
-      nesting++;
-      at++;
-      continue;
-    }
-    if (nesting > 0 && (*at == '>' || *at == '}' || *at == ']')) {
-      nesting--;
-      at++;
-      continue;
-    }
-    for (token = at; is_simple_char (*at); at++);
-    if (at == token || !sample_token_is_safe (token, at - token, depth, scan))
-      return FALSE;
-  } while (nesting > 0);
-  *end = at;
-  return TRUE;
 }
 
 /* A sample's caps, segment and info are text in base64, which the other
@@ -376,10 +364,11 @@ static gboolean
 text_samples_are_safe (const gchar * text, guint depth, TextScan * scan)
 {
   static const gchar *const names[] = { "sample", "GstSample" };
+  SampleCheck check = {.depth = depth,.scan = scan };
   const gchar *from = text, *value;
 
   while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names), TRUE)))
-    if (!sample_value_is_safe (value, &from, depth, scan))
+    if (!value_tokens_pass (value, &from, sample_token_is_safe, &check))
       return FALSE;
   return TRUE;
 }
