@@ -236,8 +236,6 @@ text_buffers_are_hex (const gchar * text)
 #define QUARK_OVERHEAD 48
 /* Names up to this long are looked up without a copy on the heap. */
 #define NAME_ON_STACK 128
-#define TEXT_KEPT_REFUSAL "what GStreamer's parser could keep of it for " \
-    "good would take this process past the 32 MiB zerocp lets peers' text take"
 
 /* Of GST_ZERO_CP_TEXT_KEPT_MAX, what the parser kept of peers' text and
  * what parses under way may keep.  GLib never frees a quark, and the
@@ -485,7 +483,8 @@ gst_zero_cp_text_admit (const gchar * text,
   admission->reserved = names_cost + admission->leak_cost;
   if (!text_kept_take (admission->reserved)) {
     g_clear_pointer (&scan.new_names, g_hash_table_unref);
-    *why = TEXT_KEPT_REFUSAL;
+    *why = "what GStreamer's parser could keep of it for good would take "
+        "this process past the 32 MiB zerocp lets peers' text take";
     return FALSE;
   }
   admission->new_names = scan.new_names;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What GStreamer's parser keeps of peers' text for good, bounded: the
- * plugin's readers of events, metas and caps, built in, fed what a hostile peer
- * could write.  GLib never frees a quark, and GStreamer 1.22 leaks the
- * values of an array that fails to parse, up to 98 bytes a byte of text. */
+ * plugin's readers of events, metas and caps, built in, fed what a hostile
+ * peer could write.  GLib never frees a quark, and GStreamer 1.22 leaks
+ * the values of an array that fails to parse, up to 98 bytes a byte of
+ * text. */
 #include <malloc.h>
 
 #include <gst/check/gstcheck.h>
