@@ -69,13 +69,14 @@ typedef struct
  * buffer, then unmaps it); quoted strings are read as the parser reads
  * them, octal escapes included, and so are a sample's caps, segment and
  * info, which it decodes from base64.  This refuses some text that would
- * parse (a quoted buffer, say) and lets none of those through.  And what the parser
- * could keep of it for good must fit in what is left of the 32 MiB a
- * process allows peers' text: the quarks of names GLib has not seen (it
- * never frees one), and, for text with arrays, what GStreamer 1.22 leaks
- * when they fail to parse.  That much is reserved; @why says what stood in
- * the way of a refusal.  Call gst_zero_cp_text_settle() after the parse,
- * and after anything made of what it gave that may make quarks. */
+ * parse (a quoted buffer, say) and lets none of those through.  And what
+ * the parser could keep of it for good must fit in what is left of the
+ * 32 MiB a process allows peers' text: the quarks of names GLib has not
+ * seen (it never frees one), and, for text with arrays, what GStreamer
+ * 1.22 leaks when they fail to parse.  That much is reserved; @why says
+ * what stood in the way of a refusal.  Call gst_zero_cp_text_settle()
+ * after the parse, and after anything made of what it gave that may make
+ * quarks. */
 gboolean gst_zero_cp_text_admit (const gchar * text,
     GstZeroCpTextAdmission * admission, const gchar ** why);
 
