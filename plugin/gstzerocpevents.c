@@ -182,15 +182,15 @@ text_read_quoted (const gchar * text, gsize length, gsize * at)
 /* The value after the next cast in @text, from *@from on, to one of the
  * @n_names type names in @names ("(buffer)", with the white space and
  * escapes GStreamer allows around the name), or NULL past the last;
- * *@from is left where the search goes on.  With @outside_quotes, casts in
- * quoted strings are left to the look at each string as it is read. */
+ * *@from is left where the search goes on.  Casts in quoted strings are
+ * left to the look at each string as the parser reads it, a level deeper:
+ * looking here too would look at each again at every level around it. */
 static const gchar *
-text_next_cast (const gchar ** from, const gchar * const *names,
-    guint n_names, gboolean outside_quotes)
+text_next_cast (const gchar ** from, const gchar * const *names, guint n_names)
 {
   const gchar *at = *from;
 
-  while ((at = strpbrk (at, outside_quotes ? "(\"" : "("))) {
+  while ((at = strpbrk (at, "(\""))) {
     const gchar *value = NULL;
 
     if (*at == '"') {
@@ -225,7 +225,7 @@ text_buffers_are_hex (const gchar * text)
   static const gchar *const names[] = { "buffer", "GstBuffer" };
   const gchar *from = text, *value;
 
-  while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names), FALSE)))
+  while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names))))
     if (!value_tokens_pass (value, &from, buffer_token_is_hex, NULL))
       return FALSE;
   return TRUE;
@@ -354,10 +354,9 @@ sample_token_is_safe (const gchar * token, gsize length, gpointer data)
 }
 
 /* A sample's caps, segment and info are text in base64, which the other
- * checks cannot read.  Each sample is looked at once, at the level where it
- * is not in quotes: were the levels around it to look too, samples nested
- * in samples would be looked at a number of times that grows as a power
- * of their depth. */
+ * checks cannot read.  Each is looked at once, at the level where it is out
+ * of quotes (text_next_cast()): samples nested in samples, looked at from
+ * every level around them, would cost a power of their depth. */
 static gboolean
 text_samples_are_safe (const gchar * text, guint depth, TextScan * scan)
 {
@@ -365,7 +364,7 @@ text_samples_are_safe (const gchar * text, guint depth, TextScan * scan)
   SampleCheck check = {.depth = depth,.scan = scan };
   const gchar *from = text, *value;
 
-  while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names), TRUE)))
+  while ((value = text_next_cast (&from, names, G_N_ELEMENTS (names))))
     if (!value_tokens_pass (value, &from, sample_token_is_safe, &check))
       return FALSE;
   return TRUE;
