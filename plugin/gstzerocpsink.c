@@ -969,7 +969,7 @@ gst_zero_cp_sink_render (GstBaseSink * bsink, GstBuffer * buffer)
   return flow;
 }
 
-/* A tag list too long for an event record is one with a picture in it
+/* A tag list too long to be kept sticky is one with a picture in it
  * (cover art, a preview: samples and buffers serialize in full): the same
  * list without them, which still says the rest (title, codec, bitrate).
  * NULL if it has none to leave out. */
@@ -1059,7 +1059,7 @@ gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
   }
   if (!string)
     return;
-  if (strlen (string) > ZCP_EVENT_MAX && GST_EVENT_TYPE (event) ==
+  if (strlen (string) > ZCP_STICKY_MAX && GST_EVENT_TYPE (event) ==
       GST_EVENT_TAG) {
     GstEvent *lean = gst_zero_cp_tags_without_pictures (event);
 
@@ -1076,16 +1076,16 @@ gst_zero_cp_sink_send_event (GstZeroCpSink * self, GstEvent * event)
 
   length = strlen (string);
 
-  /* One record keeps the latest event of a sticky kind for subscribers that
+  /* The records of a sticky kind keep its latest event for subscribers that
    * join: a longer one reaches those here now, and no older one of its kind
    * may stand in for it. */
-  if (sticky != ZCP_STICKY_NONE && length > ZCP_EVENT_MAX) {
+  if (sticky != ZCP_STICKY_NONE && length > ZCP_STICKY_MAX) {
     if (!(self->long_sticky_warned & (1u << sticky))) {
       self->long_sticky_warned |= 1u << sticky;
       GST_ELEMENT_WARNING (self, STREAM, ENCODE, ("A %s event too long to be "
               "kept for subscribers that join later: only those subscribed "
               "now get it.", GST_EVENT_TYPE_NAME (event)), ("%" G_GSIZE_FORMAT
-              " bytes, at most %u kept", length, ZCP_EVENT_MAX));
+              " bytes, at most %u kept", length, ZCP_STICKY_MAX));
     }
     zcp_publisher_forget_sticky (self->publisher, sticky);
     sticky = ZCP_STICKY_NONE;

@@ -20,7 +20,7 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
     "64-bit atomics must be lock-free: they are shared between processes");
 
 #define ZCP_MAGIC UINT64_C(0x314e41484350435a)  /* "ZCPCHAN1" in memory order */
-#define ZCP_LAYOUT_VERSION 6u
+#define ZCP_LAYOUT_VERSION 7u
 
 #define ZCP_MAX_POOLS 8u
 #define ZCP_MAX_CHUNKS_PER_POOL 256u
@@ -32,9 +32,11 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
 #define ZCP_MAX_PLANES 4u
 /* Serialized events: the last ZCP_EVENT_RECORDS by number, twice what one
  * ring can queue, so that a queued event's record is still there; and the
- * latest of each sticky kind, for subscribers that join later. */
+ * latest of each of the ZCP_STICKY_RECORDS sticky kinds, for subscribers
+ * that join later, in ZCP_STICKY_PARTS records of the kind's own. */
 #define ZCP_EVENT_RECORDS 128u
 #define ZCP_STICKY_RECORDS 12u
+#define ZCP_STICKY_PARTS 8u
 #define ZCP_EVENT_RECORD_SIZE 4096u
 /* Upstream events a subscriber may have waiting for the publisher. */
 #define ZCP_UPSTREAM_RECORDS 4u
@@ -147,7 +149,7 @@ struct zcp_shm_header
   _Atomic uint64_t latency;
   uint64_t events_offset;
   uint32_t event_records;
-  uint32_t sticky_records;
+  uint32_t sticky_records;      /* all sticky kinds' records */
   /* "a descriptor was pushed": every subscriber sleeps on this word, on the
    * bit of its slot (zcp_event_wait_shared_until), so that one wake-up call
    * serves a frame's subscribers however many. */
@@ -290,8 +292,8 @@ struct zcp_shm_event_record
   _Atomic uint32_t seq;
   _Atomic uint32_t sticky;      /* its sticky kind, or ZCP_SHM_STICKY_NONE */
   _Atomic uint64_t number;      /* from 1; 0 in a record never written */
-  _Atomic uint32_t length;
-  uint32_t reserved0;
+  _Atomic uint32_t length;      /* of its part */
+  _Atomic uint32_t total_length;        /* of the whole event */
   char data[ZCP_EVENT_RECORD_SIZE - 24];
 };
 
@@ -301,6 +303,8 @@ _Static_assert (offsetof (struct zcp_shm_event_record, seq) == 0, "er.seq");
 _Static_assert (offsetof (struct zcp_shm_event_record, sticky) == 4, "er.st");
 _Static_assert (offsetof (struct zcp_shm_event_record, number) == 8, "er.n");
 _Static_assert (offsetof (struct zcp_shm_event_record, length) == 16, "er.l");
+_Static_assert (offsetof (struct zcp_shm_event_record, total_length) == 20,
+    "er.tl");
 _Static_assert (offsetof (struct zcp_shm_event_record, data) == 24, "er.d");
 
 /* An event a subscriber sends upstream to the publisher. */
@@ -435,7 +439,7 @@ _Static_assert (offsetof (struct zcp_shm_slot, upstream) ==
 /* The control segment, in order: header, pool table, holder masks
  * (pool-major: mask of chunk c of pool p at p * ZCP_MAX_CHUNKS_PER_POOL + c),
  * publish times, caps entries, subscriber slots, event records (the ring,
- * then one per sticky kind). */
+ * then ZCP_STICKY_PARTS per sticky kind). */
 #define ZCP_POOLS_OFFSET ((uint64_t) sizeof (struct zcp_shm_header))
 #define ZCP_MASKS_OFFSET \
   (ZCP_POOLS_OFFSET + (uint64_t) ZCP_MAX_POOLS * sizeof (struct zcp_shm_pool))
@@ -453,7 +457,7 @@ _Static_assert (offsetof (struct zcp_shm_slot, upstream) ==
   (ZCP_SLOTS_OFFSET + \
    (uint64_t) ZCP_MAX_SUBSCRIBERS * sizeof (struct zcp_shm_slot))
 #define ZCP_CONTROL_SIZE \
-  (ZCP_EVENTS_OFFSET + (uint64_t) (ZCP_EVENT_RECORDS + ZCP_STICKY_RECORDS) * \
-   ZCP_EVENT_RECORD_SIZE)
+  (ZCP_EVENTS_OFFSET + (uint64_t) (ZCP_EVENT_RECORDS + ZCP_STICKY_RECORDS * \
+       ZCP_STICKY_PARTS) * ZCP_EVENT_RECORD_SIZE)
 
 _Static_assert (ZCP_SLOTS_OFFSET % 64 == 0, "slots must be cache aligned");

@@ -32,7 +32,9 @@ struct zcp_control
   struct zcp_shm_caps *caps;
   struct zcp_shm_slot *slots;
   struct zcp_shm_event_record *events;  /* the ring of event records */
-  struct zcp_shm_event_record *sticky;  /* one per sticky kind */
+  /* ZCP_STICKY_PARTS records a sticky kind: kind k's from
+   * k * ZCP_STICKY_PARTS on */
+  struct zcp_shm_event_record *sticky;
   uint32_t epoch;
   uint32_t owner;               /* uid that made the channel */
   char channel[ZCP_CHANNEL_NAME_MAX + 1];

@@ -115,7 +115,7 @@ init_header (struct zcp_shm_header *header, uint32_t epoch)
   header->slots_offset = ZCP_SLOTS_OFFSET;
   header->events_offset = ZCP_EVENTS_OFFSET;
   header->event_records = ZCP_EVENT_RECORDS;
-  header->sticky_records = ZCP_STICKY_RECORDS;
+  header->sticky_records = ZCP_STICKY_RECORDS * ZCP_STICKY_PARTS;
   header->epoch = epoch;
   header->publisher_pid = (uint32_t) getpid ();
 }
@@ -1243,13 +1243,13 @@ static bool
 payload_fits (size_t length, uint32_t sticky)
 {
   return length <= (sticky == ZCP_STICKY_NONE ? ZCP_EVENT_LONG_MAX :
-      ZCP_EVENT_MAX);
+      ZCP_STICKY_MAX);
 }
 
 /* Writes @payload, which payload_fits(), into the records from the next
  * number on, several if it is longer than one holds (after the wait that
- * makes that safe), and gives the first number.  Before the descriptor that
- * names them is pushed. */
+ * makes that safe), and into its sticky kind's records; gives the first
+ * number.  Before the descriptor that names them is pushed. */
 static int
 write_records (struct zcp_publisher *self, const char *payload, size_t length,
     uint32_t sticky, const atomic_bool * cancel, uint64_t * first)
@@ -1272,17 +1272,13 @@ write_records (struct zcp_publisher *self, const char *payload, size_t length,
   self->event_number += parts;
   if (parts > 1)
     self->last_long_event = number;
-  /* Part i in the record of number + i. */
-  for (uint32_t i = 0; i < parts; i++) {
-    size_t at = (size_t) i * ZCP_EVENT_MAX;
-    size_t part = length - at < ZCP_EVENT_MAX ? length - at : ZCP_EVENT_MAX;
-
-    zcp_record_write (&control->events[(number + i) % ZCP_EVENT_RECORDS],
-        number + i, sticky, payload + at, (uint32_t) part);
-  }
+  zcp_records_write (control->events, ZCP_EVENT_RECORDS,
+      (uint32_t) (number % ZCP_EVENT_RECORDS), number, sticky, payload, length);
+  /* The same numbers: a subscriber that joins and reads them skips the
+   * event when its ring hands it over too. */
   if (sticky != ZCP_STICKY_NONE)
-    zcp_record_write (&control->sticky[sticky], number, sticky, payload,
-        (uint32_t) length);
+    zcp_records_write (&control->sticky[sticky * ZCP_STICKY_PARTS],
+        ZCP_STICKY_PARTS, 0, number, sticky, payload, length);
   *first = number;
   return 0;
 }
@@ -1412,7 +1408,7 @@ void
 zcp_publisher_forget_sticky (struct zcp_publisher *self, uint32_t sticky)
 {
   if (sticky < ZCP_STICKY_KINDS)
-    zcp_record_clear (&self->control->sticky[sticky]);
+    zcp_record_clear (&self->control->sticky[sticky * ZCP_STICKY_PARTS]);
 }
 
 void

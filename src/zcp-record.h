@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "zcp-layout.h"
@@ -8,24 +9,39 @@
 /*
  * Event records: written by the publisher under a seqlock, read by any
  * number of subscribers, each of which copies a record out and checks that
- * no write overlapped the copy.
+ * no write overlapped the copy.  An event longer than one record's payload
+ * (ZCP_EVENT_MAX bytes) takes consecutive records, part i in the record
+ * after part i - 1's, numbered one more.
  */
 
-/* Writer (one thread): @length bytes of @data, no NUL needed. */
-void zcp_record_write (struct zcp_shm_event_record *record, uint64_t number,
-    uint32_t sticky, const char *data, uint32_t length);
+/* Writer (one thread): @length bytes of @data, no NUL needed, in as many
+ * records as they take (one, even for nothing): part i in
+ * records[(@start + i) % @count], numbered @number + i.  @count must be at
+ * least that many. */
+void zcp_records_write (struct zcp_shm_event_record *records, uint32_t count,
+    uint32_t start, uint64_t number, uint32_t sticky, const char *data,
+    size_t length);
 
 /* Writer: empties @record, as if it had never been written. */
 void zcp_record_clear (struct zcp_shm_event_record *record);
 
-/* Reader: a consistent copy of @record's payload, NUL-terminated, in a new
- * string for free().  Its number and sticky kind go to @number and @sticky.
+/* Reader: a consistent copy of @record's payload into @data, which has room
+ * for a whole record's (ZCP_EVENT_MAX bytes), not terminated; its number,
+ * sticky kind, length and the whole event's length to the other arguments.
  * -ENOENT for a record never written, -EAGAIN if writes kept overlapping
- * (only a hostile publisher does that), -ENOMEM. */
-int zcp_record_read (const struct zcp_shm_event_record *record,
-    uint64_t *number, uint32_t *sticky, char **data);
-
-/* Reader: the same into @data, which has room for a whole record's payload
- * (ZCP_EVENT_MAX bytes), not terminated; its length to @length. */
+ * (only a hostile publisher does that). */
 int zcp_record_read_into (const struct zcp_shm_event_record *record,
-    uint64_t *number, uint32_t *sticky, char *data, uint32_t *length);
+    uint64_t *number, uint32_t *sticky, char *data, uint32_t *length,
+    uint32_t *total_length);
+
+/* Reader: the room zcp_records_read() needs for an event of @size bytes. */
+size_t zcp_records_room (uint64_t size);
+
+/* Reader: the @size bytes zcp_records_write() wrote from @first on into the
+ * same @records, @count and @start, into @data, which has room for a whole
+ * record at each part (a hostile publisher may claim so) and one byte more
+ * for the NUL put after them.  -ESTALE if a part is not of that event (its
+ * record written again since), or -ENOENT or -EAGAIN as above. */
+int zcp_records_read (const struct zcp_shm_event_record *records,
+    uint32_t count, uint32_t start, uint64_t first, uint64_t size,
+    char *data);

@@ -162,6 +162,39 @@ remove_dead_publisher_channel (struct zcp_control *control,
         "segments", control->channel);
 }
 
+/* The latest event of sticky kind @kind, from its records: -ENOENT if it
+ * has none, -ESTALE if the publisher is writing a new one (which our ring
+ * then brings), -EPROTO if its first part claims more than one can be. */
+static int
+read_sticky (struct zcp_control *control, uint32_t kind, uint64_t * number,
+    char **data_out)
+{
+  const struct zcp_shm_event_record *records =
+      &control->sticky[kind * ZCP_STICKY_PARTS];
+  uint32_t sticky, length, total_length;
+  char first_part[ZCP_EVENT_MAX], *data;
+  int ret;
+
+  ret = zcp_record_read_into (records, number, &sticky, first_part, &length,
+      &total_length);
+  if (ret < 0)
+    return ret;
+  if (total_length > ZCP_STICKY_MAX)
+    return -EPROTO;
+  data = malloc (zcp_records_room (total_length));
+  if (!data)
+    return -ENOMEM;
+  /* The first part again: the parts are checked as one event. */
+  ret = zcp_records_read (records, ZCP_STICKY_PARTS, 0, *number,
+      total_length, data);
+  if (ret < 0) {
+    free (data);
+    return ret;
+  }
+  *data_out = data;
+  return 0;
+}
+
 int
 zcp_subscriber_open (const char *channel, struct zcp_subscriber **out)
 {
@@ -216,10 +249,11 @@ zcp_subscriber_open_with_queue (const char *channel, uint32_t max_buffers,
   /* After the slot is active: a sticky event sent from now on is in our
    * ring as well, and skipped there if we replay it. */
   for (uint32_t k = 0; k < ZCP_STICKY_KINDS; k++) {
-    uint32_t sticky;
-
-    if (zcp_record_read (&control->sticky[k], &self->replay_number[k],
-            &sticky, &self->replay[k]) < 0)
+    ret = read_sticky (control, k, &self->replay_number[k], &self->replay[k]);
+    if (ret < 0 && ret != -ENOENT)
+      zcp_log (ZCP_LOG_INFO, "channel %s: sticky event %u not replayed: %s",
+          channel, k, strerror (-ret));
+    if (ret < 0)
       self->replay_number[k] = 0;
   }
   /* Tell the publisher a subscriber came. */
@@ -263,35 +297,23 @@ pool_map_for (struct zcp_subscriber *self, uint32_t index,
   return 0;
 }
 
-/* An event's or a buffer's metas' @size bytes from the consecutive records
- * of numbers @first on (one, even for nothing), each checked for its number
- * and length. */
+/* An event's or a buffer's metas' @size bytes from the ring's records of
+ * numbers @first on. */
 static int
 read_records (struct zcp_control *control, uint64_t first, uint64_t size,
     char **data_out)
 {
-  uint32_t parts = size == 0 ? 1 :
-      (uint32_t) ((size + ZCP_EVENT_MAX - 1) / ZCP_EVENT_MAX);
-  /* Room for a whole record at each part: a hostile one may claim so. */
-  char *data = malloc ((size_t) parts * ZCP_EVENT_MAX + 1);
+  char *data = malloc (zcp_records_room (size));
+  int ret;
 
   if (!data)
     return -ENOMEM;
-  for (uint32_t i = 0; i < parts; i++) {
-    uint64_t at = (uint64_t) i * ZCP_EVENT_MAX, number;
-    uint32_t expected = (uint32_t) (size - at < ZCP_EVENT_MAX ? size - at :
-        ZCP_EVENT_MAX), length, sticky;
-    int ret = zcp_record_read_into (&control->events[(first + i) %
-            ZCP_EVENT_RECORDS], &number, &sticky, data + at, &length);
-
-    if (ret == 0 && (number != first + i || length != expected))
-      ret = -ESTALE;
-    if (ret < 0) {
-      free (data);
-      return ret;
-    }
+  ret = zcp_records_read (control->events, ZCP_EVENT_RECORDS,
+      (uint32_t) (first % ZCP_EVENT_RECORDS), first, size, data);
+  if (ret < 0) {
+    free (data);
+    return ret;
   }
-  data[size] = '\0';
   *data_out = data;
   return 0;
 }

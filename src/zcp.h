@@ -104,6 +104,9 @@ enum zcp_frame_kind
 #define ZCP_EVENT_PARTS_MAX 32u
 /* Longest event payload, terminating NUL excluded. */
 #define ZCP_EVENT_LONG_MAX (ZCP_EVENT_PARTS_MAX * ZCP_EVENT_MAX)
+/* Longest sticky event payload: kept whole in records of its kind's own
+ * for subscribers that join, eight of them. */
+#define ZCP_STICKY_MAX (8u * ZCP_EVENT_MAX)
 #define ZCP_UPSTREAM_EVENT_MAX 1016u
 
 /* What travels with a chunk.  Times in nanoseconds, ZCP_TIME_NONE if unset. */
@@ -262,9 +265,9 @@ int zcp_publisher_publish (struct zcp_publisher *self,
  * ZCP_STICKY_KINDS it also becomes the latest of that kind, which every
  * subscriber that joins from now gets before anything else.  An event
  * longer than ZCP_EVENT_MAX takes several records, and waits until every
- * lossless subscriber has taken the last event that did; it cannot be
- * sticky.  -E2BIG for a sticky event longer than ZCP_EVENT_MAX, or any
- * longer than ZCP_EVENT_LONG_MAX.  Call from the publishing thread. */
+ * lossless subscriber has taken the last event that did.  -E2BIG for a
+ * sticky event longer than ZCP_STICKY_MAX, or any longer than
+ * ZCP_EVENT_LONG_MAX.  Call from the publishing thread. */
 int zcp_publisher_send_event (struct zcp_publisher *self, const char *event,
     uint32_t sticky, const atomic_bool *cancel) ZCP_WARN_UNUSED;
 

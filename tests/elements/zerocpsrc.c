@@ -428,7 +428,7 @@ GST_START_TEST (test_subscriber_joining_after_eos_waits_for_more)
 
 GST_END_TEST;
 
-/* A picture small enough for an event record crosses with its tags: the
+/* A picture small enough to be kept sticky crosses with its tags: the
  * sample's text (its caps, segment and info in base64) is read by the
  * source's checks before GStreamer parses it, and passes. */
 GST_START_TEST (test_tags_cross_with_a_small_picture)
@@ -475,8 +475,8 @@ GST_START_TEST (test_tags_cross_with_a_small_picture)
 
 GST_END_TEST;
 
-/* Cover art makes a tag list far longer than an event record: the tags
- * cross without the picture, not at all as before. */
+/* Cover art makes a tag list far longer than a sticky kind keeps
+ * (ZCP_STICKY_MAX): the tags cross without the picture. */
 GST_START_TEST (test_tags_cross_without_their_picture)
 {
   GstHarness *pub, *sub;
@@ -626,14 +626,30 @@ check_event_text (GstEvent * event, gsize length)
       fail ("byte %" G_GSIZE_FORMAT " of the text is '%c'", i, text[i]);
 }
 
+/* Pulls events from @h until a custom sticky one named @name comes; NULL if
+ * none within 5 s. */
+static GstEvent *
+pull_sticky_event_named (GstHarness * h, const gchar * name)
+{
+  GstEvent *event;
+
+  while ((event = pull_event_of_type (h, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY))) {
+    if (gst_structure_has_name (gst_event_get_structure (event), name))
+      return event;
+    gst_event_unref (event);
+  }
+  return NULL;
+}
+
 /* An event longer than a record crosses in several: an application's
- * metadata, a TOC-sized tag list.  A sticky one that long cannot be kept
- * for subscribers that join later: those here get it, and the sink says
- * so. */
+ * metadata, a TOC-sized tag list.  A sticky one is kept whole for
+ * subscribers that join later, up to ZCP_STICKY_MAX bytes; a longer one
+ * reaches those here, and the sink says that it is not kept. */
 GST_START_TEST (test_long_events_cross)
 {
-  GstHarness *pub, *sub;
+  GstHarness *pub, *sub, *joiner;
   gchar *channel = open_pair ("long", "zerocpsrc", &pub, &sub);
+  GstElement *sink = element_of (pub);
   GstBus *bus = gst_bus_new ();
   GstMessage *warning;
   GstEvent *event;
@@ -649,7 +665,15 @@ GST_START_TEST (test_long_events_cross)
               100 * 1000)));
   fail_unless (gst_harness_push_event (pub,
           new_event_with_text (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY,
-              "long-sticky", 5000)));
+              "long-sticky", 30 * 1000)));
+  fail_if (gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING),
+      "a sticky event of 30,000 bytes is kept");
+  fail_unless (gst_harness_push_event (pub,
+          new_event_with_text (GST_EVENT_CUSTOM_DOWNSTREAM_STICKY,
+              "too-long-sticky", ZCP_STICKY_MAX)));
+  warning = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (warning != NULL, "no word that it is not kept");
+  gst_message_unref (warning);
   fail_unless_equals_int (gst_harness_push (pub,
           gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
   gst_buffer_unref (gst_harness_pull (sub));
@@ -658,14 +682,35 @@ GST_START_TEST (test_long_events_cross)
   fail_unless (event != NULL, "the long event did not cross");
   check_event_text (event, 100 * 1000);
   gst_event_unref (event);
-  event = pull_event_of_type (sub, GST_EVENT_CUSTOM_DOWNSTREAM_STICKY);
+  event = pull_sticky_event_named (sub, "long-sticky");
   fail_unless (event != NULL, "the long sticky event did not cross");
-  check_event_text (event, 5000);
+  check_event_text (event, 30 * 1000);
   gst_event_unref (event);
-  warning = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
-  fail_unless (warning != NULL, "no word that it is not kept");
-  gst_message_unref (warning);
+  event = pull_sticky_event_named (sub, "too-long-sticky");
+  fail_unless (event != NULL, "the sticky event too long to keep did not "
+      "reach the subscriber that was there");
+  gst_event_unref (event);
 
+  joiner = harness_for ("zerocpsrc", channel);
+  fail_unless (wait_for_num_subscribers (sink, 2));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (joiner));
+  gst_buffer_unref (gst_harness_pull (sub));
+  event = pull_sticky_event_named (joiner, "long-sticky");
+  fail_unless (event != NULL, "a subscriber that joined did not get the "
+      "long sticky event");
+  check_event_text (event, 30 * 1000);
+  gst_event_unref (event);
+  /* What the joiner got before its first buffer is all queued by now. */
+  while ((event = gst_harness_try_pull_event (joiner))) {
+    fail_if (gst_event_has_name (event, "too-long-sticky"),
+        "a subscriber that joined got the event that is not kept");
+    gst_event_unref (event);
+  }
+
+  gst_harness_teardown (joiner);
+  gst_object_unref (sink);
   gst_element_set_bus (pub->element, NULL);
   gst_object_unref (bus);
   close_pair (channel, pub, sub);

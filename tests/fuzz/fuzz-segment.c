@@ -13,7 +13,8 @@
  * Input: records of fuzz-shm.h ([u8 where][u16 offset][u8 length]
  * [length bytes]).  where & 3 picks the region.  Before the subscriber
  * attaches: 0, the header, pool table and pool 0's masks; 1, caps entry 1,
- * or with where & 4 the sticky record a joining subscriber reads first.
+ * or with where & 4 the first record of the sticky event a joining
+ * subscriber reads first (where & 8: its second).
  * After it attached and the publisher pushed an event and a frame with
  * metas: 2, the subscriber's own slot (indices and ring), or with where & 4
  * the event record its first ring entry names (where & 8: its second's, the
@@ -36,6 +37,9 @@
 
 #define POOL_CHUNK_SIZE 4096u
 #define POOL_CHUNKS 4u
+/* The sticky kind of the events sent, whose records a joining subscriber
+ * reads. */
+#define STICKY_KIND 1u
 
 static struct zcp_publisher *publisher;
 static char channel[64];
@@ -49,7 +53,7 @@ int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
 static void
 setup (void)
 {
-  char name[128];
+  char name[128], *long_event;
 
   snprintf (channel, sizeof channel, "fuzz-%ld", (long) getpid ());
   if (zcp_publisher_open (channel, 0600, &publisher) != 0 ||
@@ -58,6 +62,16 @@ setup (void)
       zcp_publisher_set_caps (publisher, "video/x-raw,format=GRAY8") != 0)
     abort ();
 
+  /* A sticky event of two records, which a joining subscriber reads as
+   * one. */
+  long_event = malloc (ZCP_EVENT_MAX + 2);
+  if (!long_event)
+    abort ();
+  memset (long_event, 's', ZCP_EVENT_MAX + 1);
+  long_event[ZCP_EVENT_MAX + 1] = '\0';
+  if (zcp_publisher_send_event (publisher, long_event, STICKY_KIND, NULL) != 0)
+    abort ();
+  free (long_event);
   control = fuzz_map_control (channel, &pristine);
 
   snprintf (name, sizeof name, "/zerocp.%s@%08x.0.1", channel,
@@ -86,9 +100,12 @@ region_base (unsigned region, uint32_t slot, uint32_t * length)
       *length = 64;
       return ZCP_CAPS_OFFSET + ZCP_CAPS_ENTRY_SIZE;
     case 4:
-      /* the sticky record a joining subscriber reads first */
+    case 7:
+      /* the first or second record of the sticky event a joining subscriber
+       * reads first */
       *length = 64;
-      return ZCP_EVENTS_OFFSET + (uint64_t) (ZCP_EVENT_RECORDS + 1) *
+      return ZCP_EVENTS_OFFSET + (uint64_t) (ZCP_EVENT_RECORDS +
+          STICKY_KIND * ZCP_STICKY_PARTS + (region == 7)) *
           ZCP_EVENT_RECORD_SIZE;
     case 5:
     case 6:{
@@ -110,8 +127,8 @@ region_base (unsigned region, uint32_t slot, uint32_t * length)
   }
 }
 
-/* Region 1 or 2 with bit 4 of where set: the sticky record, or an event
- * record (bit 8: the second entry's). */
+/* Region 1 or 2 with bit 4 of where set: a sticky record, or an event
+ * record; bit 8 picks the second of each. */
 static unsigned
 region_of (unsigned where)
 {
@@ -119,7 +136,9 @@ region_of (unsigned where)
 
   if (!(where & 4) || (region != 1 && region != 2))
     return region;
-  return region == 1 ? 4 : where & 8 ? 6 : 5;
+  if (region == 1)
+    return where & 8 ? 7 : 4;
+  return where & 8 ? 6 : 5;
 }
 
 static void
@@ -155,7 +174,7 @@ publish_one (void)
   struct zcp_chunk chunk;
 
   /* An event ahead of the frame, sticky so that its record is read twice. */
-  if (zcp_publisher_send_event (publisher, "fuzz-event", 1, NULL) < 0)
+  if (zcp_publisher_send_event (publisher, "fuzz-event", STICKY_KIND, NULL) < 0)
     frame.size = 0;
   if (zcp_publisher_claim (publisher, &chunk, 0, NULL) == 0) {
     memset (chunk.data, 0x5a, POOL_CHUNK_SIZE);

@@ -3,13 +3,17 @@
  * consecutive ones for an event longer than a record; and a buffer's metas,
  * which travel the same way. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "../idle-subscriber.h"
 #include "tap.h"
+#include "zcp-layout.h"
+#include "zcp-segment.h"
 #include "zcp.h"
 
 /* Bytes that tell each position from its neighbours and from the same
@@ -89,8 +93,9 @@ test_long_events (void)
 
   is_int (send_patterned (publisher, ZCP_EVENT_MAX, 0, NULL), 0,
       "a record's worth, sticky");
-  is_int (send_patterned (publisher, ZCP_EVENT_MAX + 1, 0, NULL), -E2BIG,
-      "one byte more cannot be sticky");
+  is_int (send_patterned (publisher, ZCP_STICKY_MAX + 1, 0, NULL), -E2BIG,
+      "a sticky event cannot exceed %u records", ZCP_STICKY_MAX /
+      ZCP_EVENT_MAX);
   is_int (send_patterned (publisher, ZCP_EVENT_LONG_MAX + 1, ZCP_STICKY_NONE,
           NULL), -E2BIG, "nor can an event exceed %u records",
       ZCP_EVENT_PARTS_MAX);
@@ -271,10 +276,122 @@ test_buffer_metas (void)
   zcp_publisher_close (publisher);
 }
 
+/* A sticky kind's latest event, its records written by @tamper (given its
+ * records of part 0 and part 1), read by a subscriber that joins then:
+ * whether it replays an event of @length, or with 0 none at all. */
+static int
+joiner_replays (const char *channel, size_t length,
+    void (*tamper) (struct zcp_shm_event_record * first,
+        struct zcp_shm_event_record * second))
+{
+  char name[ZCP_SHM_NAME_SIZE];
+  struct zcp_subscriber *joiner;
+  uint8_t *control;
+  int fd, replays;
+
+  if (zcp_segment_control_name (channel, name, sizeof name) != 0 ||
+      (fd = shm_open (name, O_RDWR, 0)) < 0)
+    return -1;
+  control = mmap (NULL, ZCP_CONTROL_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+      fd, 0);
+  close (fd);
+  if (control == MAP_FAILED)
+    return -1;
+  if (tamper) {
+    struct zcp_shm_event_record *sticky = (struct zcp_shm_event_record *)
+        (control + ZCP_EVENTS_OFFSET) + ZCP_EVENT_RECORDS +
+        2 * ZCP_STICKY_PARTS;
+
+    tamper (&sticky[0], &sticky[1]);
+  }
+  if (zcp_subscriber_open (channel, &joiner) != 0) {
+    munmap (control, ZCP_CONTROL_SIZE);
+    return -1;
+  }
+  /* Nothing else was sent: a replay is the joiner's first frame, if any. */
+  if (length > 0) {
+    replays = next_event_is (joiner, length);
+  } else {
+    struct zcp_frame frame;
+    struct zcp_chunk chunk;
+    int ret = zcp_subscriber_next (joiner, &frame, &chunk, 0, NULL);
+
+    replays = ret == -ETIMEDOUT;
+    if (ret == 0) {
+      free (frame.event);
+      zcp_chunk_release (&chunk);
+    }
+  }
+  zcp_subscriber_close (joiner);
+  munmap (control, ZCP_CONTROL_SIZE);
+  return replays;
+}
+
+static void
+second_part_of_another_event (struct zcp_shm_event_record *first,
+    struct zcp_shm_event_record *second)
+{
+  (void) first;
+  atomic_fetch_add (&second->number, ZCP_STICKY_PARTS);
+}
+
+static void
+claims_more_than_a_kind_holds (struct zcp_shm_event_record *first,
+    struct zcp_shm_event_record *second)
+{
+  (void) second;
+  atomic_store (&first->total_length, ZCP_STICKY_MAX + ZCP_EVENT_MAX);
+}
+
+static void
+second_part_short (struct zcp_shm_event_record *first,
+    struct zcp_shm_event_record *second)
+{
+  (void) first;
+  atomic_fetch_sub (&second->length, 1);
+}
+
+/* A sticky event longer than a record is kept whole for subscribers that
+ * join, and one whose records do not make one event is not replayed. */
+static void
+test_long_sticky_events (void)
+{
+  const char *channel = tap_channel ("long-sticky");
+  struct zcp_publisher *publisher;
+
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0, "publisher");
+  is_int (send_patterned (publisher, ZCP_STICKY_MAX, 2, NULL), 0,
+      "a sticky event of %u records", ZCP_STICKY_MAX / ZCP_EVENT_MAX);
+  is_int (joiner_replays (channel, ZCP_STICKY_MAX, NULL), 1,
+      "a subscriber that joins gets it whole");
+  is_int (send_patterned (publisher, ZCP_EVENT_MAX + 1, 2, NULL), 0,
+      "a shorter one of the same kind");
+  is_int (joiner_replays (channel, ZCP_EVENT_MAX + 1, NULL), 1,
+      "the next gets that one, not the rest of the longer one");
+  is_int (joiner_replays (channel, 0, second_part_of_another_event), 1,
+      "no replay when a part is of another event");
+  /* Every record of the kind full: only the claim tells the reader to
+   * stop. */
+  is_int (send_patterned (publisher, ZCP_STICKY_MAX, 2, NULL), 0,
+      "written again, whole");
+  is_int (joiner_replays (channel, 0, claims_more_than_a_kind_holds), 1,
+      "no replay when its first part claims more than a kind holds");
+  is_int (send_patterned (publisher, ZCP_EVENT_MAX + 1, 2, NULL), 0,
+      "written again");
+  is_int (joiner_replays (channel, 0, second_part_short), 1,
+      "no replay when a part is shorter than the length says");
+  is_int (send_patterned (publisher, ZCP_EVENT_MAX + 1, 2, NULL), 0,
+      "written again");
+  zcp_publisher_forget_sticky (publisher, 2);
+  is_int (joiner_replays (channel, 0, NULL), 1, "none once forgotten");
+  zcp_publisher_close (publisher);
+}
+
 int
 main (void)
 {
   test_long_events ();
+  test_long_sticky_events ();
   test_long_event_waits_for_a_lossless_subscriber ();
   test_buffer_metas ();
   return tap_done ();

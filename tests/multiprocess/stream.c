@@ -208,13 +208,16 @@ GST_START_TEST (test_sei_user_data_crosses)
 GST_END_TEST;
 
 /* A subscriber that joins a running live stream gets stream-start, caps,
- * segment and tags before its first buffer. */
+ * segment and tags before its first buffer; the tags whole, though they
+ * take more than one record (a comment of 6,000 letters, as long as song
+ * lyrics). */
 GST_START_TEST (test_late_joiner_gets_sticky_events)
 {
   gchar *channel = unique_channel ("latejoin");
+  gchar *comment = g_strnfill (6000, 'z');
   gchar *pub_line = g_strdup_printf ("videotestsrc is-live=true "
-      "num-buffers=90 ! " SMALL_VIDEO " ! taginject tags=\"title=late\" ! "
-      "zerocpsink name=probe channel=%s", channel);
+      "num-buffers=90 ! " SMALL_VIDEO " ! taginject tags=\"title=late,"
+      "comment=%s\" ! zerocpsink name=probe channel=%s", comment, channel);
   gchar *sub_line = g_strdup_printf ("zerocpsrc channel=%s num-buffers=5 ! "
       "fakesink name=probe", channel);
   Child *pub, *sub;
@@ -236,6 +239,8 @@ GST_START_TEST (test_late_joiner_gets_sticky_events)
       "stream-start %u, caps %u, segment %u, tag %u, frame %u",
       stream_start_at, caps_at, segment_at, tag_at, first_frame_at);
   fail_unless (strstr (g_ptr_array_index (lines, tag_at), "late") != NULL);
+  fail_unless (strstr (g_ptr_array_index (lines, tag_at), comment) != NULL,
+      "the tags came without their long comment");
   fail_unless_equals_int (count_of (lines, "frame "), 5);
 
   fail_unless_equals_int (child_finish (pub, DEADLINE_S), 0);
@@ -245,6 +250,7 @@ GST_START_TEST (test_late_joiner_gets_sticky_events)
   child_free (pub);
   g_free (sub_line);
   g_free (pub_line);
+  g_free (comment);
   g_free (channel);
 }
 
