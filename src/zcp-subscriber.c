@@ -318,10 +318,27 @@ read_records (struct zcp_control *control, uint64_t first, uint64_t size,
   return 0;
 }
 
+/* Sticky event @number of kind @kind, from the kind's records: -ESTALE if
+ * they hold another. */
+static int
+read_sticky_numbered (struct zcp_control *control, uint32_t kind,
+    uint64_t number, char **data_out)
+{
+  uint64_t kept;
+  int ret = read_sticky (control, kind, &kept, data_out);
+
+  if (ret == 0 && kept != number) {
+    free (*data_out);
+    ret = -ESTALE;
+  }
+  return ret;
+}
+
 /* An event descriptor: its records, or -EAGAIN to skip it (replayed when we
  * joined, or its records overwritten, which only a subscriber descheduled
  * for ZCP_EVENT_RECORDS events, or a leaky one sitting on a long event,
- * sees). */
+ * sees: a sticky one still the latest of its kind comes from the kind's
+ * records then). */
 static int
 accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
     struct zcp_frame *frame)
@@ -335,6 +352,9 @@ accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
 
   ret = desc->size > ZCP_EVENT_LONG_MAX ? -EPROTO :
       read_records (self->control, desc->event_number, desc->size, &data);
+  if (ret == -ESTALE && desc->event_sticky < ZCP_STICKY_KINDS)
+    ret = read_sticky_numbered (self->control, desc->event_sticky,
+        desc->event_number, &data);
   if (ret < 0) {
     zcp_log (ZCP_LOG_WARNING, "channel %s: event %" PRIu64 " lost: %s",
         self->control->channel, desc->event_number, strerror (-ret));

@@ -263,13 +263,20 @@ test_buffer_metas (void)
   is_int ((int) stats.queued, 0, "and nothing of the refused frames");
   zcp_subscriber_close (lossless);
 
-  /* A leaky subscriber that keeps its first frame while the records go
-   * round: the frame comes, its metas do not. */
+  /* A leaky subscriber that keeps two events and its first frame while the
+   * records go round: the frame comes, its metas do not; the sticky event
+   * comes from its kind's records, the other is lost. */
   is_int (zcp_subscriber_open (channel, &leaky), 0, "leaky subscriber");
   zcp_subscriber_set_queue (leaky, 1, ZCP_LEAKY_UPSTREAM);
+  is_int (send_patterned (publisher, 60, ZCP_STICKY_NONE, NULL), 0, "an event");
+  is_int (send_patterned (publisher, ZCP_EVENT_MAX + 60, 3, NULL), 0,
+      "a sticky event of two records");
   for (int i = 0; i < 200; i++)
     published += publish_with_metas (publisher, 10, NULL) == 0;
   is_int (published, 200, "200 frames with metas");
+  ok (next_event_is (leaky, ZCP_EVENT_MAX + 60), "the sticky event, whole, "
+      "though its records in the ring were written again; the other event "
+      "is lost");
   ok (next_buffer_has_metas (leaky, 0), "its first frame came without the "
       "metas whose records were written again");
   zcp_subscriber_close (leaky);
