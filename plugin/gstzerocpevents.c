@@ -597,16 +597,21 @@ gst_zero_cp_structure_get_known_tags (const GstStructure * structure,
   return gst_zero_cp_tag_list_keep_known (tags);
 }
 
-/* A GstToc has no text form: its entries as nested structures, each with
- * its sub-entries. */
-#define TOC_FIELD "zerocp-toc"
+/* A GstToc has no text form: the TOC event's structure gets its scope, its
+ * tags and its entries, these as structures in one array, depth first, each
+ * with its depth.  Nothing nested deeper: each level of nesting in a
+ * structure's text escapes what it holds once more, and a titled chapter
+ * of an edition took 900 bytes as nested structures, 350 so. */
+#define TOC_SCOPE_FIELD "zerocp-toc-scope"
+#define TOC_TAGS_FIELD "zerocp-toc-tags"
+#define TOC_ENTRIES_FIELD "zerocp-toc-entries"
 
-static void
-gst_zero_cp_toc_entries_to_structure (GstStructure * structure,
-    GList * entries);
+/* Deeper than any TOC (editions, chapters, their sub-chapters): a hostile
+ * publisher's nesting stops here. */
+#define TOC_DEPTH_MAX 8
 
 static GstStructure *
-gst_zero_cp_toc_entry_to_structure (const GstTocEntry * entry)
+gst_zero_cp_toc_entry_to_structure (const GstTocEntry * entry, guint depth)
 {
   GstStructure *structure;
   GstTocLoopType loop_type = GST_TOC_LOOP_NONE;
@@ -616,7 +621,7 @@ gst_zero_cp_toc_entry_to_structure (const GstTocEntry * entry)
 
   gst_toc_entry_get_start_stop_times (entry, &start, &stop);
   gst_toc_entry_get_loop (entry, &loop_type, &repeat_count);
-  structure = gst_structure_new ("entry",
+  structure = gst_structure_new ("entry", "depth", G_TYPE_UINT, depth,
       "type", G_TYPE_INT, (gint) gst_toc_entry_get_entry_type (entry),
       "uid", G_TYPE_STRING, gst_toc_entry_get_uid (entry),
       "start", G_TYPE_INT64, start, "stop", G_TYPE_INT64, stop,
@@ -624,79 +629,44 @@ gst_zero_cp_toc_entry_to_structure (const GstTocEntry * entry)
       "repeat-count", G_TYPE_INT, repeat_count, NULL);
   if (tags)
     gst_structure_set (structure, "tags", GST_TYPE_TAG_LIST, tags, NULL);
-  gst_zero_cp_toc_entries_to_structure (structure,
-      gst_toc_entry_get_sub_entries (entry));
   return structure;
 }
 
+/* Appends @entries and their sub-entries, from @depth on, to @array. */
 static void
-gst_zero_cp_toc_entries_to_structure (GstStructure * structure, GList * entries)
+gst_zero_cp_toc_entries_to_array (GValue * array, GList * entries, guint depth)
 {
-  GValue array = G_VALUE_INIT;
-
-  g_value_init (&array, GST_TYPE_ARRAY);
   for (GList * l = entries; l; l = l->next) {
     GValue value = G_VALUE_INIT;
 
     g_value_init (&value, GST_TYPE_STRUCTURE);
-    g_value_take_boxed (&value, gst_zero_cp_toc_entry_to_structure (l->data));
-    gst_value_array_append_and_take_value (&array, &value);
+    g_value_take_boxed (&value, gst_zero_cp_toc_entry_to_structure (l->data,
+            depth));
+    gst_value_array_append_and_take_value (array, &value);
+    gst_zero_cp_toc_entries_to_array (array,
+        gst_toc_entry_get_sub_entries (l->data), depth + 1);
   }
-  gst_structure_take_value (structure, "entries", &array);
 }
 
-static GstStructure *
-gst_zero_cp_toc_to_structure (const GstToc * toc)
+/* Sets the fields of @toc on @structure, a TOC event's. */
+static void
+gst_zero_cp_toc_to_fields (const GstToc * toc, GstStructure * structure)
 {
-  GstStructure *structure = gst_structure_new ("toc", "scope", G_TYPE_INT,
-      (gint) gst_toc_get_scope (toc), NULL);
   GstTagList *tags = gst_toc_get_tags (toc);
+  GValue entries = G_VALUE_INIT;
 
+  gst_structure_set (structure, TOC_SCOPE_FIELD, G_TYPE_INT,
+      (gint) gst_toc_get_scope (toc), NULL);
   if (tags)
-    gst_structure_set (structure, "tags", GST_TYPE_TAG_LIST, tags, NULL);
-  gst_zero_cp_toc_entries_to_structure (structure, gst_toc_get_entries (toc));
-  return structure;
-}
-
-/* Deeper than any TOC (editions, chapters, their sub-chapters): a hostile
- * publisher's nesting stops here. */
-#define TOC_DEPTH_MAX 8
-
-static GstTocEntry *gst_zero_cp_toc_entry_from_structure (const GstStructure *
-    structure, guint depth);
-
-/* Appends the entries of @structure to @parent, or to @toc without one. */
-static gboolean
-gst_zero_cp_toc_entries_from_structure (const GstStructure * structure,
-    guint depth, GstToc * toc, GstTocEntry * parent)
-{
-  const GValue *entries = gst_structure_get_value (structure, "entries");
-
-  if (!entries)
-    return TRUE;
-  if (!GST_VALUE_HOLDS_ARRAY (entries) || depth >= TOC_DEPTH_MAX)
-    return FALSE;
-  for (guint i = 0; i < gst_value_array_get_size (entries); i++) {
-    const GValue *value = gst_value_array_get_value (entries, i);
-    GstTocEntry *entry;
-
-    if (!GST_VALUE_HOLDS_STRUCTURE (value))
-      return FALSE;
-    entry = gst_zero_cp_toc_entry_from_structure (gst_value_get_structure
-        (value), depth + 1);
-    if (!entry)
-      return FALSE;
-    if (parent)
-      gst_toc_entry_append_sub_entry (parent, entry);
-    else
-      gst_toc_append_entry (toc, entry);
-  }
-  return TRUE;
+    gst_structure_set (structure, TOC_TAGS_FIELD, GST_TYPE_TAG_LIST, tags,
+        NULL);
+  g_value_init (&entries, GST_TYPE_ARRAY);
+  gst_zero_cp_toc_entries_to_array (&entries, gst_toc_get_entries (toc), 0);
+  gst_structure_take_value (structure, TOC_ENTRIES_FIELD, &entries);
 }
 
 static GstTocEntry *
-gst_zero_cp_toc_entry_from_structure (const GstStructure * structure,
-    guint depth)
+gst_zero_cp_toc_entry_from_structure (const GstStructure * structure)
 {
   gint type, loop_type, repeat_count;
   GstTagList *tags = NULL;
@@ -717,37 +687,71 @@ gst_zero_cp_toc_entry_from_structure (const GstStructure * structure,
   gst_toc_entry_set_loop (entry, (GstTocLoopType) loop_type, repeat_count);
   if ((tags = gst_zero_cp_structure_get_known_tags (structure, "tags")))
     gst_toc_entry_set_tags (entry, tags);
-  if (!gst_zero_cp_toc_entries_from_structure (structure, depth, NULL, entry)) {
-    gst_toc_entry_unref (entry);
-    return NULL;
-  }
   return entry;
+}
+
+/* Adds to @toc the entries of @structure: each at depth 0 an entry of the
+ * TOC, each deeper one a sub-entry of the last entry one level up.  FALSE
+ * for an entry that does not read, or that has no such parent. */
+static gboolean
+gst_zero_cp_toc_entries_from_structure (const GstStructure * structure,
+    GstToc * toc)
+{
+  const GValue *entries = gst_structure_get_value (structure,
+      TOC_ENTRIES_FIELD);
+  /* The last entry read at each depth; a sub-entry is held by its parent. */
+  GstTocEntry *last[TOC_DEPTH_MAX] = { NULL };
+
+  if (!entries)
+    return TRUE;
+  if (!GST_VALUE_HOLDS_ARRAY (entries))
+    return FALSE;
+  for (guint i = 0; i < gst_value_array_get_size (entries); i++) {
+    const GValue *value = gst_value_array_get_value (entries, i);
+    const GstStructure *fields;
+    GstTocEntry *entry;
+    guint depth;
+
+    if (!GST_VALUE_HOLDS_STRUCTURE (value))
+      return FALSE;
+    fields = gst_value_get_structure (value);
+    if (!gst_structure_get_uint (fields, "depth", &depth) ||
+        depth >= TOC_DEPTH_MAX || (depth > 0 && !last[depth - 1]))
+      return FALSE;
+    entry = gst_zero_cp_toc_entry_from_structure (fields);
+    if (!entry)
+      return FALSE;
+    if (depth == 0)
+      gst_toc_append_entry (toc, entry);
+    else
+      gst_toc_entry_append_sub_entry (last[depth - 1], entry);
+    last[depth] = entry;
+    /* Deeper ones belonged to an earlier entry. */
+    for (guint d = depth + 1; d < TOC_DEPTH_MAX; d++)
+      last[d] = NULL;
+  }
+  return TRUE;
 }
 
 /* The TOC event of @structure, which it takes; NULL if it holds none. */
 static GstEvent *
 gst_zero_cp_toc_event_from_structure (GstStructure * structure)
 {
-  const GValue *value = gst_structure_get_value (structure, TOC_FIELD);
-  const GstStructure *fields;
   gboolean updated = FALSE;
   GstTagList *tags = NULL;
   GstEvent *event = NULL;
   gint scope;
   GstToc *toc;
 
-  if (!value || !GST_VALUE_HOLDS_STRUCTURE (value))
-    goto done;
-  fields = gst_value_get_structure (value);
-  if (!gst_structure_get_int (fields, "scope", &scope) ||
+  if (!gst_structure_get_int (structure, TOC_SCOPE_FIELD, &scope) ||
       (scope != GST_TOC_SCOPE_GLOBAL && scope != GST_TOC_SCOPE_CURRENT))
     goto done;
 
   toc = gst_toc_new ((GstTocScope) scope);
-  if ((tags = gst_zero_cp_structure_get_known_tags (fields, "tags")))
+  if ((tags = gst_zero_cp_structure_get_known_tags (structure, TOC_TAGS_FIELD)))
     gst_toc_set_tags (toc, tags);
   gst_structure_get_boolean (structure, "updated", &updated);
-  if (gst_zero_cp_toc_entries_from_structure (fields, 0, toc, NULL))
+  if (gst_zero_cp_toc_entries_from_structure (structure, toc))
     event = gst_event_new_toc (toc, updated);
   gst_toc_unref (toc);
 
@@ -819,13 +823,10 @@ gst_zero_cp_event_to_string (GstEvent * event)
    * to subscribers: it is left out, the rest goes. */
   readable = gst_structure_copy (structure);
   if (GST_EVENT_TYPE (event) == GST_EVENT_TOC) {
-    GValue value = G_VALUE_INIT;
     GstToc *toc;
 
     gst_event_parse_toc (event, &toc, NULL);
-    g_value_init (&value, GST_TYPE_STRUCTURE);
-    g_value_take_boxed (&value, gst_zero_cp_toc_to_structure (toc));
-    gst_structure_take_value (readable, TOC_FIELD, &value);
+    gst_zero_cp_toc_to_fields (toc, readable);
     gst_toc_unref (toc);
   }
   gst_zero_cp_structure_keep_readable (readable, GST_EVENT_TYPE_NAME (event));

@@ -2399,6 +2399,24 @@ GST_START_TEST (test_wait_for_connection_holds_events)
 
 GST_END_TEST;
 
+/* A film's TOC: an edition of 40 chapters with titles (more than one
+ * record holds, so that a subscriber that joins gets it only whole), the
+ * second with two sub-chapters, then a second edition, empty. */
+#define TOC_CHAPTERS 40
+
+static GstTocEntry *
+new_chapter (const gchar * uid, guint64 start, guint64 stop)
+{
+  GstTocEntry *chapter = gst_toc_entry_new (GST_TOC_ENTRY_TYPE_CHAPTER, uid);
+  gchar *title = g_strdup_printf ("The chapter called %s", uid);
+
+  gst_toc_entry_set_start_stop_times (chapter, start, stop);
+  gst_toc_entry_set_tags (chapter, gst_tag_list_new (GST_TAG_TITLE, title,
+          NULL));
+  g_free (title);
+  return chapter;
+}
+
 static GstToc *
 new_chapters_toc (void)
 {
@@ -2407,26 +2425,54 @@ new_chapters_toc (void)
       "edition");
 
   gst_toc_set_tags (toc, gst_tag_list_new (GST_TAG_TITLE, "zerocp", NULL));
-  for (guint i = 0; i < 3; i++) {
+  for (guint i = 0; i < TOC_CHAPTERS; i++) {
     gchar *uid = g_strdup_printf ("chapter-%u", i);
-    GstTocEntry *chapter = gst_toc_entry_new (GST_TOC_ENTRY_TYPE_CHAPTER, uid);
-
-    gst_toc_entry_set_start_stop_times (chapter, i * GST_SECOND,
+    GstTocEntry *chapter = new_chapter (uid, i * GST_SECOND,
         (i + 1) * GST_SECOND);
-    gst_toc_entry_set_tags (chapter, gst_tag_list_new (GST_TAG_TITLE, uid,
-            NULL));
+
+    if (i == 1) {
+      gst_toc_entry_append_sub_entry (chapter, new_chapter ("chapter-1.0",
+              GST_SECOND, GST_SECOND * 3 / 2));
+      gst_toc_entry_append_sub_entry (chapter, new_chapter ("chapter-1.1",
+              GST_SECOND * 3 / 2, 2 * GST_SECOND));
+    }
     gst_toc_entry_append_sub_entry (edition, chapter);
     g_free (uid);
   }
   gst_toc_append_entry (toc, edition);
+  gst_toc_append_entry (toc, gst_toc_entry_new (GST_TOC_ENTRY_TYPE_EDITION,
+          "edition-2"));
   return toc;
+}
+
+static void
+check_chapter (GstTocEntry * chapter, const gchar * uid, guint64 start,
+    guint64 stop, guint sub_entries)
+{
+  gchar *title, *expected = g_strdup_printf ("The chapter called %s", uid);
+  gint64 entry_start, entry_stop;
+
+  fail_unless_equals_string (gst_toc_entry_get_uid (chapter), uid);
+  fail_unless_equals_int (gst_toc_entry_get_entry_type (chapter),
+      GST_TOC_ENTRY_TYPE_CHAPTER);
+  fail_unless (gst_toc_entry_get_start_stop_times (chapter, &entry_start,
+          &entry_stop));
+  fail_unless_equals_int64 (entry_start, start);
+  fail_unless_equals_int64 (entry_stop, stop);
+  fail_unless (gst_tag_list_get_string (gst_toc_entry_get_tags (chapter),
+          GST_TAG_TITLE, &title));
+  fail_unless_equals_string (title, expected);
+  fail_unless_equals_int (g_list_length (gst_toc_entry_get_sub_entries
+          (chapter)), sub_entries);
+  g_free (title);
+  g_free (expected);
 }
 
 static void
 check_chapters_toc (GstEvent * event)
 {
   GstTocEntry *edition;
-  GList *entries;
+  GList *entries, *sub_entries;
   gchar *title;
   GstToc *toc;
 
@@ -2438,28 +2484,30 @@ check_chapters_toc (GstEvent * event)
   fail_unless_equals_string (title, "zerocp");
   g_free (title);
   entries = gst_toc_get_entries (toc);
-  fail_unless_equals_int (g_list_length (entries), 1);
+  fail_unless_equals_int (g_list_length (entries), 2);
   edition = entries->data;
   fail_unless_equals_string (gst_toc_entry_get_uid (edition), "edition");
   fail_unless_equals_int (gst_toc_entry_get_entry_type (edition),
       GST_TOC_ENTRY_TYPE_EDITION);
-  entries = gst_toc_entry_get_sub_entries (edition);
-  fail_unless_equals_int (g_list_length (entries), 3);
-  for (guint i = 0; i < 3; i++, entries = entries->next) {
-    GstTocEntry *chapter = entries->data;
-    gchar *uid = g_strdup_printf ("chapter-%u", i);
-    gint64 start, stop;
+  edition = entries->next->data;
+  fail_unless_equals_string (gst_toc_entry_get_uid (edition), "edition-2");
+  fail_if (gst_toc_entry_get_sub_entries (edition));
 
-    fail_unless_equals_string (gst_toc_entry_get_uid (chapter), uid);
-    fail_unless (gst_toc_entry_get_start_stop_times (chapter, &start, &stop));
-    fail_unless_equals_int64 (start, i * GST_SECOND);
-    fail_unless_equals_int64 (stop, (i + 1) * GST_SECOND);
-    fail_unless (gst_tag_list_get_string (gst_toc_entry_get_tags (chapter),
-            GST_TAG_TITLE, &title));
-    fail_unless_equals_string (title, uid);
-    g_free (title);
+  entries = gst_toc_entry_get_sub_entries (entries->data);
+  fail_unless_equals_int (g_list_length (entries), TOC_CHAPTERS);
+  for (guint i = 0; i < TOC_CHAPTERS; i++, entries = entries->next) {
+    gchar *uid = g_strdup_printf ("chapter-%u", i);
+
+    check_chapter (entries->data, uid, i * GST_SECOND, (i + 1) * GST_SECOND,
+        i == 1 ? 2 : 0);
     g_free (uid);
   }
+  entries = gst_toc_entry_get_sub_entries (gst_toc_get_entries (toc)->data);
+  sub_entries = gst_toc_entry_get_sub_entries (entries->next->data);
+  check_chapter (sub_entries->data, "chapter-1.0", GST_SECOND,
+      GST_SECOND * 3 / 2, 0);
+  check_chapter (sub_entries->next->data, "chapter-1.1", GST_SECOND * 3 / 2,
+      2 * GST_SECOND, 0);
   gst_toc_unref (toc);
   gst_event_unref (event);
 }
@@ -2527,39 +2575,53 @@ GST_START_TEST (test_toc_and_protection_cross)
 
 GST_END_TEST;
 
-/* "<TOC> GstEventTocGlobal, zerocp-toc=<@toc>", as a publisher would send
- * a TOC; without @toc, with no TOC at all. */
+/* "<TOC> GstEventTocGlobal, zerocp-toc-scope=@scope, zerocp-toc-tags=@tags,
+ * zerocp-toc-entries=<...>", as a publisher would send a TOC with @tags, if
+ * any, and the entries that follow, up to NULL (each taken); no TOC fields
+ * at all for a @scope of -1. */
 static gchar *
-toc_event_string (GstStructure * toc)
+toc_event_string (gint scope, GstTagList * tags, GstStructure * entry, ...)
 {
   GstStructure *event = gst_structure_new ("GstEventTocGlobal", "updated",
       G_TYPE_BOOLEAN, FALSE, NULL);
+  GValue entries = G_VALUE_INIT;
   gchar *fields, *string;
+  va_list args;
 
-  if (toc)
-    gst_structure_set (event, "zerocp-toc", GST_TYPE_STRUCTURE, toc, NULL);
+  g_value_init (&entries, GST_TYPE_ARRAY);
+  va_start (args, entry);
+  for (; entry; entry = va_arg (args, GstStructure *)) {
+    GValue value = G_VALUE_INIT;
+
+    g_value_init (&value, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&value, entry);
+    gst_value_array_append_and_take_value (&entries, &value);
+  }
+  va_end (args);
+  if (scope != -1) {
+    gst_structure_set (event, "zerocp-toc-scope", G_TYPE_INT, scope, NULL);
+    if (tags)
+      gst_structure_set (event, "zerocp-toc-tags", GST_TYPE_TAG_LIST, tags,
+          NULL);
+    gst_structure_take_value (event, "zerocp-toc-entries", &entries);
+  } else {
+    g_value_unset (&entries);
+  }
   fields = gst_structure_to_string (event);
   string = g_strdup_printf ("%u %s", (guint) GST_EVENT_TOC, fields);
   g_free (fields);
   gst_structure_free (event);
-  if (toc)
-    gst_structure_free (toc);
   return string;
 }
 
+/* A TOC entry's structure at @depth, of @type. */
 static GstStructure *
-toc_with_entry (GstStructure * entry)
+toc_entry (guint depth, gint type)
 {
-  GstStructure *toc = gst_structure_new ("toc", "scope", G_TYPE_INT,
-      GST_TOC_SCOPE_GLOBAL, NULL);
-  GValue entries = G_VALUE_INIT, value = G_VALUE_INIT;
-
-  g_value_init (&entries, GST_TYPE_ARRAY);
-  g_value_init (&value, GST_TYPE_STRUCTURE);
-  g_value_take_boxed (&value, entry);
-  gst_value_array_append_and_take_value (&entries, &value);
-  gst_structure_take_value (toc, "entries", &entries);
-  return toc;
+  return gst_structure_new ("entry", "depth", G_TYPE_UINT, depth,
+      "type", G_TYPE_INT, type, "uid", G_TYPE_STRING, "x",
+      "start", G_TYPE_INT64, (gint64) 0, "stop", G_TYPE_INT64, (gint64) 0,
+      "loop-type", G_TYPE_INT, 0, "repeat-count", G_TYPE_INT, 0, NULL);
 }
 
 /* A publisher of the library's own, for frames and events that no
@@ -2601,23 +2663,35 @@ GST_START_TEST (test_unreadable_events_are_dropped)
   gchar *channel = unique_channel ("badevents");
   GstHarness *sub = harness_for ("zerocpsrc", channel);
   struct zcp_publisher *publisher;
-  gchar *events[7];
+  gchar *events[9];
   GstEvent *event;
 
   events[0] = g_strdup ("hello");
   events[1] = g_strdup_printf ("%u video/x-raw", (guint) GST_EVENT_CAPS);
-  events[2] = toc_event_string (NULL);
-  events[3] = toc_event_string (gst_structure_new ("toc", "scope", G_TYPE_INT,
-          42, NULL));
-  events[4] = toc_event_string (toc_with_entry (gst_structure_new ("entry",
-              "type", G_TYPE_INT, 42, "uid", G_TYPE_STRING, "x", "start",
-              G_TYPE_INT64, (gint64) 0, "stop", G_TYPE_INT64, (gint64) 0,
-              "loop-type", G_TYPE_INT, 0, "repeat-count", G_TYPE_INT, 0,
-              NULL)));
-  events[5] = toc_event_string (toc_with_entry (gst_structure_new ("entry",
-              "uid", G_TYPE_STRING, "no-type", NULL)));
+  events[2] = toc_event_string (-1, NULL, NULL);
+  events[3] = toc_event_string (42, NULL, NULL);
+  events[4] = toc_event_string (GST_TOC_SCOPE_GLOBAL, NULL, toc_entry (0, 42),
+      NULL);
+  events[5] = toc_event_string (GST_TOC_SCOPE_GLOBAL, NULL,
+      gst_structure_new ("entry", "depth", G_TYPE_UINT, 0, "uid",
+          G_TYPE_STRING, "no-type", NULL), NULL);
+  /* A sub-entry with no entry one level up. */
+  events[6] = toc_event_string (GST_TOC_SCOPE_GLOBAL, NULL,
+      toc_entry (0, GST_TOC_ENTRY_TYPE_EDITION),
+      toc_entry (2, GST_TOC_ENTRY_TYPE_CHAPTER), NULL);
+  /* Deeper than any TOC. */
+  events[7] = toc_event_string (GST_TOC_SCOPE_GLOBAL, NULL,
+      toc_entry (0, GST_TOC_ENTRY_TYPE_EDITION),
+      toc_entry (1, GST_TOC_ENTRY_TYPE_CHAPTER),
+      toc_entry (2, GST_TOC_ENTRY_TYPE_CHAPTER),
+      toc_entry (3, GST_TOC_ENTRY_TYPE_CHAPTER),
+      toc_entry (4, GST_TOC_ENTRY_TYPE_CHAPTER),
+      toc_entry (5, GST_TOC_ENTRY_TYPE_CHAPTER),
+      toc_entry (6, GST_TOC_ENTRY_TYPE_CHAPTER),
+      toc_entry (7, GST_TOC_ENTRY_TYPE_CHAPTER),
+      toc_entry (8, GST_TOC_ENTRY_TYPE_CHAPTER), NULL);
   /* GStreamer's parser would warn of what follows the structure. */
-  events[6] = g_strdup_printf ("%u zerocp-test; and then more",
+  events[8] = g_strdup_printf ("%u zerocp-test; and then more",
       (guint) GST_EVENT_CUSTOM_DOWNSTREAM);
 
   publisher = open_raw_publisher (channel, "application/x-test");
@@ -2905,9 +2979,7 @@ GST_START_TEST (test_unsound_events_are_dropped)
       GST_TYPE_SEGMENT, &segment);
   before[3] = event_string_with (GST_EVENT_TAG, "GstTagList-stream",
       "taglist", GST_TYPE_TAG_LIST, tags);
-  before[4] = toc_event_string (gst_structure_new ("toc", "scope",
-          G_TYPE_INT, (gint) GST_TOC_SCOPE_GLOBAL, "tags", GST_TYPE_TAG_LIST,
-          tags, NULL));
+  before[4] = toc_event_string (GST_TOC_SCOPE_GLOBAL, tags, NULL);
   before[5] = g_strdup_printf ("%u segment-done, format=(GstFormat)time",
       (guint) GST_EVENT_SEGMENT_DONE);
   before[6] = g_strdup_printf ("%u protection, system_id=(string)x",
