@@ -32,10 +32,10 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
 #define ZCP_MAX_PLANES 4u
 /* Serialized events: the last ZCP_EVENT_RECORDS by number, twice what one
  * ring can queue, so that a queued event's record is still there; and the
- * latest of each of the ZCP_STICKY_RECORDS sticky kinds, for subscribers
+ * latest of each of the ZCP_SHM_STICKY_KINDS sticky kinds, for subscribers
  * that join later, in ZCP_STICKY_PARTS records of the kind's own. */
 #define ZCP_EVENT_RECORDS 128u
-#define ZCP_STICKY_RECORDS 12u
+#define ZCP_SHM_STICKY_KINDS 12u
 #define ZCP_STICKY_PARTS 8u
 #define ZCP_EVENT_RECORD_SIZE 4096u
 /* Upstream events a subscriber may have waiting for the publisher. */
@@ -457,7 +457,7 @@ _Static_assert (offsetof (struct zcp_shm_slot, upstream) ==
   (ZCP_SLOTS_OFFSET + \
    (uint64_t) ZCP_MAX_SUBSCRIBERS * sizeof (struct zcp_shm_slot))
 #define ZCP_CONTROL_SIZE \
-  (ZCP_EVENTS_OFFSET + (uint64_t) (ZCP_EVENT_RECORDS + ZCP_STICKY_RECORDS * \
-       ZCP_STICKY_PARTS) * ZCP_EVENT_RECORD_SIZE)
+  (ZCP_EVENTS_OFFSET + (uint64_t) (ZCP_EVENT_RECORDS + \
+       ZCP_SHM_STICKY_KINDS * ZCP_STICKY_PARTS) * ZCP_EVENT_RECORD_SIZE)
 
 _Static_assert (ZCP_SLOTS_OFFSET % 64 == 0, "slots must be cache aligned");

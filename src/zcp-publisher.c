@@ -115,7 +115,7 @@ init_header (struct zcp_shm_header *header, uint32_t epoch)
   header->slots_offset = ZCP_SLOTS_OFFSET;
   header->events_offset = ZCP_EVENTS_OFFSET;
   header->event_records = ZCP_EVENT_RECORDS;
-  header->sticky_records = ZCP_STICKY_RECORDS * ZCP_STICKY_PARTS;
+  header->sticky_records = ZCP_SHM_STICKY_KINDS * ZCP_STICKY_PARTS;
   header->epoch = epoch;
   header->publisher_pid = (uint32_t) getpid ();
 }

@@ -10,7 +10,7 @@ _Static_assert (ZCP_EVENT_MAX ==
     "ZCP_EVENT_MAX is the payload room of a record");
 _Static_assert (ZCP_STICKY_MAX == ZCP_STICKY_PARTS * ZCP_EVENT_MAX,
     "a sticky kind's records hold its longest event");
-_Static_assert (ZCP_STICKY_KINDS == ZCP_STICKY_RECORDS,
+_Static_assert (ZCP_STICKY_KINDS == ZCP_SHM_STICKY_KINDS,
     "each sticky kind has its records");
 
 static void

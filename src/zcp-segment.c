@@ -404,6 +404,6 @@ zcp_segment_validate_header (const struct zcp_shm_header *header)
   EXPECT_FIELD (slots_offset, ZCP_SLOTS_OFFSET);
   EXPECT_FIELD (events_offset, ZCP_EVENTS_OFFSET);
   EXPECT_FIELD (event_records, ZCP_EVENT_RECORDS);
-  EXPECT_FIELD (sticky_records, ZCP_STICKY_RECORDS * ZCP_STICKY_PARTS);
+  EXPECT_FIELD (sticky_records, ZCP_SHM_STICKY_KINDS * ZCP_STICKY_PARTS);
   return 0;
 }

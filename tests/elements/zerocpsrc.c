@@ -2472,7 +2472,7 @@ static void
 check_chapters_toc (GstEvent * event)
 {
   GstTocEntry *edition;
-  GList *entries, *sub_entries;
+  GList *entries, *sub_entries = NULL;
   gchar *title;
   GstToc *toc;
 
@@ -2500,10 +2500,10 @@ check_chapters_toc (GstEvent * event)
 
     check_chapter (entries->data, uid, i * GST_SECOND, (i + 1) * GST_SECOND,
         i == 1 ? 2 : 0);
+    if (i == 1)
+      sub_entries = gst_toc_entry_get_sub_entries (entries->data);
     g_free (uid);
   }
-  entries = gst_toc_entry_get_sub_entries (gst_toc_get_entries (toc)->data);
-  sub_entries = gst_toc_entry_get_sub_entries (entries->next->data);
   check_chapter (sub_entries->data, "chapter-1.0", GST_SECOND,
       GST_SECOND * 3 / 2, 0);
   check_chapter (sub_entries->next->data, "chapter-1.1", GST_SECOND * 3 / 2,
