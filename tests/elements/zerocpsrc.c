@@ -346,6 +346,25 @@ wait_for_num_subscribers (GstElement * sink, guint count)
   return TRUE;
 }
 
+/* A subscriber that joins @pub's channel beside @sub: once the sink counts
+ * both, a frame is pushed and pulled from each, so that what the joiner got
+ * before its first frame is queued. */
+static GstHarness *
+join_and_take_a_frame (GstHarness * pub, GstHarness * sub,
+    const gchar * channel)
+{
+  GstElement *sink = element_of (pub);
+  GstHarness *joiner = harness_for ("zerocpsrc", channel);
+
+  fail_unless (wait_for_num_subscribers (sink, 2));
+  fail_unless_equals_int (gst_harness_push (pub,
+          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+  gst_buffer_unref (gst_harness_pull (joiner));
+  gst_buffer_unref (gst_harness_pull (sub));
+  gst_object_unref (sink);
+  return joiner;
+}
+
 GST_START_TEST (test_eos_crosses)
 {
   GstHarness *pub, *sub;
@@ -470,7 +489,6 @@ GST_START_TEST (test_tags_cross_with_a_small_picture)
 {
   GstHarness *pub, *sub, *joiner;
   gchar *channel = open_pair ("smallpic", "zerocpsrc", &pub, &sub);
-  GstElement *sink = element_of (pub);
   GstBuffer *picture = gst_buffer_new_allocate (NULL, 8192, NULL);
   GstCaps *jpeg = gst_caps_new_empty_simple ("image/jpeg");
   GstSample *sample;
@@ -490,16 +508,10 @@ GST_START_TEST (test_tags_cross_with_a_small_picture)
   gst_buffer_unref (gst_harness_pull (sub));
   check_tag_picture (sub, sample);
 
-  joiner = harness_for ("zerocpsrc", channel);
-  fail_unless (wait_for_num_subscribers (sink, 2));
-  fail_unless_equals_int (gst_harness_push (pub,
-          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
-  gst_buffer_unref (gst_harness_pull (joiner));
-  gst_buffer_unref (gst_harness_pull (sub));
+  joiner = join_and_take_a_frame (pub, sub, channel);
   check_tag_picture (joiner, sample);
 
   gst_harness_teardown (joiner);
-  gst_object_unref (sink);
   gst_sample_unref (sample);
   gst_caps_unref (jpeg);
   gst_buffer_unref (picture);
@@ -682,7 +694,6 @@ GST_START_TEST (test_long_events_cross)
 {
   GstHarness *pub, *sub, *joiner;
   gchar *channel = open_pair ("long", "zerocpsrc", &pub, &sub);
-  GstElement *sink = element_of (pub);
   GstBus *bus = gst_bus_new ();
   GstMessage *warning;
   GstEvent *event;
@@ -724,12 +735,7 @@ GST_START_TEST (test_long_events_cross)
       "reach the subscriber that was there");
   gst_event_unref (event);
 
-  joiner = harness_for ("zerocpsrc", channel);
-  fail_unless (wait_for_num_subscribers (sink, 2));
-  fail_unless_equals_int (gst_harness_push (pub,
-          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
-  gst_buffer_unref (gst_harness_pull (joiner));
-  gst_buffer_unref (gst_harness_pull (sub));
+  joiner = join_and_take_a_frame (pub, sub, channel);
   event = pull_sticky_event_named (joiner, "long-sticky");
   fail_unless (event != NULL, "a subscriber that joined did not get the "
       "long sticky event");
@@ -743,7 +749,6 @@ GST_START_TEST (test_long_events_cross)
   }
 
   gst_harness_teardown (joiner);
-  gst_object_unref (sink);
   gst_element_set_bus (pub->element, NULL);
   gst_object_unref (bus);
   close_pair (channel, pub, sub);
@@ -2580,7 +2585,6 @@ GST_START_TEST (test_toc_and_protection_cross)
 {
   GstHarness *pub, *sub, *late;
   gchar *channel = open_pair ("toc", "zerocpsrc", &pub, &sub);
-  GstElement *sink = element_of (pub);
   GstToc *toc = new_chapters_toc ();
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
@@ -2592,17 +2596,12 @@ GST_START_TEST (test_toc_and_protection_cross)
   check_chapters_toc (pull_event_of_type (sub, GST_EVENT_TOC));
   check_protection_event (pull_event_of_type (sub, GST_EVENT_PROTECTION));
 
-  late = harness_for ("zerocpsrc", channel);
-  fail_unless (wait_for_num_subscribers (sink, 2));
-  fail_unless_equals_int (gst_harness_push (pub,
-          gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
-  gst_buffer_unref (gst_harness_pull (late));
+  late = join_and_take_a_frame (pub, sub, channel);
   check_chapters_toc (pull_event_of_type (late, GST_EVENT_TOC));
   check_protection_event (pull_event_of_type (late, GST_EVENT_PROTECTION));
 
   gst_toc_unref (toc);
   gst_harness_teardown (late);
-  gst_object_unref (sink);
   close_pair (channel, pub, sub);
 }
 
