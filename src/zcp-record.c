@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "zcp-record.h"
@@ -124,29 +125,36 @@ zcp_record_read_into (const struct zcp_shm_event_record *record,
   return -EAGAIN;
 }
 
-size_t
-zcp_records_room (uint64_t size)
-{
-  return (size_t) parts_of (size) * ZCP_EVENT_MAX + 1;
-}
-
 int
 zcp_records_read (const struct zcp_shm_event_record *records,
-    uint32_t count, uint32_t start, uint64_t first, uint64_t size, char *data)
+    uint32_t count, uint32_t start, uint64_t first, uint64_t size,
+    char **data_out)
 {
-  uint32_t parts = parts_of (size);
+  uint32_t parts;
+  char *data;
 
+  /* No event takes more records than there are: a hostile length would
+   * only cost a large allocation before a part's number refuses it. */
+  if (size > (uint64_t) count * ZCP_EVENT_MAX)
+    return -EPROTO;
+  parts = parts_of (size);
+  data = malloc ((size_t) parts * ZCP_EVENT_MAX + 1);
+  if (!data)
+    return -ENOMEM;
   for (uint32_t i = 0; i < parts; i++) {
     uint32_t length, total_length, sticky;
     uint64_t number;
     int ret = zcp_record_read_into (&records[(start + i) % count], &number,
         &sticky, data + (size_t) i * ZCP_EVENT_MAX, &length, &total_length);
 
-    if (ret < 0)
+    if (ret == 0 && (number != first + i || length != part_length (size, i)))
+      ret = -ESTALE;
+    if (ret < 0) {
+      free (data);
       return ret;
-    if (number != first + i || length != part_length (size, i))
-      return -ESTALE;
+    }
   }
   data[size] = '\0';
+  *data_out = data;
   return 0;
 }

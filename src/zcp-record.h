@@ -34,14 +34,12 @@ int zcp_record_read_into (const struct zcp_shm_event_record *record,
     uint64_t *number, uint32_t *sticky, char *data, uint32_t *length,
     uint32_t *total_length);
 
-/* Reader: the room zcp_records_read() needs for an event of @size bytes. */
-size_t zcp_records_room (uint64_t size);
-
 /* Reader: the @size bytes zcp_records_write() wrote from @first on into the
- * same @records, @count and @start, into @data, which has room for a whole
- * record at each part (a hostile publisher may claim so) and one byte more
- * for the NUL put after them.  -ESTALE if a part is not of that event (its
- * record written again since), or -ENOENT or -EAGAIN as above. */
+ * same @records, @count and @start, in a new NUL-terminated string for
+ * free(), with room for a whole record at each part (a hostile publisher
+ * may claim so).  -ESTALE if a part is not of that event (its record
+ * written again since), -EPROTO if @size is more than @count records hold,
+ * -ENOENT or -EAGAIN as above, -ENOMEM. */
 int zcp_records_read (const struct zcp_shm_event_record *records,
     uint32_t count, uint32_t start, uint64_t first, uint64_t size,
-    char *data);
+    char **data);

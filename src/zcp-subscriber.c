@@ -172,27 +172,16 @@ read_sticky (struct zcp_control *control, uint32_t kind, uint64_t * number,
   const struct zcp_shm_event_record *records =
       &control->sticky[kind * ZCP_STICKY_PARTS];
   uint32_t sticky, length, total_length;
-  char first_part[ZCP_EVENT_MAX], *data;
+  char first_part[ZCP_EVENT_MAX];
   int ret;
 
   ret = zcp_record_read_into (records, number, &sticky, first_part, &length,
       &total_length);
   if (ret < 0)
     return ret;
-  if (total_length > ZCP_STICKY_MAX)
-    return -EPROTO;
-  data = malloc (zcp_records_room (total_length));
-  if (!data)
-    return -ENOMEM;
   /* The first part again: the parts are checked as one event. */
-  ret = zcp_records_read (records, ZCP_STICKY_PARTS, 0, *number,
-      total_length, data);
-  if (ret < 0) {
-    free (data);
-    return ret;
-  }
-  *data_out = data;
-  return 0;
+  return zcp_records_read (records, ZCP_STICKY_PARTS, 0, *number,
+      total_length, data_out);
 }
 
 int
@@ -303,19 +292,8 @@ static int
 read_records (struct zcp_control *control, uint64_t first, uint64_t size,
     char **data_out)
 {
-  char *data = malloc (zcp_records_room (size));
-  int ret;
-
-  if (!data)
-    return -ENOMEM;
-  ret = zcp_records_read (control->events, ZCP_EVENT_RECORDS,
-      (uint32_t) (first % ZCP_EVENT_RECORDS), first, size, data);
-  if (ret < 0) {
-    free (data);
-    return ret;
-  }
-  *data_out = data;
-  return 0;
+  return zcp_records_read (control->events, ZCP_EVENT_RECORDS,
+      (uint32_t) (first % ZCP_EVENT_RECORDS), first, size, data_out);
 }
 
 /* Sticky event @number of kind @kind, from the kind's records: -ESTALE if
