@@ -699,8 +699,11 @@ gst_zero_cp_toc_entries_from_structure (const GstStructure * structure,
 {
   const GValue *entries = gst_structure_get_value (structure,
       TOC_ENTRIES_FIELD);
-  /* The last entry read at each depth; a sub-entry is held by its parent. */
-  GstTocEntry *last[TOC_DEPTH_MAX] = { NULL };
+  /* The last entry read at each depth up to the last entry's, and the
+   * deepest the next may be, one below it; a sub-entry is held by its
+   * parent. */
+  GstTocEntry *last[TOC_DEPTH_MAX];
+  guint deepest_allowed = 0;
 
   if (!entries)
     return TRUE;
@@ -716,7 +719,7 @@ gst_zero_cp_toc_entries_from_structure (const GstStructure * structure,
       return FALSE;
     fields = gst_value_get_structure (value);
     if (!gst_structure_get_uint (fields, "depth", &depth) ||
-        depth >= TOC_DEPTH_MAX || (depth > 0 && !last[depth - 1]))
+        depth > deepest_allowed || depth >= TOC_DEPTH_MAX)
       return FALSE;
     entry = gst_zero_cp_toc_entry_from_structure (fields);
     if (!entry)
@@ -726,9 +729,7 @@ gst_zero_cp_toc_entries_from_structure (const GstStructure * structure,
     else
       gst_toc_entry_append_sub_entry (last[depth - 1], entry);
     last[depth] = entry;
-    /* Deeper ones belonged to an earlier entry. */
-    for (guint d = depth + 1; d < TOC_DEPTH_MAX; d++)
-      last[d] = NULL;
+    deepest_allowed = depth + 1;
   }
   return TRUE;
 }
