@@ -46,8 +46,15 @@ wait_until (_Atomic uint32_t * word, _Atomic uint32_t * sleepers,
   atomic_fetch_add_explicit (sleepers, 1, memory_order_seq_cst);
 
   for (;;) {
+    uint32_t seq;
+
+    /* seq_cst, as the count: a signaller that marked the count before this
+     * has made or will make its call; one after it sees the mark gone, or
+     * made its change before and we see that change below. */
+    atomic_fetch_and_explicit (sleepers, ~ZCP_SHM_SLEEPERS_WAKING,
+        memory_order_seq_cst);
     /* acquire; pairs with the release increment in zcp_event_wake_shared */
-    uint32_t seq = atomic_load_explicit (word, memory_order_acquire);
+    seq = atomic_load_explicit (word, memory_order_acquire);
 
     if (condition (data))
       break;
@@ -98,7 +105,7 @@ signal_bits (_Atomic uint32_t * word, _Atomic uint32_t * sleepers,
     uint32_t bits)
 {
   zcp_event_before_looking ();
-  if (zcp_event_is_sleeping (sleepers))
+  if (zcp_event_claim_wake (sleepers))
     zcp_event_wake_shared (word, bits);
 }
 

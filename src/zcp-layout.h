@@ -20,7 +20,7 @@ _Static_assert (ATOMIC_LLONG_LOCK_FREE == 2,
     "64-bit atomics must be lock-free: they are shared between processes");
 
 #define ZCP_MAGIC UINT64_C(0x314e41484350435a)  /* "ZCPCHAN1" in memory order */
-#define ZCP_LAYOUT_VERSION 7u
+#define ZCP_LAYOUT_VERSION 8u
 
 #define ZCP_MAX_POOLS 8u
 #define ZCP_MAX_CHUNKS_PER_POOL 256u
@@ -102,7 +102,11 @@ enum
 #define ZCP_SHM_EVENT_CAPS 0x53504143u
 
 /* A process-shared wake-up: a futex word and a count of sleepers, so that a
- * signal costs no system call when nobody sleeps. */
+ * signal costs no system call when nobody sleeps.  The count's top bit says
+ * that a signaller has made the wake-up call for those counted, who have not
+ * run since: signals until one of them looks again make none. */
+#define ZCP_SHM_SLEEPERS_WAKING 0x80000000u
+
 struct zcp_shm_event
 {
   _Atomic uint32_t seq;

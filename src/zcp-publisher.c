@@ -1104,8 +1104,8 @@ push_one_locked (struct zcp_publisher *self, uint32_t s,
   return PUSHED;
 }
 
-/* Wakes those subscribers in @pending that sleep, all with one call, and
- * forgets them. */
+/* Wakes those subscribers in @pending that sleep and have no wake-up on its
+ * way, all with one call, and forgets them. */
 static void
 signal_pushed (struct zcp_control *control, uint64_t * pending)
 {
@@ -1115,7 +1115,7 @@ signal_pushed (struct zcp_control *control, uint64_t * pending)
   while (*pending) {
     uint32_t s = (uint32_t) __builtin_ctzll (*pending);
 
-    if (zcp_event_is_sleeping (&control->slots[s].sleepers))
+    if (zcp_event_claim_wake (&control->slots[s].sleepers))
       bits |= zcp_event_bit (s);
     *pending &= *pending - 1;
   }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -34,6 +35,13 @@ struct sleeper
   int result;
   _Atomic pid_t tid;
 };
+
+/* How many sleep on @sleepers, without the mark of a wake-up on its way. */
+static uint32_t
+sleeping (_Atomic uint32_t * sleepers)
+{
+  return atomic_load (sleepers) & ~ZCP_SHM_SLEEPERS_WAKING;
+}
 
 static int64_t
 now_ns (void)
@@ -70,7 +78,7 @@ test_timeout (struct shared *shared)
           start + 50 * MSEC), -ETIMEDOUT, "a wait with nothing to see times "
       "out");
   ok (now_ns () - start >= 50 * MSEC, "but not before its deadline");
-  is_int (atomic_load (&shared->event.waiters), 0, "and leaves no waiter");
+  is_int (sleeping (&shared->event.waiters), 0, "and leaves no waiter");
 
   zcp_event_signal (&shared->event);
   is_int (atomic_load (&shared->event.seq), 0,
@@ -115,6 +123,67 @@ test_processes (struct shared *shared)
       "a signal wakes a waiter in another process");
 }
 
+/* A sleeper woken but stopped before it runs again, as a busy CPU keeps one:
+ * the signals meanwhile leave the wake-up to the first one's call. */
+static void
+test_one_call_per_sleep (struct shared *shared)
+{
+  int64_t deadline;
+  uint32_t seq;
+  int status;
+  pid_t child;
+
+  atomic_store (&shared->flag, 0);
+  atomic_store (&shared->event.seq, 0);
+  child = fork ();
+  if (child == 0) {
+    int ret = zcp_event_wait_until (&shared->event, flag_set, shared,
+        now_ns () + 10000 * MSEC);
+    _exit (ret == 0 ? 0 : 1);
+  }
+  while (sleeping (&shared->event.waiters) == 0)
+    sched_yield ();
+  kill (child, SIGSTOP);
+  waitpid (child, &status, WUNTRACED);
+
+  atomic_store (&shared->flag, 1);
+  zcp_event_signal (&shared->event);
+  is_int (atomic_load (&shared->event.seq), 1, "a signal to a sleeper makes "
+      "a wake-up call");
+  zcp_event_signal (&shared->event);
+  zcp_event_signal (&shared->event);
+  is_int (atomic_load (&shared->event.seq), 1, "the signals before it runs "
+      "make none");
+
+  kill (child, SIGCONT);
+  waitpid (child, &status, 0);
+  ok (WIFEXITED (status) && WEXITSTATUS (status) == 0, "and the first one's "
+      "call wakes it");
+  is_int (sleeping (&shared->event.waiters), 0, "which counts itself out");
+
+  /* A signaller that marks the count as its sleeper leaves leaves the mark
+   * behind, with nobody counted: it must not hide the next sleep. */
+  atomic_store (&shared->flag, 0);
+  atomic_store (&shared->event.waiters, ZCP_SHM_SLEEPERS_WAKING);
+  child = fork ();
+  if (child == 0) {
+    int ret = zcp_event_wait_until (&shared->event, flag_set, shared,
+        now_ns () + 10000 * MSEC);
+    _exit (ret == 0 ? 0 : 1);
+  }
+  deadline = now_ns () + 5000 * MSEC;
+  while (atomic_load (&shared->event.waiters) != 1 && now_ns () < deadline)
+    sched_yield ();
+  is_int (atomic_load (&shared->event.waiters), 1, "a sleeper clears a mark "
+      "left from before it");
+  seq = atomic_load (&shared->event.seq);
+  set_flag_thread (shared);
+  is_int (atomic_load (&shared->event.seq), seq + 1, "so that the next "
+      "signal makes its call");
+  waitpid (child, &status, 0);
+  ok (WIFEXITED (status) && WEXITSTATUS (status) == 0, "which wakes it");
+}
+
 static bool
 own_flag_set (void *data)
 {
@@ -147,7 +216,7 @@ wake_both (struct shared *shared, const struct sleeper *sleepers)
   atomic_store (&shared->flags[1], 1);
   zcp_event_before_looking ();
   for (int i = 0; i < 2; i++)
-    if (zcp_event_is_sleeping (&shared->sleepers[i]))
+    if (zcp_event_claim_wake (&shared->sleepers[i]))
       bits |= zcp_event_bit (sleepers[i].bit_index);
   if (bits)
     zcp_event_wake_shared (&shared->word, bits);
@@ -177,8 +246,8 @@ test_shared_threads (struct shared *shared)
   }
   is_int (woken, 4000, "two sleepers on one word, one wake-up call for both: "
       "none lost in 2000 races");
-  ok (atomic_load (&shared->sleepers[0]) == 0
-      && atomic_load (&shared->sleepers[1]) == 0, "and none left counted");
+  ok (sleeping (&shared->sleepers[0]) == 0
+      && sleeping (&shared->sleepers[1]) == 0, "and none left counted");
 }
 
 /* True once thread @tid of this process is asleep in the kernel. */
@@ -258,7 +327,7 @@ test_shared_processes (struct shared *shared)
     sleeper_thread (&sleeper);
     _exit (sleeper.result == 0 ? 0 : 1);
   }
-  while (!zcp_event_is_sleeping (&shared->sleepers[1]))
+  while (sleeping (&shared->sleepers[1]) == 0)
     sched_yield ();
   atomic_store (&shared->flags[1], 1);
   zcp_event_wake_shared (&shared->word, zcp_event_bit (sleeper.bit_index));
@@ -276,6 +345,7 @@ main (void)
   test_timeout (shared);
   test_threads (shared);
   test_processes (shared);
+  test_one_call_per_sleep (shared);
   test_shared_threads (shared);
   test_shared_bits (shared);
   test_shared_looks_first (shared);
