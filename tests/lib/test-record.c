@@ -13,6 +13,7 @@
 #include "../idle-subscriber.h"
 #include "tap.h"
 #include "zcp-layout.h"
+#include "zcp-record.h"
 #include "zcp-segment.h"
 #include "zcp.h"
 
@@ -394,9 +395,37 @@ test_long_sticky_events (void)
   zcp_publisher_close (publisher);
 }
 
+/* A run of records read back whole, and a length its records cannot hold
+ * refused as such, before anything is allocated or read: not taken for a
+ * part written again (-ESTALE), which sends a sticky event's reader to look
+ * elsewhere. */
+static void
+test_run_of_records (void)
+{
+  const uint32_t count = 8;
+  const uint64_t holds = (uint64_t) count * ZCP_EVENT_MAX;
+  struct zcp_shm_event_record *records = calloc (count, sizeof *records);
+  char *text = patterned (holds), *data = NULL;
+
+  zcp_records_write (records, count, 3, 100, ZCP_SHM_STICKY_NONE, text, holds);
+  ok (zcp_records_read (records, count, 3, 100, holds, &data) == 0
+      && strcmp (data, text) == 0, "a run of %u records, wrapping round "
+      "from the fourth to the third, reads back whole", count);
+  free (data);
+  is_int (zcp_records_read (records, count, 3, 100, holds + 1, &data),
+      -EPROTO, "a length one byte more than they hold is refused");
+  is_int (zcp_records_read (records, count, 3, 100, UINT64_MAX, &data),
+      -EPROTO, "and so is the longest");
+  is_int (zcp_records_read (records, count, 3, 101, holds, &data), -ESTALE,
+      "a run whose first part is of another event is stale");
+  free (text);
+  free (records);
+}
+
 int
 main (void)
 {
+  test_run_of_records ();
   test_long_events ();
   test_long_sticky_events ();
   test_long_event_waits_for_a_lossless_subscriber ();
