@@ -46,6 +46,7 @@ wait_until (_Atomic uint32_t * word, _Atomic uint32_t * sleepers,
   atomic_fetch_add_explicit (sleepers, 1, memory_order_seq_cst);
 
   for (;;) {
+    int64_t now;
     uint32_t seq;
 
     /* seq_cst, as the count: a signaller that marked the count before this
@@ -58,13 +59,15 @@ wait_until (_Atomic uint32_t * word, _Atomic uint32_t * sleepers,
 
     if (condition (data))
       break;
-    if (zcp_now_ns () >= deadline_ns) {
+    now = zcp_now_ns ();
+    if (now >= deadline_ns) {
       ret = -ETIMEDOUT;
       break;
     }
     /* EAGAIN: the word moved before we slept; EINTR: a signal; ETIMEDOUT:
-     * the deadline passed.  All three mean "look again". */
-    (void) futex_wait_bits (word, seq, deadline_ns, bits);
+     * the deadline or the slice passed.  All three mean "look again". */
+    (void) futex_wait_bits (word, seq, zcp_min_i64 (deadline_ns,
+            now + ZCP_EVENT_SLEEP_SLICE_NS), bits);
   }
 
   atomic_fetch_sub_explicit (sleepers, 1, memory_order_relaxed);

@@ -19,7 +19,9 @@
  * signaller that makes the call marks the count (ZCP_SHM_SLEEPERS_WAKING),
  * the others leave it to that call, and each sleeper clears the mark before
  * it tests its condition again: a change it would miss, the next signaller
- * sees unmarked.
+ * sees unmarked.  A signaller that dies between its mark and its call
+ * leaves the mark: no wait sleeps longer than ZCP_EVENT_SLEEP_SLICE_NS at a
+ * time, and the next look clears it.
  */
 
 /* Bumps the event and wakes its sleepers, with no system call when there are
@@ -88,6 +90,11 @@ void zcp_event_wake_shared (_Atomic uint32_t * word, uint32_t bits);
  * with one zcp_event_wake_shared(). */
 void zcp_event_signal_shared (_Atomic uint32_t * word,
     _Atomic uint32_t * sleepers, uint32_t index);
+
+/* The longest any wait sleeps before it looks again, whatever its deadline:
+ * a signaller that dies between marking a wake-up and making it holds up
+ * the wake-ups of those it marked for no longer. */
+#define ZCP_EVENT_SLEEP_SLICE_NS (100 * 1000 * 1000)
 
 /* How long a shared wait looks at its condition before it sleeps. */
 #define ZCP_EVENT_LOOK_NS 2000

@@ -250,15 +250,14 @@ test_shared_threads (struct shared *shared)
       && sleeping (&shared->sleepers[1]) == 0, "and none left counted");
 }
 
-/* True once thread @tid of this process is asleep in the kernel. */
+/* True once the task whose stat file is @path is asleep in the kernel. */
 static bool
-thread_sleeps (pid_t tid)
+task_sleeps (const char *path)
 {
-  char path[64], stat[512], *state;
+  char stat[512], *state;
   FILE *file;
   size_t length;
 
-  snprintf (path, sizeof path, "/proc/self/task/%d/stat", (int) tid);
   file = fopen (path, "r");
   if (!file)
     return false;
@@ -270,16 +269,82 @@ thread_sleeps (pid_t tid)
   return state && state[1] == ' ' && state[2] == 'S';
 }
 
+/* True once thread @tid of this process is asleep in the kernel. */
+static bool
+thread_sleeps (pid_t tid)
+{
+  char path[64];
+
+  snprintf (path, sizeof path, "/proc/self/task/%d/stat", (int) tid);
+  return task_sleeps (path);
+}
+
+static bool
+process_sleeps (pid_t pid)
+{
+  char path[64];
+
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  return task_sleeps (path);
+}
+
+/* A signaller killed between marking a sleeper's wake-up and making the
+ * call leaves the mark, and later signals leave the wake-up to it: the
+ * sleeper must not sleep on until its deadline. */
+static void
+test_signaller_dies_with_the_mark (struct shared *shared)
+{
+  int64_t deadline;
+  uint32_t seq;
+  int status = 0;
+  pid_t child, done = 0;
+
+  atomic_store (&shared->flag, 0);
+  atomic_store (&shared->event.waiters, 0);
+  child = fork ();
+  if (child == 0) {
+    int ret = zcp_event_wait_until (&shared->event, flag_set, shared,
+        now_ns () + 60000 * MSEC);
+    _exit (ret == 0 ? 0 : 1);
+  }
+  while (atomic_load (&shared->event.waiters) != 1 || !process_sleeps (child))
+    sched_yield ();
+  atomic_fetch_or (&shared->event.waiters, ZCP_SHM_SLEEPERS_WAKING);
+
+  atomic_store (&shared->flag, 1);
+  seq = atomic_load (&shared->event.seq);
+  zcp_event_signal (&shared->event);
+  is_int (atomic_load (&shared->event.seq), seq, "a signal after a dead "
+      "signaller's mark leaves the wake-up to it");
+  deadline = now_ns () + 5000 * MSEC;
+  while (done == 0 && now_ns () < deadline) {
+    done = waitpid (child, &status, WNOHANG);
+    if (done == 0)
+      usleep (1000);
+  }
+  ok (done == child && WIFEXITED (status) && WEXITSTATUS (status) == 0,
+      "the sleeper still sees its condition within a slice, not at its "
+      "deadline a minute later");
+  if (done != child) {
+    kill (child, SIGKILL);
+    waitpid (child, &status, 0);
+  }
+}
+
 static void
 test_shared_bits (struct shared *shared)
 {
-  struct sleeper sleeper = { shared, 0, 3, now_ns () + 300 * MSEC, -1 };
+  /* Within one sleep: the end of a slice would show it its flag. */
+  struct sleeper sleeper = { shared, 0, 3,
+    now_ns () + ZCP_EVENT_SLEEP_SLICE_NS * 9 / 10, -1
+  };
   pthread_t thread;
 
   atomic_store (&shared->flags[0], 0);
   pthread_create (&thread, NULL, sleeper_thread, &sleeper);
   /* In the kernel, so that a moved word cannot send it round again. */
-  while (atomic_load (&sleeper.tid) == 0 || !thread_sleeps (sleeper.tid))
+  while ((atomic_load (&sleeper.tid) == 0 || !thread_sleeps (sleeper.tid))
+      && now_ns () < sleeper.deadline)
     sched_yield ();
   /* Its flag is set but the call names another bit: it must not wake. */
   atomic_store (&shared->flags[0], 1);
@@ -346,6 +411,7 @@ main (void)
   test_threads (shared);
   test_processes (shared);
   test_one_call_per_sleep (shared);
+  test_signaller_dies_with_the_mark (shared);
   test_shared_threads (shared);
   test_shared_bits (shared);
   test_shared_looks_first (shared);
