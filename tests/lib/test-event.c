@@ -103,6 +103,21 @@ test_threads (struct shared *shared)
       "wake-up in 2000 races");
 }
 
+/* A process that waits for the flag for up to @timeout_ns and exits 0 if it
+ * saw it. */
+static pid_t
+fork_sleeper (struct shared *shared, int64_t timeout_ns)
+{
+  pid_t child = fork ();
+
+  if (child == 0) {
+    int ret = zcp_event_wait_until (&shared->event, flag_set, shared,
+        now_ns () + timeout_ns);
+    _exit (ret == 0 ? 0 : 1);
+  }
+  return child;
+}
+
 static void
 test_processes (struct shared *shared)
 {
@@ -110,12 +125,7 @@ test_processes (struct shared *shared)
   pid_t child;
 
   atomic_store (&shared->flag, 0);
-  child = fork ();
-  if (child == 0) {
-    int ret = zcp_event_wait_until (&shared->event, flag_set, shared,
-        now_ns () + 10000 * MSEC);
-    _exit (ret == 0 ? 0 : 1);
-  }
+  child = fork_sleeper (shared, 10000 * MSEC);
   /* Signal once the child sleeps, or before: both must work. */
   set_flag_thread (shared);
   waitpid (child, &status, 0);
@@ -135,12 +145,7 @@ test_one_call_per_sleep (struct shared *shared)
 
   atomic_store (&shared->flag, 0);
   atomic_store (&shared->event.seq, 0);
-  child = fork ();
-  if (child == 0) {
-    int ret = zcp_event_wait_until (&shared->event, flag_set, shared,
-        now_ns () + 10000 * MSEC);
-    _exit (ret == 0 ? 0 : 1);
-  }
+  child = fork_sleeper (shared, 10000 * MSEC);
   while (sleeping (&shared->event.waiters) == 0)
     sched_yield ();
   kill (child, SIGSTOP);
@@ -165,12 +170,7 @@ test_one_call_per_sleep (struct shared *shared)
    * behind, with nobody counted: it must not hide the next sleep. */
   atomic_store (&shared->flag, 0);
   atomic_store (&shared->event.waiters, ZCP_SHM_SLEEPERS_WAKING);
-  child = fork ();
-  if (child == 0) {
-    int ret = zcp_event_wait_until (&shared->event, flag_set, shared,
-        now_ns () + 10000 * MSEC);
-    _exit (ret == 0 ? 0 : 1);
-  }
+  child = fork_sleeper (shared, 10000 * MSEC);
   deadline = now_ns () + 5000 * MSEC;
   while (atomic_load (&shared->event.waiters) != 1 && now_ns () < deadline)
     sched_yield ();
@@ -301,12 +301,7 @@ test_signaller_dies_with_the_mark (struct shared *shared)
 
   atomic_store (&shared->flag, 0);
   atomic_store (&shared->event.waiters, 0);
-  child = fork ();
-  if (child == 0) {
-    int ret = zcp_event_wait_until (&shared->event, flag_set, shared,
-        now_ns () + 60000 * MSEC);
-    _exit (ret == 0 ? 0 : 1);
-  }
+  child = fork_sleeper (shared, 60000 * MSEC);
   while (atomic_load (&shared->event.waiters) != 1 || !process_sleeps (child))
     sched_yield ();
   atomic_fetch_or (&shared->event.waiters, ZCP_SHM_SLEEPERS_WAKING);
