@@ -14,8 +14,9 @@
  *
  * A sleeper that has been woken but has not run yet still counts itself, and
  * on a busy CPU that lasts: every signal meanwhile would make a wake-up call
- * that finds nobody in the kernel (a third of a publisher's calls with four
- * subscribers of small frames, and nearly all of theirs to it).  So the
+ * that finds nobody in the kernel (a third to two thirds of a publisher's
+ * calls with four subscribers of small frames sent as fast as they go, and
+ * nearly all of theirs to it).  So the
  * signaller that makes the call marks the count (ZCP_SHM_SLEEPERS_WAKING),
  * the others leave it to that call, and each sleeper clears the mark before
  * it tests its condition again: a change it would miss, the next signaller
