@@ -287,11 +287,13 @@ pool_map_for (struct zcp_subscriber *self, uint32_t index,
 }
 
 /* An event's or a buffer's metas' @size bytes from the ring's records of
- * numbers @first on. */
+ * numbers @first on: -EPROTO for more than the publisher sends in one. */
 static int
 read_records (struct zcp_control *control, uint64_t first, uint64_t size,
     char **data_out)
 {
+  if (size > ZCP_EVENT_LONG_MAX)
+    return -EPROTO;
   return zcp_records_read (control->events, ZCP_EVENT_RECORDS,
       (uint32_t) (first % ZCP_EVENT_RECORDS), first, size, data_out);
 }
@@ -328,8 +330,7 @@ accept_event (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
       desc->event_number <= self->replay_number[desc->event_sticky])
     return -EAGAIN;
 
-  ret = desc->size > ZCP_EVENT_LONG_MAX ? -EPROTO :
-      read_records (self->control, desc->event_number, desc->size, &data);
+  ret = read_records (self->control, desc->event_number, desc->size, &data);
   if (ret == -ESTALE && desc->event_sticky < ZCP_STICKY_KINDS)
     ret = read_sticky_numbered (self->control, desc->event_sticky,
         desc->event_number, &data);
@@ -443,9 +444,8 @@ accept_desc (struct zcp_subscriber *self, const struct zcp_shm_desc *desc,
   if (desc->meta_size > 0) {
     /* Lost metas (their records written again under a leaky subscriber, or
      * a length no record set has) leave the frame without them. */
-    ret = desc->meta_size > ZCP_EVENT_LONG_MAX || desc->event_number == 0 ?
-        -EPROTO : read_records (self->control, desc->event_number,
-        desc->meta_size, &frame->event);
+    ret = desc->event_number == 0 ? -EPROTO : read_records (self->control,
+        desc->event_number, desc->meta_size, &frame->event);
     if (ret == -ENOMEM) {
       zcp_chunk_release (chunk);
       return ret;
