@@ -107,7 +107,8 @@ zcp_record_read_into (const struct zcp_shm_event_record *record,
         memory_order_relaxed);
     if (length > sizeof record->data)
       length = sizeof record->data;
-    memcpy (data, record->data, length);
+    if (data)
+      memcpy (data, record->data, length);
     /* acquire fence; pairs with the release fence in begin_write: if the
      * copy overlapped a write, seq has moved. */
     atomic_thread_fence (memory_order_acquire);

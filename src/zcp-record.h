@@ -26,8 +26,9 @@ void zcp_records_write (struct zcp_shm_event_record *records, uint32_t count,
 void zcp_record_clear (struct zcp_shm_event_record *record);
 
 /* Reader: a consistent copy of @record's payload into @data, which has room
- * for a whole record's (ZCP_EVENT_MAX bytes), not terminated; its number,
- * sticky kind, length and the whole event's length to the other arguments.
+ * for a whole record's (ZCP_EVENT_MAX bytes), not terminated, or none for a
+ * NULL @data; its number, sticky kind, length and the whole event's length
+ * to the other arguments.
  * -ENOENT for a record never written, -EAGAIN if writes kept overlapping
  * (only a hostile publisher does that). */
 int zcp_record_read_into (const struct zcp_shm_event_record *record,

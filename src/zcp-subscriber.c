@@ -172,14 +172,14 @@ read_sticky (struct zcp_control *control, uint32_t kind, uint64_t * number,
   const struct zcp_shm_event_record *records =
       &control->sticky[kind * ZCP_STICKY_PARTS];
   uint32_t sticky, length, total_length;
-  char first_part[ZCP_EVENT_MAX];
   int ret;
 
-  ret = zcp_record_read_into (records, number, &sticky, first_part, &length,
+  /* The first part's number and the event's length; then every part, the
+   * first included, checked as one event. */
+  ret = zcp_record_read_into (records, number, &sticky, NULL, &length,
       &total_length);
   if (ret < 0)
     return ret;
-  /* The first part again: the parts are checked as one event. */
   return zcp_records_read (records, ZCP_STICKY_PARTS, 0, *number,
       total_length, data_out);
 }
