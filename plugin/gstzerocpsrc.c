@@ -95,6 +95,11 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
  * holds the CPU, the publisher filling its next frame included. */
 #define DEFAULT_SCHEDULER_SLICE (100 * GST_USECOND)
 #define MAX_SCHEDULER_SLICE (100 * GST_MSECOND)
+/* Small messages as fast as they go run at 50,000 to 300,000 a second on
+ * two CPUs, 1080p at 10,000 at most: above 20,000 a second it pays to take
+ * frames in batches rather than preempt the publisher for each
+ * (docs/benchmarks.md, "Subscribers that do not preempt"). */
+#define DEFAULT_SCHEDULER_BATCH_RATE 20000
 
 /* How far after the last frame one that would go back in our timeline is
  * put: shorter than any frame, so that the frames after it, stamped in
@@ -128,6 +133,7 @@ enum
   PROP_ON_PUBLISHER_LOST,
   PROP_TIMESTAMP_MODE,
   PROP_SCHEDULER_SLICE,
+  PROP_SCHEDULER_BATCH_RATE,
   PROP_STATS,
   N_PROPERTIES,
   /* basesrc's, overridden to warn */
@@ -213,6 +219,7 @@ struct _GstZeroCpSrc
   GstZeroCpSrcTimestampMode timestamp_mode;     /* protected by OBJECT_LOCK */
   gboolean timestamp_mode_set;  /* protected by OBJECT_LOCK */
   guint64 scheduler_slice;      /* protected by OBJECT_LOCK */
+  guint scheduler_batch_rate;   /* protected by OBJECT_LOCK */
   /* Written by the streaming thread (and start) under OBJECT_LOCK. */
   guint64 publisher_latency;
   guint64 frame_duration;       /* from the caps' framerate; 0 without */
@@ -249,6 +256,13 @@ struct _GstZeroCpSrc
    * set), for that thread alone. */
   guint64 thread_slice;
   guint64 thread_slice_before;
+  /* The pace of the frames, for that thread alone: the gap below which it
+   * goes SCHED_BATCH (0: never), when the last frame came (NONE: none yet
+   * in this task), the gaps' moving average, and whether we made it so. */
+  GstClockTime batch_gap;
+  GstClockTime last_frame_time;
+  gint64 average_gap;
+  gboolean thread_batched;
 
   /* Frames handed on in our own memory (downstream held our share of a pool
    * that may not grow, or reads only the caps' layout); read by the
@@ -449,6 +463,11 @@ gst_zero_cp_src_set_property (GObject * object, guint prop_id,
       self->scheduler_slice = g_value_get_uint64 (value);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_SCHEDULER_BATCH_RATE:
+      GST_OBJECT_LOCK (self);
+      self->scheduler_batch_rate = g_value_get_uint (value);
+      GST_OBJECT_UNLOCK (self);
+      break;
     case PROP_DO_TIMESTAMP:
       if (g_value_get_boolean (value))
         GST_WARNING_OBJECT (self, "do-timestamp=true overrides the timestamps "
@@ -507,6 +526,11 @@ gst_zero_cp_src_get_property (GObject * object, guint prop_id,
     case PROP_SCHEDULER_SLICE:
       GST_OBJECT_LOCK (self);
       g_value_set_uint64 (value, self->scheduler_slice);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_SCHEDULER_BATCH_RATE:
+      GST_OBJECT_LOCK (self);
+      g_value_set_uint (value, self->scheduler_batch_rate);
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_DO_TIMESTAMP:
@@ -1400,6 +1424,60 @@ gst_zero_cp_src_copy_frame (GstZeroCpSrc * self, struct zcp_chunk *chunk,
   return buffer;
 }
 
+/* A stream faster than the batch rate makes the streaming thread
+ * SCHED_BATCH, and one slower than half of it SCHED_OTHER again.  Woken
+ * with its short slice, the thread preempts the publisher at every frame;
+ * with four subscribers of small messages on two CPUs the publisher spent
+ * its time switching.  A batch thread lets it go on, and takes the frames
+ * that came meanwhile in one turn.  Video's gaps are far longer: each frame
+ * still preempts. */
+static void
+gst_zero_cp_src_pace (GstZeroCpSrc * self)
+{
+  GstClockTime now;
+  gint64 gap;
+  int ret;
+
+  if (self->batch_gap == 0)
+    return;
+  now = gst_util_get_timestamp ();
+  if (self->last_frame_time == GST_CLOCK_TIME_NONE) {
+    /* A new task starts as a slow stream, a few frames from batching. */
+    self->average_gap = 2 * (gint64) self->batch_gap;
+    self->last_frame_time = now;
+    return;
+  }
+  gap = (gint64) (now - self->last_frame_time);
+  self->last_frame_time = now;
+  /* An eighth of each gap: one of more than sixteen batch gaps ends a batch
+   * at once, so that after a pause only the first frame, waited for as a
+   * batch thread, does not preempt. */
+  self->average_gap += (gap - self->average_gap) / 8;
+
+  if (!self->thread_batched && self->average_gap < (gint64) self->batch_gap) {
+    ret = zcp_thread_set_batch (true);
+    if (ret == 0) {
+      self->thread_batched = TRUE;
+      GST_DEBUG_OBJECT (self, "frames every %" G_GINT64_FORMAT " ns: the "
+          "streaming thread takes them in batches", self->average_gap);
+    } else {
+      /* The application's policy (real-time, its own batch) stays. */
+      GST_DEBUG_OBJECT (self, "the streaming thread stays as it is: %s",
+          g_strerror (-ret));
+      self->batch_gap = 0;
+    }
+  } else if (self->thread_batched &&
+      self->average_gap > 2 * (gint64) self->batch_gap) {
+    ret = zcp_thread_set_batch (false);
+    if (ret != 0)
+      GST_DEBUG_OBJECT (self, "the streaming thread's policy is no longer "
+          "ours: %s", g_strerror (-ret));
+    self->thread_batched = FALSE;
+    GST_DEBUG_OBJECT (self, "frames every %" G_GINT64_FORMAT " ns: each "
+        "preempts again", self->average_gap);
+  }
+}
+
 static GstFlowReturn
 gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
@@ -1428,6 +1506,7 @@ gst_zero_cp_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       return flow;
   }
 
+  gst_zero_cp_src_pace (self);
   gst_zero_cp_src_check_latency (self);
   /* A publisher that sent no stream-start of its own. */
   if (self->new_stream)
@@ -1599,10 +1678,16 @@ static void
 gst_zero_cp_src_enter_thread (GstZeroCpSrc * self)
 {
   guint64 wanted, before, granted;
+  guint batch_rate;
 
   GST_OBJECT_LOCK (self);
   wanted = self->scheduler_slice;
+  batch_rate = self->scheduler_batch_rate;
   GST_OBJECT_UNLOCK (self);
+
+  self->batch_gap = batch_rate ? GST_SECOND / batch_rate : 0;
+  self->last_frame_time = GST_CLOCK_TIME_NONE;
+  self->thread_batched = FALSE;
 
   /* A thread the application gave a shorter slice, or made real-time (no
    * slice), keeps what it has. */
@@ -1620,8 +1705,17 @@ static void
 gst_zero_cp_src_leave_thread (GstZeroCpSrc * self)
 {
   guint64 now, restored;
+  int ret;
 
-  /* Unless the application changed it since: then it is theirs. */
+  /* Unless the application changed it since (-EALREADY, -EOPNOTSUPP): then
+   * it is theirs. */
+  if (self->thread_batched) {
+    ret = zcp_thread_set_batch (false);
+    if (ret != 0 && ret != -EALREADY && ret != -EOPNOTSUPP)
+      GST_WARNING_OBJECT (self, "could not take the streaming thread out of "
+          "SCHED_BATCH: %s", g_strerror (-ret));
+    self->thread_batched = FALSE;
+  }
   if (self->thread_slice && zcp_thread_get_slice (&now) == 0 &&
       now == self->thread_slice &&
       zcp_thread_set_slice (self->thread_slice_before, &restored) != 0)
@@ -1807,6 +1901,26 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
       GST_PARAM_MUTABLE_READY);
 
   /**
+   * GstZeroCpSrc:scheduler-batch-rate:
+   *
+   * Frames per second above which the streaming thread, if it is
+   * SCHED_OTHER, becomes SCHED_BATCH until the stream falls below half of
+   * it.  Woken by a frame, a batch thread does not preempt the running one
+   * (the publisher, on its CPU): it runs when a CPU is free or that slice
+   * ends, and takes the frames that came meanwhile in one turn.  Small
+   * messages sent as fast as they go cost the publisher and the subscribers
+   * less CPU this way, at the price of some latency for each; video rates
+   * stay far below it.  The thread gets its policy back when it leaves the
+   * task; a real-time thread is left alone.
+   */
+  properties[PROP_SCHEDULER_BATCH_RATE] =
+      g_param_spec_uint ("scheduler-batch-rate", "Scheduler batch rate",
+      "Frames per second above which the streaming thread takes frames in "
+      "batches (SCHED_BATCH) rather than preempt the publisher for each "
+      "(0 = never)", 0, GST_SECOND, DEFAULT_SCHEDULER_BATCH_RATE,
+      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+
+  /**
    * GstZeroCpSrc:stats:
    *
    * Counters of this subscriber: connected, publisher-pid, delivered,
@@ -1866,6 +1980,7 @@ gst_zero_cp_src_init (GstZeroCpSrc * self)
   self->on_publisher_lost = DEFAULT_ON_PUBLISHER_LOST;
   self->timestamp_mode = DEFAULT_TIMESTAMP_MODE_LIVE;
   self->scheduler_slice = DEFAULT_SCHEDULER_SLICE;
+  self->scheduler_batch_rate = DEFAULT_SCHEDULER_BATCH_RATE;
   self->wake_fd = -1;
   gst_base_src_set_live (GST_BASE_SRC (self), DEFAULT_IS_LIVE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);

@@ -61,3 +61,26 @@ zcp_thread_set_slice (uint64_t slice_ns, uint64_t * granted_ns)
     return -errno;
   return zcp_thread_get_slice (granted_ns);
 }
+
+int
+zcp_thread_set_batch (bool batch)
+{
+  uint32_t from = batch ? SCHED_OTHER : SCHED_BATCH;
+  uint32_t to = batch ? SCHED_BATCH : SCHED_OTHER;
+  struct zcp_sched_attr attr;
+
+  memset (&attr, 0, sizeof attr);
+  if (syscall (SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0)
+    return -errno;
+  if (attr.sched_policy == to)
+    return -EALREADY;
+  if (attr.sched_policy != from)
+    return -EOPNOTSUPP;
+  /* The runtime as read: since 6.12 the thread's slice, which it keeps;
+   * before, 0, which a fair policy ignores. */
+  attr.size = sizeof attr;
+  attr.sched_policy = to;
+  if (syscall (SYS_sched_setattr, 0, &attr, 0) != 0)
+    return -errno;
+  return 0;
+}

@@ -504,3 +504,11 @@ int zcp_thread_get_slice (uint64_t * slice_ns) ZCP_WARN_UNUSED;
  * -EOPNOTSUPP as above, or the kernel's refusal; then nothing changed. */
 int zcp_thread_set_slice (uint64_t slice_ns, uint64_t * granted_ns)
     ZCP_WARN_UNUSED;
+
+/* Moves the calling thread from SCHED_OTHER to SCHED_BATCH (@batch true) or
+ * back, leaving its nice value and slice alone.  A batch thread that is
+ * woken does not preempt the running one: it runs when a CPU is free or the
+ * running thread's slice ends.  -EALREADY if the thread has the policy
+ * asked for, -EOPNOTSUPP if it has another (real-time, idle, deadline), or
+ * the kernel's refusal; then nothing changed. */
+int zcp_thread_set_batch (bool batch) ZCP_WARN_UNUSED;

@@ -1100,17 +1100,19 @@ GST_START_TEST (test_properties_read_back)
   GstElement *src = gst_element_factory_make ("zerocpsrc", NULL);
   guint64 publisher_timeout, scheduler_slice;
   gint on_publisher_lost, timestamp_mode;
+  guint scheduler_batch_rate;
   gchar *channel;
 
   g_object_get (src, "channel", &channel, "publisher-timeout",
       &publisher_timeout, "on-publisher-lost", &on_publisher_lost,
       "timestamp-mode", &timestamp_mode, "scheduler-slice", &scheduler_slice,
-      NULL);
+      "scheduler-batch-rate", &scheduler_batch_rate, NULL);
   fail_unless (channel == NULL);
   fail_unless_equals_uint64 (publisher_timeout, 0);
   fail_unless_equals_int (on_publisher_lost, 0);        /* wait */
   fail_unless_equals_int (timestamp_mode, 0);   /* compensate */
   fail_unless_equals_uint64 (scheduler_slice, 100 * GST_USECOND);
+  fail_unless_equals_int (scheduler_batch_rate, 20000);
 
   g_object_set (src, "is-live", FALSE, NULL);
   g_object_get (src, "timestamp-mode", &timestamp_mode, NULL);
@@ -1118,19 +1120,20 @@ GST_START_TEST (test_properties_read_back)
 
   g_object_set (src, "channel", "props-src", "publisher-timeout",
       G_GUINT64_CONSTANT (250000000), "scheduler-slice", G_GUINT64_CONSTANT (0),
-      NULL);
+      "scheduler-batch-rate", 0, NULL);
   gst_util_set_object_arg (G_OBJECT (src), "on-publisher-lost", "eos");
   gst_util_set_object_arg (G_OBJECT (src), "timestamp-mode", "restart");
   g_object_set (src, "is-live", TRUE, NULL);
   g_object_get (src, "channel", &channel, "publisher-timeout",
       &publisher_timeout, "on-publisher-lost", &on_publisher_lost,
       "timestamp-mode", &timestamp_mode, "scheduler-slice", &scheduler_slice,
-      NULL);
+      "scheduler-batch-rate", &scheduler_batch_rate, NULL);
   fail_unless_equals_string (channel, "props-src");
   fail_unless_equals_uint64 (publisher_timeout, 250000000);
   fail_unless_equals_int (on_publisher_lost, 1);
   fail_unless_equals_int (timestamp_mode, 2);
   fail_unless_equals_uint64 (scheduler_slice, 0);
+  fail_unless_equals_int (scheduler_batch_rate, 0);
 
   g_free (channel);
   gst_object_unref (src);
@@ -3755,6 +3758,147 @@ GST_START_TEST (test_streaming_thread_slice)
 
 GST_END_TEST;
 
+/* The streaming thread's policy as it handed on each frame, and as it left
+ * its task (seen from the application's sync handler, which runs after the
+ * element's own handling of LEAVE). */
+#define BURST_FRAMES 32
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  guint frames;
+  int policies[2 * BURST_FRAMES + 1];
+  int left;
+  gboolean have_left;
+} ThreadPolicies;
+
+static GstPadProbeReturn
+record_frame_policy (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  ThreadPolicies *policies = data;
+
+  g_mutex_lock (&policies->lock);
+  if (policies->frames < G_N_ELEMENTS (policies->policies))
+    policies->policies[policies->frames] = sched_getscheduler (0);
+  policies->frames++;
+  g_cond_signal (&policies->cond);
+  g_mutex_unlock (&policies->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstBusSyncReply
+record_leaving_policy (GstBus * bus, GstMessage * message, gpointer data)
+{
+  ThreadPolicies *policies = data;
+  GstStreamStatusType type;
+  GstElement *owner;
+
+  if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_STREAM_STATUS)
+    return GST_BUS_PASS;
+  gst_message_parse_stream_status (message, &type, &owner);
+  if (type != GST_STREAM_STATUS_TYPE_LEAVE ||
+      !g_str_has_prefix (GST_OBJECT_NAME (owner), "zerocpsrc"))
+    return GST_BUS_PASS;
+  g_mutex_lock (&policies->lock);
+  policies->left = sched_getscheduler (0);
+  policies->have_left = TRUE;
+  g_cond_signal (&policies->cond);
+  g_mutex_unlock (&policies->lock);
+  return GST_BUS_PASS;
+}
+
+static void
+push_video_frames (GstHarness * pub, guint count)
+{
+  for (guint i = 0; i < count; i++)
+    fail_unless_equals_int (gst_harness_push (pub,
+            gst_harness_create_buffer (pub, VIDEO_SIZE)), GST_FLOW_OK);
+}
+
+static void
+wait_for_frames (ThreadPolicies * policies, guint count)
+{
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_mutex_lock (&policies->lock);
+  while (policies->frames < count &&
+      g_cond_wait_until (&policies->cond, &policies->lock, deadline));
+  fail_unless (policies->frames >= count, "%u frames of %u came",
+      policies->frames, count);
+  g_mutex_unlock (&policies->lock);
+}
+
+/* 100 frames a second: a burst pushed as fast as the harness goes is far
+ * above it, even under valgrind, and half a second's pause far below. */
+static const guint batch_rates[] = { 100, 0 };
+
+/* Above the batch rate the streaming thread becomes SCHED_BATCH; after a
+ * pause, and as it leaves its task in the middle of a burst, it is
+ * SCHED_OTHER again; with a rate of 0 it never changes. */
+GST_START_TEST (test_fast_stream_goes_batch)
+{
+  guint rate = batch_rates[__i__];
+  gchar *channel = unique_channel ("batch");
+  GstHarness *pub = harness_for ("zerocpsink sync=false "
+      "wait-for-connection=true", channel);
+  gchar *description = g_strdup_printf ("zerocpsrc channel=%s is-live=false "
+      "scheduler-batch-rate=%u ! fakesink name=out sync=false", channel, rate);
+  GstElement *pipeline = gst_parse_launch (description, NULL);
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstElement *out = gst_bin_get_by_name (GST_BIN (pipeline), "out");
+  GstPad *pad = gst_element_get_static_pad (out, "sink");
+  ThreadPolicies policies = { 0 };
+
+  g_mutex_init (&policies.lock);
+  g_cond_init (&policies.cond);
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, record_frame_policy,
+      &policies, NULL);
+  gst_bus_set_sync_handler (bus, record_leaving_policy, &policies, NULL);
+  fail_unless_equals_int (sched_getscheduler (0), SCHED_OTHER);
+  fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+
+  gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
+  push_video_frames (pub, BURST_FRAMES);
+  wait_for_frames (&policies, BURST_FRAMES);
+  g_usleep (G_USEC_PER_SEC / 2);
+  push_video_frames (pub, 1);
+  wait_for_frames (&policies, BURST_FRAMES + 1);
+
+  /* The first frames of a task count as a slow stream. */
+  fail_unless_equals_int (policies.policies[0], SCHED_OTHER);
+  fail_unless_equals_int (policies.policies[BURST_FRAMES - 1],
+      rate ? SCHED_BATCH : SCHED_OTHER);
+  fail_unless_equals_int (policies.policies[BURST_FRAMES], SCHED_OTHER);
+  for (guint i = 0; !rate && i < BURST_FRAMES; i++)
+    fail_unless_equals_int (policies.policies[i], SCHED_OTHER);
+
+  /* Batch again, then stopped in the middle of it. */
+  push_video_frames (pub, BURST_FRAMES);
+  wait_for_frames (&policies, 2 * BURST_FRAMES + 1);
+  fail_unless_equals_int (policies.policies[2 * BURST_FRAMES],
+      rate ? SCHED_BATCH : SCHED_OTHER);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  g_mutex_lock (&policies.lock);
+  fail_unless (policies.have_left, "the streaming thread never left its task");
+  fail_unless_equals_int (policies.left, SCHED_OTHER);
+  g_mutex_unlock (&policies.lock);
+
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  g_cond_clear (&policies.cond);
+  g_mutex_clear (&policies.lock);
+  gst_object_unref (pad);
+  gst_object_unref (out);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  gst_harness_teardown (pub);
+  g_free (description);
+  g_free (channel);
+}
+
+GST_END_TEST;
+
 #define HOARDED_FRAMES 16
 
 static gpointer
@@ -3940,6 +4084,8 @@ zerocpsrc_suite (void)
   tcase_add_test (tc, test_too_many_open_files_says_so);
   tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
       G_N_ELEMENTS (requested_slices));
+  tcase_add_loop_test (tc, test_fast_stream_goes_batch, 0,
+      G_N_ELEMENTS (batch_rates));
   return s;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A thread's scheduler slice: asked for, given back, nothing else touched. */
+/* A thread's scheduler slice and batch policy: asked for, given back,
+ * nothing else touched. */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -80,6 +81,50 @@ run_as_batch (void *data)
       "a batch thread has no slice to ask for");
   is_int (zcp_thread_set_slice (SHORT_SLICE_NS, &slice), -EOPNOTSUPP,
       "and gets none");
+  is_int (zcp_thread_set_batch (true), -EALREADY, "it is batch already");
+  return NULL;
+}
+
+/* SCHED_OTHER to SCHED_BATCH and back, the nice value and the slice kept. */
+static void *
+run_batch_and_back (void *data)
+{
+  uint64_t before = 0, after = 0;
+  int has_slice, nice_before;
+
+  (void) data;
+  ok (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 3) == 0,
+      "thread niced to 3");
+  nice_before = own_nice ();
+  /* A slice of its own, which the policy's change must not reset. */
+  has_slice = zcp_thread_set_slice (SHORT_SLICE_NS, &before) == 0;
+  is_int (zcp_thread_set_batch (false), -EALREADY, "not batch yet");
+  is_int (zcp_thread_set_batch (true), 0, "made batch");
+  is_int (sched_getscheduler (0), SCHED_BATCH, "and it is");
+  is_int (own_nice (), nice_before, "nice value untouched");
+  is_int (zcp_thread_set_batch (true), -EALREADY, "batch only once");
+  is_int (zcp_thread_set_batch (false), 0, "made SCHED_OTHER again");
+  is_int (sched_getscheduler (0), SCHED_OTHER, "and it is");
+  is_int (own_nice (), nice_before, "nice value still untouched");
+  if (has_slice) {
+    is_int (zcp_thread_get_slice (&after), 0, "slice read");
+    is_int (after, before, "the slice asked for before is kept");
+  }
+  return NULL;
+}
+
+/* Neither real-time nor idle is ours to change. */
+static void *
+run_as_idle (void *data)
+{
+  struct sched_param param = { 0 };
+
+  (void) data;
+  ok (pthread_setschedparam (pthread_self (), SCHED_IDLE, &param) == 0,
+      "thread set to SCHED_IDLE");
+  is_int (zcp_thread_set_batch (true), -EOPNOTSUPP, "not made batch");
+  is_int (zcp_thread_set_batch (false), -EOPNOTSUPP, "nor SCHED_OTHER");
+  is_int (sched_getscheduler (0), SCHED_IDLE, "still idle");
   return NULL;
 }
 
@@ -92,6 +137,10 @@ main (void)
   pthread_create (&thread, NULL, run_in_fresh_thread, NULL);
   pthread_join (thread, NULL);
   pthread_create (&thread, NULL, run_as_batch, NULL);
+  pthread_join (thread, NULL);
+  pthread_create (&thread, NULL, run_batch_and_back, NULL);
+  pthread_join (thread, NULL);
+  pthread_create (&thread, NULL, run_as_idle, NULL);
   pthread_join (thread, NULL);
   return tap_done ();
 }
