@@ -100,6 +100,8 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
  * frames in batches rather than preempt the publisher for each
  * (docs/benchmarks.md, "Subscribers that do not preempt"). */
 #define DEFAULT_SCHEDULER_BATCH_RATE 20000
+/* A frame a nanosecond: the shortest gap there is to time. */
+#define MAX_SCHEDULER_BATCH_RATE 1000000000
 
 /* How far after the last frame one that would go back in our timeline is
  * put: shorter than any frame, so that the frames after it, stamped in
@@ -1917,7 +1919,7 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
       g_param_spec_uint ("scheduler-batch-rate", "Scheduler batch rate",
       "Frames per second above which the streaming thread takes frames in "
       "batches (SCHED_BATCH) rather than preempt the publisher for each "
-      "(0 = never)", 0, GST_SECOND, DEFAULT_SCHEDULER_BATCH_RATE,
+      "(0 = never)", 0, MAX_SCHEDULER_BATCH_RATE, DEFAULT_SCHEDULER_BATCH_RATE,
       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
 
   /**
