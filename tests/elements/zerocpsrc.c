@@ -3656,15 +3656,22 @@ GST_START_TEST (test_timestamps_without_time_segment_timed_on_arrival)
 
 GST_END_TEST;
 
-/* What the streaming thread's scheduler slice was when it entered its task
- * and as it left, seen from the application's sync handler. */
+/* The streaming thread as the application sees it: its scheduler slice as
+ * it entered its task and as it left, and its policy as it left (from the
+ * sync handler, which runs after the element's own handling of the
+ * stream-status message), and as it handed on each frame (from a probe). */
+#define BURST_FRAMES 32
+
 typedef struct
 {
   GMutex lock;
   GCond cond;
   guint64 entered, left;
+  int left_policy;
   gboolean have_entered, have_left;
-} ThreadSlices;
+  guint frames;
+  int policies[2 * BURST_FRAMES + 1];
+} StreamingThread;
 
 /* 0 where the kernel has no slice to tell. */
 static guint64
@@ -3676,9 +3683,9 @@ thread_slice (void)
 }
 
 static GstBusSyncReply
-record_thread_slice (GstBus * bus, GstMessage * message, gpointer data)
+record_streaming_thread (GstBus * bus, GstMessage * message, gpointer data)
 {
-  ThreadSlices *slices = data;
+  StreamingThread *thread = data;
   GstStreamStatusType type;
   GstElement *owner;
 
@@ -3687,28 +3694,50 @@ record_thread_slice (GstBus * bus, GstMessage * message, gpointer data)
   gst_message_parse_stream_status (message, &type, &owner);
   if (!g_str_has_prefix (GST_OBJECT_NAME (owner), "zerocpsrc"))
     return GST_BUS_PASS;
-  g_mutex_lock (&slices->lock);
+  g_mutex_lock (&thread->lock);
   if (type == GST_STREAM_STATUS_TYPE_ENTER) {
-    slices->entered = thread_slice ();
-    slices->have_entered = TRUE;
+    thread->entered = thread_slice ();
+    thread->have_entered = TRUE;
   } else if (type == GST_STREAM_STATUS_TYPE_LEAVE) {
-    slices->left = thread_slice ();
-    slices->have_left = TRUE;
+    thread->left = thread_slice ();
+    thread->left_policy = sched_getscheduler (0);
+    thread->have_left = TRUE;
   }
-  g_cond_signal (&slices->cond);
-  g_mutex_unlock (&slices->lock);
+  g_cond_signal (&thread->cond);
+  g_mutex_unlock (&thread->lock);
   return GST_BUS_PASS;
 }
 
+/* Records @pipeline's streaming thread into @thread, until unwatched. */
+static GstBus *
+watch_streaming_thread (GstElement * pipeline, StreamingThread * thread)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+
+  g_mutex_init (&thread->lock);
+  g_cond_init (&thread->cond);
+  gst_bus_set_sync_handler (bus, record_streaming_thread, thread, NULL);
+  return bus;
+}
+
 static void
-wait_for_flag (ThreadSlices * slices, gboolean * flag, const gchar * what)
+unwatch_streaming_thread (GstBus * bus, StreamingThread * thread)
+{
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  g_cond_clear (&thread->cond);
+  g_mutex_clear (&thread->lock);
+  gst_object_unref (bus);
+}
+
+static void
+wait_for_flag (StreamingThread * thread, gboolean * flag, const gchar * what)
 {
   gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
 
-  g_mutex_lock (&slices->lock);
-  while (!*flag && g_cond_wait_until (&slices->cond, &slices->lock, deadline));
+  g_mutex_lock (&thread->lock);
+  while (!*flag && g_cond_wait_until (&thread->cond, &thread->lock, deadline));
   fail_unless (*flag, "the streaming thread never %s", what);
-  g_mutex_unlock (&slices->lock);
+  g_mutex_unlock (&thread->lock);
 }
 
 /* Default, none, and one longer than a thread's default slice. */
@@ -3723,34 +3752,28 @@ GST_START_TEST (test_streaming_thread_slice)
   gchar *description = g_strdup_printf ("zerocpsrc channel=%s "
       "scheduler-slice=%" G_GUINT64_FORMAT " ! fakesink", channel, requested);
   GstElement *pipeline = gst_parse_launch (description, NULL);
-  GstBus *bus = gst_element_get_bus (pipeline);
+  StreamingThread thread = { 0 };
+  GstBus *bus = watch_streaming_thread (pipeline, &thread);
   /* Every SCHED_OTHER thread starts with the kernel's default; 0 on a
    * kernel without slices of their own, where nothing may change. */
   guint64 original = thread_slice (), expected = original;
-  ThreadSlices slices = { 0 };
 
   /* Shortened, never lengthened, and only where there is a slice. */
   if (requested && requested < original)
     expected = requested;
-  g_mutex_init (&slices.lock);
-  g_cond_init (&slices.cond);
-  gst_bus_set_sync_handler (bus, record_thread_slice, &slices, NULL);
 
   /* No publisher needed: the task starts and waits for the channel. */
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
-  wait_for_flag (&slices, &slices.have_entered, "entered its task");
-  fail_unless_equals_uint64 (slices.entered, expected);
+  wait_for_flag (&thread, &thread.have_entered, "entered its task");
+  fail_unless_equals_uint64 (thread.entered, expected);
 
   /* The thread goes back to the task pool as it came. */
   gst_element_set_state (pipeline, GST_STATE_NULL);
-  wait_for_flag (&slices, &slices.have_left, "left its task");
-  fail_unless_equals_uint64 (slices.left, original);
+  wait_for_flag (&thread, &thread.have_left, "left its task");
+  fail_unless_equals_uint64 (thread.left, original);
 
-  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
-  g_cond_clear (&slices.cond);
-  g_mutex_clear (&slices.lock);
-  gst_object_unref (bus);
+  unwatch_streaming_thread (bus, &thread);
   gst_object_unref (pipeline);
   g_free (description);
   g_free (channel);
@@ -3758,54 +3781,18 @@ GST_START_TEST (test_streaming_thread_slice)
 
 GST_END_TEST;
 
-/* The streaming thread's policy as it handed on each frame, and as it left
- * its task (seen from the application's sync handler, which runs after the
- * element's own handling of LEAVE). */
-#define BURST_FRAMES 32
-
-typedef struct
-{
-  GMutex lock;
-  GCond cond;
-  guint frames;
-  int policies[2 * BURST_FRAMES + 1];
-  int left;
-  gboolean have_left;
-} ThreadPolicies;
-
 static GstPadProbeReturn
 record_frame_policy (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 {
-  ThreadPolicies *policies = data;
+  StreamingThread *thread = data;
 
-  g_mutex_lock (&policies->lock);
-  if (policies->frames < G_N_ELEMENTS (policies->policies))
-    policies->policies[policies->frames] = sched_getscheduler (0);
-  policies->frames++;
-  g_cond_signal (&policies->cond);
-  g_mutex_unlock (&policies->lock);
+  g_mutex_lock (&thread->lock);
+  if (thread->frames < G_N_ELEMENTS (thread->policies))
+    thread->policies[thread->frames] = sched_getscheduler (0);
+  thread->frames++;
+  g_cond_signal (&thread->cond);
+  g_mutex_unlock (&thread->lock);
   return GST_PAD_PROBE_OK;
-}
-
-static GstBusSyncReply
-record_leaving_policy (GstBus * bus, GstMessage * message, gpointer data)
-{
-  ThreadPolicies *policies = data;
-  GstStreamStatusType type;
-  GstElement *owner;
-
-  if (GST_MESSAGE_TYPE (message) != GST_MESSAGE_STREAM_STATUS)
-    return GST_BUS_PASS;
-  gst_message_parse_stream_status (message, &type, &owner);
-  if (type != GST_STREAM_STATUS_TYPE_LEAVE ||
-      !g_str_has_prefix (GST_OBJECT_NAME (owner), "zerocpsrc"))
-    return GST_BUS_PASS;
-  g_mutex_lock (&policies->lock);
-  policies->left = sched_getscheduler (0);
-  policies->have_left = TRUE;
-  g_cond_signal (&policies->cond);
-  g_mutex_unlock (&policies->lock);
-  return GST_BUS_PASS;
 }
 
 static void
@@ -3817,16 +3804,16 @@ push_video_frames (GstHarness * pub, guint count)
 }
 
 static void
-wait_for_frames (ThreadPolicies * policies, guint count)
+wait_for_frames (StreamingThread * thread, guint count)
 {
   gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
 
-  g_mutex_lock (&policies->lock);
-  while (policies->frames < count &&
-      g_cond_wait_until (&policies->cond, &policies->lock, deadline));
-  fail_unless (policies->frames >= count, "%u frames of %u came",
-      policies->frames, count);
-  g_mutex_unlock (&policies->lock);
+  g_mutex_lock (&thread->lock);
+  while (thread->frames < count &&
+      g_cond_wait_until (&thread->cond, &thread->lock, deadline));
+  fail_unless (thread->frames >= count, "%u frames of %u came",
+      thread->frames, count);
+  g_mutex_unlock (&thread->lock);
 }
 
 /* 100 frames a second: a burst pushed as fast as the harness goes is far
@@ -3845,52 +3832,44 @@ GST_START_TEST (test_fast_stream_goes_batch)
   gchar *description = g_strdup_printf ("zerocpsrc channel=%s is-live=false "
       "scheduler-batch-rate=%u ! fakesink name=out sync=false", channel, rate);
   GstElement *pipeline = gst_parse_launch (description, NULL);
-  GstBus *bus = gst_element_get_bus (pipeline);
+  StreamingThread thread = { 0 };
+  GstBus *bus = watch_streaming_thread (pipeline, &thread);
   GstElement *out = gst_bin_get_by_name (GST_BIN (pipeline), "out");
   GstPad *pad = gst_element_get_static_pad (out, "sink");
-  ThreadPolicies policies = { 0 };
 
-  g_mutex_init (&policies.lock);
-  g_cond_init (&policies.cond);
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, record_frame_policy,
-      &policies, NULL);
-  gst_bus_set_sync_handler (bus, record_leaving_policy, &policies, NULL);
+      &thread, NULL);
   fail_unless_equals_int (sched_getscheduler (0), SCHED_OTHER);
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
   push_video_frames (pub, BURST_FRAMES);
-  wait_for_frames (&policies, BURST_FRAMES);
+  wait_for_frames (&thread, BURST_FRAMES);
   g_usleep (G_USEC_PER_SEC / 2);
   push_video_frames (pub, 1);
-  wait_for_frames (&policies, BURST_FRAMES + 1);
+  wait_for_frames (&thread, BURST_FRAMES + 1);
 
   /* The first frames of a task count as a slow stream. */
-  fail_unless_equals_int (policies.policies[0], SCHED_OTHER);
-  fail_unless_equals_int (policies.policies[BURST_FRAMES - 1],
+  fail_unless_equals_int (thread.policies[0], SCHED_OTHER);
+  fail_unless_equals_int (thread.policies[BURST_FRAMES - 1],
       rate ? SCHED_BATCH : SCHED_OTHER);
-  fail_unless_equals_int (policies.policies[BURST_FRAMES], SCHED_OTHER);
+  fail_unless_equals_int (thread.policies[BURST_FRAMES], SCHED_OTHER);
   for (guint i = 0; !rate && i < BURST_FRAMES; i++)
-    fail_unless_equals_int (policies.policies[i], SCHED_OTHER);
+    fail_unless_equals_int (thread.policies[i], SCHED_OTHER);
 
   /* Batch again, then stopped in the middle of it. */
   push_video_frames (pub, BURST_FRAMES);
-  wait_for_frames (&policies, 2 * BURST_FRAMES + 1);
-  fail_unless_equals_int (policies.policies[2 * BURST_FRAMES],
+  wait_for_frames (&thread, 2 * BURST_FRAMES + 1);
+  fail_unless_equals_int (thread.policies[2 * BURST_FRAMES],
       rate ? SCHED_BATCH : SCHED_OTHER);
   gst_element_set_state (pipeline, GST_STATE_NULL);
-  g_mutex_lock (&policies.lock);
-  fail_unless (policies.have_left, "the streaming thread never left its task");
-  fail_unless_equals_int (policies.left, SCHED_OTHER);
-  g_mutex_unlock (&policies.lock);
+  wait_for_flag (&thread, &thread.have_left, "left its task");
+  fail_unless_equals_int (thread.left_policy, SCHED_OTHER);
 
-  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
-  g_cond_clear (&policies.cond);
-  g_mutex_clear (&policies.lock);
+  unwatch_streaming_thread (bus, &thread);
   gst_object_unref (pad);
   gst_object_unref (out);
-  gst_object_unref (bus);
   gst_object_unref (pipeline);
   gst_harness_teardown (pub);
   g_free (description);
