@@ -113,7 +113,7 @@ run_batch_and_back (void *data)
   return NULL;
 }
 
-/* Neither real-time nor idle is ours to change. */
+/* Idle, as any policy but the two fair ones, is not ours to change. */
 static void *
 run_as_idle (void *data)
 {
