@@ -1718,6 +1718,8 @@ gst_zero_cp_src_leave_thread (GstZeroCpSrc * self)
           "SCHED_BATCH: %s", g_strerror (-ret));
     self->thread_batched = FALSE;
   }
+  /* Only our task's thread is paced: the thread is the pool's again. */
+  self->batch_gap = 0;
   if (self->thread_slice && zcp_thread_get_slice (&now) == 0 &&
       now == self->thread_slice &&
       zcp_thread_set_slice (self->thread_slice_before, &restored) != 0)
