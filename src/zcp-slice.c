@@ -21,14 +21,36 @@ struct zcp_sched_attr
   uint64_t sched_period;
 };
 
+/* The calling thread's attributes, and back with one field changed: what
+ * is written is what was read (policy, flags, nice, runtime), so that only
+ * that field changes and no privilege is needed. */
+static int
+read_attr (struct zcp_sched_attr *attr)
+{
+  memset (attr, 0, sizeof *attr);
+  if (syscall (SYS_sched_getattr, 0, attr, sizeof *attr, 0) != 0)
+    return -errno;
+  return 0;
+}
+
+static int
+write_attr (struct zcp_sched_attr *attr)
+{
+  attr->size = sizeof *attr;
+  if (syscall (SYS_sched_setattr, 0, attr, 0) != 0)
+    return -errno;
+  return 0;
+}
+
 /* The calling thread's attributes, if it has a slice to ask for.  Before
  * 6.12 the kernel reports no runtime for a fair thread. */
 static int
 get_fair_attr (struct zcp_sched_attr *attr)
 {
-  memset (attr, 0, sizeof *attr);
-  if (syscall (SYS_sched_getattr, 0, attr, sizeof *attr, 0) != 0)
-    return -errno;
+  int ret = read_attr (attr);
+
+  if (ret != 0)
+    return ret;
   if (attr->sched_policy != SCHED_OTHER || attr->sched_runtime == 0)
     return -EOPNOTSUPP;
   return 0;
@@ -53,12 +75,10 @@ zcp_thread_set_slice (uint64_t slice_ns, uint64_t * granted_ns)
 
   if (ret != 0)
     return ret;
-  /* Policy, flags and nice as read, so that only the slice changes
-   * (setting nice to what it is needs no privilege). */
-  attr.size = sizeof attr;
   attr.sched_runtime = slice_ns;
-  if (syscall (SYS_sched_setattr, 0, &attr, 0) != 0)
-    return -errno;
+  ret = write_attr (&attr);
+  if (ret != 0)
+    return ret;
   return zcp_thread_get_slice (granted_ns);
 }
 
@@ -68,19 +88,16 @@ zcp_thread_set_batch (bool batch)
   uint32_t from = batch ? SCHED_OTHER : SCHED_BATCH;
   uint32_t to = batch ? SCHED_BATCH : SCHED_OTHER;
   struct zcp_sched_attr attr;
+  int ret = read_attr (&attr);
 
-  memset (&attr, 0, sizeof attr);
-  if (syscall (SYS_sched_getattr, 0, &attr, sizeof attr, 0) != 0)
-    return -errno;
+  if (ret != 0)
+    return ret;
   if (attr.sched_policy == to)
     return -EALREADY;
   if (attr.sched_policy != from)
     return -EOPNOTSUPP;
   /* The runtime as read: since 6.12 the thread's slice, which it keeps;
    * before, 0, which a fair policy ignores. */
-  attr.size = sizeof attr;
   attr.sched_policy = to;
-  if (syscall (SYS_sched_setattr, 0, &attr, 0) != 0)
-    return -errno;
-  return 0;
+  return write_attr (&attr);
 }
