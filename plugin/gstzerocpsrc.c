@@ -261,7 +261,7 @@ struct _GstZeroCpSrc
   /* The pace of the frames, for that thread alone: the gap below which it
    * goes SCHED_BATCH (0: never), when the last frame came (NONE: none yet
    * in this task), the gaps' moving average, and whether we made it so. */
-  GstClockTime batch_gap;
+  gint64 batch_gap;
   GstClockTime last_frame_time;
   gint64 average_gap;
   gboolean thread_batched;
@@ -1445,7 +1445,7 @@ gst_zero_cp_src_pace (GstZeroCpSrc * self)
   now = gst_util_get_timestamp ();
   if (self->last_frame_time == GST_CLOCK_TIME_NONE) {
     /* A new task starts as a slow stream, a few frames from batching. */
-    self->average_gap = 2 * (gint64) self->batch_gap;
+    self->average_gap = 2 * self->batch_gap;
     self->last_frame_time = now;
     return;
   }
@@ -1456,7 +1456,7 @@ gst_zero_cp_src_pace (GstZeroCpSrc * self)
    * batch thread, does not preempt. */
   self->average_gap += (gap - self->average_gap) / 8;
 
-  if (!self->thread_batched && self->average_gap < (gint64) self->batch_gap) {
+  if (!self->thread_batched && self->average_gap < self->batch_gap) {
     ret = zcp_thread_set_batch (true);
     if (ret == 0) {
       self->thread_batched = TRUE;
@@ -1468,8 +1468,7 @@ gst_zero_cp_src_pace (GstZeroCpSrc * self)
           g_strerror (-ret));
       self->batch_gap = 0;
     }
-  } else if (self->thread_batched &&
-      self->average_gap > 2 * (gint64) self->batch_gap) {
+  } else if (self->thread_batched && self->average_gap > 2 * self->batch_gap) {
     ret = zcp_thread_set_batch (false);
     if (ret != 0)
       GST_DEBUG_OBJECT (self, "the streaming thread's policy is no longer "
@@ -1687,7 +1686,7 @@ gst_zero_cp_src_enter_thread (GstZeroCpSrc * self)
   batch_rate = self->scheduler_batch_rate;
   GST_OBJECT_UNLOCK (self);
 
-  self->batch_gap = batch_rate ? GST_SECOND / batch_rate : 0;
+  self->batch_gap = batch_rate ? (gint64) (GST_SECOND / batch_rate) : 0;
   self->last_frame_time = GST_CLOCK_TIME_NONE;
   self->thread_batched = FALSE;
 
