@@ -3740,6 +3740,14 @@ wait_for_flag (StreamingThread * thread, gboolean * flag, const gchar * what)
   g_mutex_unlock (&thread->lock);
 }
 
+/* Stops @pipeline, and waits for its streaming thread to leave its task. */
+static void
+stop_streaming_thread (GstElement * pipeline, StreamingThread * thread)
+{
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  wait_for_flag (thread, &thread->have_left, "left its task");
+}
+
 /* Default, none, and one longer than a thread's default slice. */
 static const guint64 requested_slices[] = { 0, 100 * GST_USECOND,
   50 * GST_MSECOND
@@ -3769,8 +3777,7 @@ GST_START_TEST (test_streaming_thread_slice)
   fail_unless_equals_uint64 (thread.entered, expected);
 
   /* The thread goes back to the task pool as it came. */
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  wait_for_flag (&thread, &thread.have_left, "left its task");
+  stop_streaming_thread (pipeline, &thread);
   fail_unless_equals_uint64 (thread.left, original);
 
   unwatch_streaming_thread (bus, &thread);
@@ -3865,8 +3872,7 @@ GST_START_TEST (test_fast_stream_goes_batch)
   wait_for_frames (&thread, 2 * BURST_FRAMES + 1);
   fail_unless_equals_int (thread.policies[2 * BURST_FRAMES],
       rate ? SCHED_BATCH : SCHED_OTHER);
-  gst_element_set_state (pipeline, GST_STATE_NULL);
-  wait_for_flag (&thread, &thread.have_left, "left its task");
+  stop_streaming_thread (pipeline, &thread);
   fail_unless_equals_int (thread.left_policy, SCHED_OTHER);
 
   unwatch_streaming_thread (bus, &thread);

@@ -18,6 +18,15 @@ own_nice (void)
   return getpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid));
 }
 
+/* A nice value of its own, which changing anything else must not reset. */
+static int
+nice_thread (void)
+{
+  ok (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 3) == 0,
+      "thread niced to 3");
+  return own_nice ();
+}
+
 /* On a kernel without per-thread slices both calls must say so, harmlessly. */
 static void
 test_without_slices (void)
@@ -35,10 +44,7 @@ test_set_and_give_back (uint64_t original)
   uint64_t slice = 0;
   int nice_before;
 
-  /* A nice value of its own, which asking for a slice must not reset. */
-  ok (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 3) == 0,
-      "thread niced to 3");
-  nice_before = own_nice ();
+  nice_before = nice_thread ();
   ok (original > SHORT_SLICE_NS, "the default slice (%llu ns) is longer "
       "than the one we ask for", (unsigned long long) original);
   is_int (zcp_thread_set_slice (SHORT_SLICE_NS, &slice), 0, "slice set");
@@ -93,9 +99,7 @@ run_batch_and_back (void *data)
   int has_slice, nice_before;
 
   (void) data;
-  ok (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 3) == 0,
-      "thread niced to 3");
-  nice_before = own_nice ();
+  nice_before = nice_thread ();
   /* A slice of its own, which the policy's change must not reset. */
   has_slice = zcp_thread_set_slice (SHORT_SLICE_NS, &before) == 0;
   is_int (zcp_thread_set_batch (false), -EALREADY, "not batch yet");
