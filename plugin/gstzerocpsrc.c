@@ -102,6 +102,16 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 #define DEFAULT_SCHEDULER_BATCH_RATE 20000
 /* A frame a nanosecond: the shortest gap there is to time. */
 #define MAX_SCHEDULER_BATCH_RATE 1000000000
+/* One gap this many batch gaps long lifts the moving average (an eighth of
+ * each gap) over twice the batch gap from wherever it was: it ends a
+ * batch. */
+#define BATCH_GAPS_TO_END 16
+/* A batch thread's wait ends no sooner than this, past the scheduler's next
+ * tick (4 ms at 250 Hz, 10 ms at 100 Hz): a timer that comes before the
+ * tick reprograms the CPU's timer at every sleep, a VM exit on a guest,
+ * which cost the subscribers of a fast stream a microsecond a frame
+ * (docs/benchmarks.md, "Subscribers that do not preempt"). */
+#define BATCH_WAIT_MIN_NS (20 * GST_MSECOND)
 
 /* How far after the last frame one that would go back in our timeline is
  * put: shorter than any frame, so that the frames after it, stamped in
@@ -1141,6 +1151,22 @@ gst_zero_cp_src_handle_event (GstZeroCpSrc * self,
   return GST_FLOW_OK;
 }
 
+/* Gives the streaming thread SCHED_OTHER back, unless the application
+ * changed its policy since (-EALREADY, -EOPNOTSUPP): then it is theirs. */
+static void
+gst_zero_cp_src_end_batch (GstZeroCpSrc * self)
+{
+  int ret = zcp_thread_set_batch (false);
+
+  if (ret == -EALREADY || ret == -EOPNOTSUPP)
+    GST_DEBUG_OBJECT (self, "the streaming thread's policy is no longer "
+        "ours: %s", g_strerror (-ret));
+  else if (ret != 0)
+    GST_WARNING_OBJECT (self, "could not take the streaming thread out of "
+        "SCHED_BATCH: %s", g_strerror (-ret));
+  self->thread_batched = FALSE;
+}
+
 /* Takes the next frame from the publisher, following it to the next one
  * if it goes away (on-publisher-lost=wait). */
 static GstFlowReturn
@@ -1158,10 +1184,18 @@ gst_zero_cp_src_next (GstZeroCpSrc * self, struct zcp_frame *frame,
   for (;;) {
     GstFlowReturn flow;
 
+    /* The pace ends a batch at the frame after a long gap; ending it while
+     * a long wait goes on lets that frame preempt too, as the first after
+     * a pause should. */
     ret = zcp_subscriber_next (self->subscriber, frame, chunk,
-        WAIT_SLICE_NS, &self->unlocking);
+        self->thread_batched ? MAX (BATCH_GAPS_TO_END * self->batch_gap,
+            BATCH_WAIT_MIN_NS) : WAIT_SLICE_NS, &self->unlocking);
     if (ret == -ETIMEDOUT) {
       GST_LOG_OBJECT (self, "no frame yet");
+      if (self->thread_batched) {
+        GST_DEBUG_OBJECT (self, "no frame for a while: the next preempts");
+        gst_zero_cp_src_end_batch (self);
+      }
       continue;
     }
     if (ret != -EPIPE)
@@ -1451,9 +1485,8 @@ gst_zero_cp_src_pace (GstZeroCpSrc * self)
   }
   gap = (gint64) (now - self->last_frame_time);
   self->last_frame_time = now;
-  /* An eighth of each gap: one of more than sixteen batch gaps ends a batch
-   * at once, so that after a pause only the first frame, waited for as a
-   * batch thread, does not preempt. */
+  /* An eighth of each gap: one of more than BATCH_GAPS_TO_END batch gaps
+   * ends a batch at once. */
   self->average_gap += (gap - self->average_gap) / 8;
 
   if (!self->thread_batched && self->average_gap < self->batch_gap) {
@@ -1469,13 +1502,9 @@ gst_zero_cp_src_pace (GstZeroCpSrc * self)
       self->batch_gap = 0;
     }
   } else if (self->thread_batched && self->average_gap > 2 * self->batch_gap) {
-    ret = zcp_thread_set_batch (false);
-    if (ret != 0)
-      GST_DEBUG_OBJECT (self, "the streaming thread's policy is no longer "
-          "ours: %s", g_strerror (-ret));
-    self->thread_batched = FALSE;
     GST_DEBUG_OBJECT (self, "frames every %" G_GINT64_FORMAT " ns: each "
         "preempts again", self->average_gap);
+    gst_zero_cp_src_end_batch (self);
   }
 }
 
@@ -1706,17 +1735,9 @@ static void
 gst_zero_cp_src_leave_thread (GstZeroCpSrc * self)
 {
   guint64 now, restored;
-  int ret;
 
-  /* Unless the application changed it since (-EALREADY, -EOPNOTSUPP): then
-   * it is theirs. */
-  if (self->thread_batched) {
-    ret = zcp_thread_set_batch (false);
-    if (ret != 0 && ret != -EALREADY && ret != -EOPNOTSUPP)
-      GST_WARNING_OBJECT (self, "could not take the streaming thread out of "
-          "SCHED_BATCH: %s", g_strerror (-ret));
-    self->thread_batched = FALSE;
-  }
+  if (self->thread_batched)
+    gst_zero_cp_src_end_batch (self);
   /* Only our task's thread is paced: the thread is the pool's again. */
   self->batch_gap = 0;
   if (self->thread_slice && zcp_thread_get_slice (&now) == 0 &&
@@ -1913,8 +1934,10 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
    * ends, and takes the frames that came meanwhile in one turn.  Small
    * messages sent as fast as they go cost the publisher and the subscribers
    * less CPU this way, at the price of some latency for each; video rates
-   * stay far below it.  The thread gets its policy back when it leaves the
-   * task; a real-time thread is left alone.
+   * stay far below it.  A wait of 20 ms for the next frame (or of sixteen
+   * periods of the rate, if longer) ends the batch, so that the first frame
+   * after a pause preempts.  The thread gets its policy back when it leaves
+   * the task; a real-time thread is left alone.
    */
   properties[PROP_SCHEDULER_BATCH_RATE] =
       g_param_spec_uint ("scheduler-batch-rate", "Scheduler batch rate",

@@ -3671,6 +3671,7 @@ typedef struct
   gboolean have_entered, have_left;
   guint frames;
   int policies[2 * BURST_FRAMES + 1];
+  pid_t tid;
 } StreamingThread;
 
 /* 0 where the kernel has no slice to tell. */
@@ -3797,6 +3798,7 @@ record_frame_policy (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   if (thread->frames < G_N_ELEMENTS (thread->policies))
     thread->policies[thread->frames] = sched_getscheduler (0);
   thread->frames++;
+  thread->tid = gettid ();
   g_cond_signal (&thread->cond);
   g_mutex_unlock (&thread->lock);
   return GST_PAD_PROBE_OK;
@@ -3823,15 +3825,28 @@ wait_for_frames (StreamingThread * thread, guint count)
   g_mutex_unlock (&thread->lock);
 }
 
+/* The streaming thread's policy as soon as it is @policy, or after 5 s. */
+static int
+wait_for_policy (pid_t tid, int policy)
+{
+  gint64 deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  int now;
+
+  while ((now = sched_getscheduler (tid)) != policy &&
+      g_get_monotonic_time () < deadline)
+    g_usleep (10 * G_USEC_PER_SEC / 1000);
+  return now;
+}
+
 /* 25 frames a second: a burst pushed as fast as the harness goes is far
  * above it, even under valgrind on a loaded machine (a frame every 9 ms
- * there), and a second's pause, which raises the average by an eighth of
- * itself, far below it. */
+ * there), and a pause of sixteen of its gaps (0.64 s) far below it. */
 static const guint batch_rates[] = { 25, 0 };
 
-/* Above the batch rate the streaming thread becomes SCHED_BATCH; after a
- * pause, and as it leaves its task in the middle of a burst, it is
- * SCHED_OTHER again; with a rate of 0 it never changes. */
+/* Above the batch rate the streaming thread becomes SCHED_BATCH; when no
+ * frame has come for sixteen batch gaps, and as it leaves its task in the
+ * middle of a burst, it is SCHED_OTHER again; with a rate of 0 it never
+ * changes. */
 GST_START_TEST (test_fast_stream_goes_batch)
 {
   guint rate = batch_rates[__i__];
@@ -3855,7 +3870,10 @@ GST_START_TEST (test_fast_stream_goes_batch)
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
   push_video_frames (pub, BURST_FRAMES);
   wait_for_frames (&thread, BURST_FRAMES);
-  g_usleep (G_USEC_PER_SEC);
+  /* Before the next frame comes, so that it preempts as the first after a
+   * pause should. */
+  fail_unless_equals_int (wait_for_policy (thread.tid, SCHED_OTHER),
+      SCHED_OTHER);
   push_video_frames (pub, 1);
   wait_for_frames (&thread, BURST_FRAMES + 1);
 
