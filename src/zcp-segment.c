@@ -267,6 +267,29 @@ take_removal_byte (int fd)
   }
 }
 
+/* Made under its name (no O_TMPFILE), a channel has no token for the
+ * moment between its creation and its maker's lock, and no size until
+ * after that lock: empty and younger than this, it is being made.  A maker
+ * that dies in that moment holds its channel back for this long. */
+#define MAKING_NS ZCP_NSEC_PER_SEC
+
+static bool
+is_being_made (int fd)
+{
+  struct timespec now;
+  struct stat st;
+  int64_t age;
+
+  if (fstat (fd, &st) != 0 || st.st_size != 0 ||
+      clock_gettime (CLOCK_REALTIME, &now) != 0)
+    return false;
+  age = ((int64_t) now.tv_sec - st.st_mtim.tv_sec) * ZCP_NSEC_PER_SEC +
+      (now.tv_nsec - st.st_mtim.tv_nsec);
+  /* A time ahead of ours: the clock was set back since; not to be
+   * trusted for a second or an hour. */
+  return age >= 0 && age < MAKING_NS;
+}
+
 int
 zcp_segment_remove_dead_channel (const char *channel, int fd)
 {
@@ -279,6 +302,11 @@ zcp_segment_remove_dead_channel (const char *channel, int fd)
   ret = take_removal_byte (fd);
   if (ret < 0)
     return ret;
+  /* Before the token is tried: a maker that found it taken would fail. */
+  if (is_being_made (fd)) {
+    zcp_liveness_release (fd, ZCP_LOCK_BYTE_REMOVAL);
+    return -EBUSY;
+  }
 
   /* The publisher's token taken, not only tested: a publisher that made
    * the channel under its name (no O_TMPFILE) and takes its token at this

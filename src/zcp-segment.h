@@ -59,9 +59,10 @@ bool zcp_segment_is_named (int fd, const char *name);
  * subscribers, zerocp-inspect --clean) does it here, holding the removal
  * byte and then the publisher's token, so that none of them unlinks a name
  * that another has just given to a new publisher.  Waits up to a second
- * for another remover.  0 when removed; -EBUSY if the publisher lives;
- * -ETIMEDOUT if another remover takes longer (a stopped process); -ESTALE
- * if the name names another file, -ENOENT if none. */
+ * for another remover.  0 when removed; -EBUSY if the publisher lives, or
+ * if the segment is being made under its name (empty, and less than a
+ * second old); -ETIMEDOUT if another remover takes longer (a stopped
+ * process); -ESTALE if the name names another file, -ENOENT if none. */
 int zcp_segment_remove_dead_channel (const char *channel, int fd);
 
 /* Reserves @length bytes of a segment made by zcp_segment_create(), from

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -400,6 +401,43 @@ test_remover_spares_a_new_publisher (void)
   zcp_publisher_close (publisher);
 }
 
+/* Made under its name, a channel is empty and has no token for a moment:
+ * removers leave it to its maker while it is that young, and remove it
+ * once it is older (its maker died there), or dated ahead of the clock
+ * (the clock was set back). */
+static void
+test_channel_being_made (void)
+{
+  const char *channel = tap_channel ("making");
+  struct timespec times[2] = { {.tv_nsec = UTIME_OMIT} };
+  char name[ZCP_SHM_NAME_SIZE], path[ZCP_SHM_NAME_SIZE + 16];
+  struct zcp_publisher *publisher;
+  int fd;
+
+  zcp_segment_control_name (channel, name, sizeof name);
+  snprintf (path, sizeof path, "/dev/shm%s", name);
+  fd = shm_open (name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  is_int (zcp_channel_clean (channel), -EBUSY,
+      "an empty channel just made, without its token, is left by --clean");
+  is_int (zcp_publisher_open (channel, 0600, &publisher), -EBUSY,
+      "and refused to a second publisher");
+  clock_gettime (CLOCK_REALTIME, &times[1]);
+  times[1].tv_sec -= 2;
+  futimens (fd, times);
+  is_int (zcp_publisher_open (channel, 0600, &publisher), 0,
+      "two seconds old, it is taken over by a new publisher");
+  zcp_publisher_close (publisher);
+  close (fd);
+
+  fd = shm_open (name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  times[1].tv_sec += 2 + 3600;
+  futimens (fd, times);
+  is_int (zcp_channel_clean (channel), 0,
+      "one dated an hour ahead of the clock is removed by --clean");
+  close (fd);
+  ok (access (path, F_OK) != 0, "and nothing is left");
+}
+
 struct cleaner
 {
   const char *channel;
@@ -437,7 +475,11 @@ publish_beside_a_cleaner (const char *channel, unsigned times,
   snprintf (path, sizeof path, "/dev/shm/zerocp.%s", channel);
   pthread_create (&thread, NULL, clean_in_a_loop, &cleaner);
   for (unsigned i = 0; i < times; i++) {
-    if (zcp_publisher_open (channel, 0600, &publisher) != 0) {
+    int ret = zcp_publisher_open (channel, 0600, &publisher);
+
+    if (ret != 0) {
+      fprintf (stderr, "# publisher %u of %u: %s\n", i + 1, times,
+          strerror (-ret));
       (*failed)++;
       continue;
     }
@@ -547,6 +589,7 @@ main (void)
   test_removers_take_turns ();
   test_stopped_remover ();
   test_remover_spares_a_new_publisher ();
+  test_channel_being_made ();
   test_channel_made_whole_before_it_is_seen ();
   test_channel_made_without_proc ();
   return tap_done ();
