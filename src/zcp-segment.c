@@ -285,8 +285,8 @@ is_being_made (int fd)
     return false;
   age = ((int64_t) now.tv_sec - st.st_mtim.tv_sec) * ZCP_NSEC_PER_SEC +
       (now.tv_nsec - st.st_mtim.tv_nsec);
-  /* A time ahead of ours: the clock was set back since; not to be
-   * trusted for a second or an hour. */
+  /* A time ahead of ours: the clock was set back since, by an unknown
+   * amount; the file counts as old. */
   return age >= 0 && age < MAKING_NS;
 }
 
