@@ -593,6 +593,14 @@ zcp_subscriber_get_latency (struct zcp_subscriber *self)
       memory_order_relaxed);
 }
 
+uint32_t
+zcp_subscriber_count_subscribers (struct zcp_subscriber *self)
+{
+  /* relaxed: a count that is stale as soon as it is read either way. */
+  return (uint32_t) __builtin_popcountll (atomic_load_explicit
+      (&self->control->header->active_slots, memory_order_relaxed));
+}
+
 /* What upstream of the publisher holds at most when it streams: the frame it
  * writes and the one the sink publishes. */
 #define UPSTREAM_CHUNKS 2u

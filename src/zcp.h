@@ -414,6 +414,11 @@ uint32_t zcp_subscriber_hold_budget (struct zcp_subscriber *self);
 /* Latency of the publishing pipeline, in nanoseconds. */
 uint64_t zcp_subscriber_get_latency (struct zcp_subscriber *self);
 
+/* How many subscribers the channel has, this one included, as the set of
+ * slots that may be active says: one load, for a heuristic (it may change
+ * at once). */
+uint32_t zcp_subscriber_count_subscribers (struct zcp_subscriber *self);
+
 /* Asks the publisher to queue at most @max_buffers frames for us (1 to
  * ZCP_QUEUE_MAX; 0 means ZCP_QUEUE_MAX) and what to do when that many are
  * queued.  zcp_subscriber_open() starts lossless with the whole ring.  May be

@@ -39,6 +39,8 @@
  *
  * ZCP_BENCH_SRC_PROPS, if set, is added to every zerocpsrc it starts
  * (e.g. "scheduler-slice=0"), to measure a property's effect.
+ * ZCP_BENCH_LIVE_RATE, if set, is the live rate instead of 60/1 (e.g.
+ * "30000/1", a fast stream of messages whose latency is measured).
  */
 #include <gio/gio.h>
 #include <gst/gst.h>
@@ -336,7 +338,7 @@ report_receiver (RoleState * state)
 static int
 run_role (gint argc, gchar ** argv)
 {
-  const gchar *role, *transport;
+  const gchar *role, *transport, *live_rate;
   gint case_index, frames, live, subscribers, cpu;
   const Case *c;
   gchar *source, *description, *socket;
@@ -371,9 +373,12 @@ run_role (gint argc, gchar ** argv)
   state.loop = g_main_loop_new (NULL, FALSE);
   socket = g_strdup_printf ("/tmp/zcp-bench-%d.sock", (int) getppid ());
 
+  live_rate = g_getenv ("ZCP_BENCH_LIVE_RATE");
+  if (!live_rate)
+    live_rate = LATENCY_RATE;
   source = g_strdup_printf ("videotestsrc pattern=black num-buffers=%d "
       "is-live=%s ! %s,framerate=%s ! identity name=stamp", frames,
-      live ? "true" : "false", c->caps, live ? LATENCY_RATE : "1000/1");
+      live ? "true" : "false", c->caps, live ? live_rate : "1000/1");
 
   if (g_str_equal (role, "local")) {
     description = g_strdup_printf ("%s ! fakesink name=out sync=false", source);
@@ -400,7 +405,7 @@ run_role (gint argc, gchar ** argv)
     description = g_strdup_printf ("shmsrc socket-path=%s is-live=true ! "
         "%s,framerate=%s ! fakesink name=out sync=false "
         "enable-last-sample=false", socket, c->caps,
-        live ? LATENCY_RATE : "1000/1");
+        live ? live_rate : "1000/1");
   }
 
   /* gst_parse_launch() may return a half-built pipeline with an error. */

@@ -3839,18 +3839,49 @@ wait_for_policy (pid_t tid, int policy)
   return now;
 }
 
-/* 25 frames a second: a burst pushed as fast as the harness goes is far
- * above it, even under valgrind on a loaded machine (a frame every 9 ms
- * there), and a pause of sixteen of its gaps (0.64 s) far below it. */
-static const guint batch_rates[] = { 25, 0 };
+/* Puts every thread of this process on @cpus, as taskset would the whole
+ * process: a thread made meanwhile inherits its maker's CPUs, so that one
+ * pipeline thread narrowed alone would leave its narrowing to the task
+ * pool's next threads. */
+static void
+set_process_cpus (const cpu_set_t * cpus)
+{
+  GDir *tasks = g_dir_open ("/proc/self/task", 0, NULL);
+  const gchar *tid;
 
-/* Above the batch rate the streaming thread becomes SCHED_BATCH; when no
- * frame has come for sixteen batch gaps, and as it leaves its task in the
- * middle of a burst, it is SCHED_OTHER again; with a rate of 0 it never
- * changes. */
+  fail_unless (tasks != NULL);
+  /* A thread that exits meanwhile: ESRCH, and nothing to do. */
+  while ((tid = g_dir_read_name (tasks)))
+    sched_setaffinity ((pid_t) g_ascii_strtoll (tid, NULL, 10), sizeof *cpus,
+        cpus);
+  g_dir_close (tasks);
+}
+
+/* A rate of 25 frames a second: a burst pushed as fast as the harness goes
+ * is far above it, even under valgrind on a loaded machine (a frame every
+ * 9 ms there), and a pause of sixteen of its gaps (0.64 s) far below it.
+ * The streaming thread on @cpus CPUs, with @extra subscribers beside it. */
+static const struct
+{
+  guint rate, cpus, extra;
+  gboolean batches;
+} batch_cases[] = {
+  {25, 1, 0, TRUE},
+  {0, 1, 0, FALSE},
+  /* One CPU each for the publisher and the subscriber: nobody to preempt. */
+  {25, 2, 0, FALSE},
+  {25, 2, 1, TRUE},
+};
+
+/* Above the batch rate, where the publisher and its subscribers outnumber
+ * the CPUs, the streaming thread becomes SCHED_BATCH; when no frame has
+ * come for sixteen batch gaps, and as it leaves its task in the middle of a
+ * burst, it is SCHED_OTHER again; with a rate of 0, or a CPU for each, it
+ * never changes. */
 GST_START_TEST (test_fast_stream_goes_batch)
 {
-  guint rate = batch_rates[__i__];
+  guint rate = batch_cases[__i__].rate;
+  gboolean batches = batch_cases[__i__].batches;
   gchar *channel = unique_channel ("batch");
   GstHarness *pub = harness_for ("zerocpsink sync=false "
       "wait-for-connection=true", channel);
@@ -3861,12 +3892,30 @@ GST_START_TEST (test_fast_stream_goes_batch)
   GstBus *bus = watch_streaming_thread (pipeline, &thread);
   GstElement *out = gst_bin_get_by_name (GST_BIN (pipeline), "out");
   GstPad *pad = gst_element_get_static_pad (out, "sink");
+  GstElement *sink = element_of (pub);
+  struct zcp_subscriber *extra = NULL;
+  guint cpus = batch_cases[__i__].cpus;
+  cpu_set_t all, narrowed;
 
+  fail_unless_equals_int (sched_getaffinity (0, sizeof all, &all), 0);
+  CPU_ZERO (&narrowed);
+  for (guint cpu = 0; cpu < CPU_SETSIZE && CPU_COUNT (&narrowed) < (gint) cpus;
+      cpu++)
+    if (CPU_ISSET (cpu, &all))
+      CPU_SET (cpu, &narrowed);
+  fail_unless (CPU_COUNT (&narrowed) == (gint) cpus, "this case needs %u "
+      "CPUs, the test has %d", cpus, CPU_COUNT (&all));
+  set_process_cpus (&narrowed);
+  if (batch_cases[__i__].extra)
+    fail_unless_equals_int (zcp_subscriber_open_with_queue (channel, 1,
+            ZCP_LEAKY_DOWNSTREAM, &extra), 0);
   gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, record_frame_policy,
       &thread, NULL);
   fail_unless_equals_int (sched_getscheduler (0), SCHED_OTHER);
   fail_if (gst_element_set_state (pipeline, GST_STATE_PLAYING) ==
       GST_STATE_CHANGE_FAILURE);
+  /* The extra one alone would let the burst go before we are there. */
+  fail_unless (wait_for_num_subscribers (sink, extra ? 2 : 1));
 
   gst_harness_set_src_caps_str (pub, VIDEO_CAPS);
   push_video_frames (pub, BURST_FRAMES);
@@ -3881,19 +3930,22 @@ GST_START_TEST (test_fast_stream_goes_batch)
   /* The first frames of a task count as a slow stream. */
   fail_unless_equals_int (thread.policies[0], SCHED_OTHER);
   fail_unless_equals_int (thread.policies[BURST_FRAMES - 1],
-      rate ? SCHED_BATCH : SCHED_OTHER);
+      batches ? SCHED_BATCH : SCHED_OTHER);
   fail_unless_equals_int (thread.policies[BURST_FRAMES], SCHED_OTHER);
-  for (guint i = 0; !rate && i < BURST_FRAMES; i++)
+  for (guint i = 0; !batches && i < BURST_FRAMES; i++)
     fail_unless_equals_int (thread.policies[i], SCHED_OTHER);
 
   /* Batch again, then stopped in the middle of it. */
   push_video_frames (pub, BURST_FRAMES);
   wait_for_frames (&thread, 2 * BURST_FRAMES + 1);
   fail_unless_equals_int (thread.policies[2 * BURST_FRAMES],
-      rate ? SCHED_BATCH : SCHED_OTHER);
+      batches ? SCHED_BATCH : SCHED_OTHER);
   stop_streaming_thread (pipeline, &thread);
   fail_unless_equals_int (thread.left_policy, SCHED_OTHER);
 
+  if (extra)
+    zcp_subscriber_close (extra);
+  gst_object_unref (sink);
   unwatch_streaming_thread (bus, &thread);
   gst_object_unref (pad);
   gst_object_unref (out);
@@ -3901,6 +3953,7 @@ GST_START_TEST (test_fast_stream_goes_batch)
   gst_harness_teardown (pub);
   g_free (description);
   g_free (channel);
+  set_process_cpus (&all);
 }
 
 GST_END_TEST;
@@ -4091,7 +4144,7 @@ zerocpsrc_suite (void)
   tcase_add_loop_test (tc, test_streaming_thread_slice, 0,
       G_N_ELEMENTS (requested_slices));
   tcase_add_loop_test (tc, test_fast_stream_goes_batch, 0,
-      G_N_ELEMENTS (batch_rates));
+      G_N_ELEMENTS (batch_cases));
   return s;
 }
 

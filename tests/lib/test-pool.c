@@ -46,6 +46,8 @@ test_claim_release (void)
   is_int (zcp_subscriber_open (channel, &subscriber), 0, "subscriber");
   ok (zcp_publisher_has_subscribers (publisher) &&
       zcp_publisher_count_subscribers (publisher) == 1, "one subscriber");
+  is_int (zcp_subscriber_count_subscribers (subscriber), 1,
+      "which counts itself");
 
   is_int (zcp_publisher_claim (publisher, &a, 0, NULL), 0, "claim a");
   is_int (zcp_publisher_claim (publisher, &b, 0, NULL), 0, "claim b");
@@ -117,6 +119,8 @@ test_concurrent_release (void)
   for (int s = 0; s < N_SUBSCRIBERS; s++)
     if (zcp_subscriber_open (channel, &subscribers[s]) != 0)
       ok (0, "subscriber %d", s);
+  is_int (zcp_subscriber_count_subscribers (subscribers[N_SUBSCRIBERS - 1]),
+      N_SUBSCRIBERS, "each subscriber counts them all");
 
   for (int round = 0; round < N_ROUNDS; round++) {
     struct release_job jobs[N_SUBSCRIBERS + 1];
