@@ -3860,7 +3860,7 @@ set_process_cpus (const cpu_set_t * cpus)
 /* A rate of 25 frames a second: a burst pushed as fast as the harness goes
  * is far above it, even under valgrind on a loaded machine (a frame every
  * 9 ms there), and a pause of sixteen of its gaps (0.64 s) far below it.
- * The streaming thread on @cpus CPUs, with @extra subscribers beside it. */
+ * The test's process on @cpus CPUs, with @extra subscribers beside ours. */
 static const struct
 {
   guint rate, cpus, extra;
