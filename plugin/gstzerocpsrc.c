@@ -1487,17 +1487,19 @@ static gboolean
 gst_zero_cp_src_is_crowded (GstZeroCpSrc * self, GstClockTime now)
 {
   guint processes, cpus;
+  gboolean crowded;
 
   if (now < self->next_crowd_count)
     return self->crowded;
   self->next_crowd_count = now + CROWD_COUNT_PERIOD;
   processes = zcp_subscriber_count_subscribers (self->subscriber) + 1;
   cpus = thread_cpu_count ();
-  if (self->crowded != (processes > cpus))
+  crowded = processes > cpus;
+  if (crowded != self->crowded)
     GST_DEBUG_OBJECT (self, "publisher and subscribers: %u, CPUs: %u",
         processes, cpus);
-  self->crowded = processes > cpus;
-  return self->crowded;
+  self->crowded = crowded;
+  return crowded;
 }
 
 /* A stream faster than the batch rate makes the streaming thread
@@ -1514,7 +1516,6 @@ static void
 gst_zero_cp_src_pace (GstZeroCpSrc * self)
 {
   GstClockTime now;
-  gboolean crowded;
   gint64 gap;
   int ret;
 
@@ -1532,9 +1533,13 @@ gst_zero_cp_src_pace (GstZeroCpSrc * self)
   /* An eighth of each gap: one of more than BATCH_GAPS_TO_END batch gaps
    * ends a batch at once. */
   self->average_gap += (gap - self->average_gap) / 8;
-  crowded = gst_zero_cp_src_is_crowded (self, now);
 
-  if (!self->thread_batched && crowded && self->average_gap < self->batch_gap) {
+  /* Counted only where the pace alone would batch, or keep a batch: a
+   * slow stream (video) never pays for the count. */
+  if (!self->thread_batched) {
+    if (self->average_gap >= self->batch_gap ||
+        !gst_zero_cp_src_is_crowded (self, now))
+      return;
     ret = zcp_thread_set_batch (true);
     if (ret == 0) {
       self->thread_batched = TRUE;
@@ -1546,11 +1551,13 @@ gst_zero_cp_src_pace (GstZeroCpSrc * self)
           g_strerror (-ret));
       self->batch_gap = 0;
     }
-  } else if (self->thread_batched && (!crowded ||
-          self->average_gap > 2 * self->batch_gap)) {
-    GST_DEBUG_OBJECT (self, "frames every %" G_GINT64_FORMAT " ns%s: each "
-        "preempts again", self->average_gap, crowded ? "" :
-        ", a CPU for the publisher and each subscriber");
+  } else if (self->average_gap > 2 * self->batch_gap) {
+    GST_DEBUG_OBJECT (self, "frames every %" G_GINT64_FORMAT " ns: each "
+        "preempts again", self->average_gap);
+    gst_zero_cp_src_end_batch (self);
+  } else if (!gst_zero_cp_src_is_crowded (self, now)) {
+    GST_DEBUG_OBJECT (self, "a CPU for the publisher and each subscriber: "
+        "each frame preempts again");
     gst_zero_cp_src_end_batch (self);
   }
 }
