@@ -84,7 +84,7 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 #define DEFAULT_MAX_BUFFERS_LIVE 4
 /* Slack for the publisher's wake-up: with 4, a fast stream of small frames
  * ran at a third of its rate with 8; deeper gained nothing and cost large
- * frames cache misses (docs/benchmarks.md). */
+ * frames cache misses (docs/benchmark-analysis.md). */
 #define DEFAULT_MAX_BUFFERS_NOT_LIVE 8
 #define DEFAULT_LEAKY_LIVE GST_ZERO_CP_SRC_LEAKY_DOWNSTREAM
 #define DEFAULT_LEAKY_NOT_LIVE GST_ZERO_CP_SRC_LEAKY_NO
@@ -99,7 +99,7 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
 /* Small messages as fast as they go run at 50,000 to 300,000 a second on
  * two CPUs, 1080p at 10,000 at most: above 20,000 a second it pays to take
  * frames in batches rather than preempt the publisher for each
- * (docs/benchmarks.md, "Subscribers that do not preempt"). */
+ * (docs/benchmark-analysis.md, "Subscribers that do not preempt"). */
 #define DEFAULT_SCHEDULER_BATCH_RATE 20000
 /* A frame a nanosecond: the shortest gap there is to time. */
 #define MAX_SCHEDULER_BATCH_RATE 1000000000
@@ -111,7 +111,7 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
  * tick (4 ms at 250 Hz, 10 ms at 100 Hz): a timer that comes before the
  * tick reprograms the CPU's timer at every sleep, a VM exit on a guest,
  * which cost the subscribers of a fast stream a microsecond a frame
- * (docs/benchmarks.md, "Subscribers that do not preempt"). */
+ * (docs/benchmark-analysis.md, "Subscribers that do not preempt"). */
 #define BATCH_WAIT_MIN_NS (20 * GST_MSECOND)
 /* Subscribers come and go, and the application may move the thread: how
  * often they are counted against the CPUs, a system call each time. */
