@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,11 +35,26 @@ futex_wake_bits (_Atomic uint32_t * word, uint32_t bits)
       NULL, bits);
 }
 
+/* The calling thread's timer slack, set to @slack_ns; its old value in
+ * @old_ns, or -1 if it was left alone. */
+static void
+set_timer_slack (int64_t slack_ns, long *old_ns)
+{
+  long old = prctl (PR_GET_TIMERSLACK, 0, 0, 0, 0);
+
+  *old_ns = -1;
+  if (old >= 0 && old != slack_ns
+      && prctl (PR_SET_TIMERSLACK, (unsigned long) slack_ns, 0, 0, 0) == 0)
+    *old_ns = old;
+}
+
 static int
 wait_until (_Atomic uint32_t * word, _Atomic uint32_t * sleepers,
     uint32_t bits, bool (*condition) (void *data), void *data,
-    int64_t deadline_ns)
+    int64_t deadline_ns, int64_t slack_ns)
 {
+  long old_slack_ns = -1;
+  bool slack_asked = false;
   int ret = 0;
 
   /* seq_cst; pairs with the fence of zcp_event_before_looking: either the
@@ -64,12 +80,20 @@ wait_until (_Atomic uint32_t * word, _Atomic uint32_t * sleepers,
       ret = -ETIMEDOUT;
       break;
     }
+    /* Asked for only now that the thread sleeps: most waits of a fast
+     * stream end before. */
+    if (slack_ns > 0 && !slack_asked) {
+      set_timer_slack (slack_ns, &old_slack_ns);
+      slack_asked = true;
+    }
     /* EAGAIN: the word moved before we slept; EINTR: a signal; ETIMEDOUT:
      * the deadline or the slice passed.  All three mean "look again". */
     (void) futex_wait_bits (word, seq, zcp_min_i64 (deadline_ns,
             now + ZCP_EVENT_SLEEP_SLICE_NS), bits);
   }
 
+  if (old_slack_ns >= 0)
+    (void) prctl (PR_SET_TIMERSLACK, (unsigned long) old_slack_ns, 0, 0, 0);
   atomic_fetch_sub_explicit (sleepers, 1, memory_order_relaxed);
   return ret;
 }
@@ -85,7 +109,8 @@ zcp_event_wake_shared (_Atomic uint32_t * word, uint32_t bits)
 int
 zcp_event_wait_shared_until (_Atomic uint32_t * word,
     _Atomic uint32_t * sleepers, uint32_t index,
-    bool (*condition) (void *data), void *data, int64_t deadline_ns)
+    bool (*condition) (void *data), void *data, int64_t deadline_ns,
+    int64_t slack_ns)
 {
   /* Most of a fast stream's waits would end at once: the next descriptor
    * lands while the sleeper is on its way into the kernel, the wait returns
@@ -100,7 +125,7 @@ zcp_event_wait_shared_until (_Atomic uint32_t * word,
   } while (zcp_now_ns () < look_until);
 
   return wait_until (word, sleepers, zcp_event_bit (index), condition, data,
-      deadline_ns);
+      deadline_ns, slack_ns);
 }
 
 static void
@@ -130,5 +155,5 @@ zcp_event_wait_until (struct zcp_shm_event *event,
     bool (*condition) (void *data), void *data, int64_t deadline_ns)
 {
   return wait_until (&event->seq, &event->waiters, FUTEX_BITSET_MATCH_ANY,
-      condition, data, deadline_ns);
+      condition, data, deadline_ns, 0);
 }

@@ -103,7 +103,11 @@ void zcp_event_signal_shared (_Atomic uint32_t * word,
 /* As zcp_event_wait_until, for sleeper @index of @word, counted in
  * @sleepers; it looks at @condition for ZCP_EVENT_LOOK_NS first, which at
  * high rates saves a wait that would not sleep and a wake-up that would find
- * nobody. */
+ * nobody.  @slack_ns, if above 0, is the thread's timer slack while it
+ * sleeps (prctl PR_SET_TIMERSLACK), given back as it returns: its timeout
+ * may then end that much late, in a timer the kernel had programmed
+ * anyway. */
 int zcp_event_wait_shared_until (_Atomic uint32_t * word,
     _Atomic uint32_t * sleepers, uint32_t index,
-    bool (*condition) (void *data), void *data, int64_t deadline_ns);
+    bool (*condition) (void *data), void *data, int64_t deadline_ns,
+    int64_t slack_ns);

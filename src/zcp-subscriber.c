@@ -41,6 +41,9 @@ struct zcp_subscriber
    * zcp_subscriber_next touches them. */
   char *sent_caps;
   uint32_t sent_caps_generation;
+  /* zcp_subscriber_set_timeout_slack's; only the thread that calls
+   * zcp_subscriber_next touches it. */
+  int64_t timeout_slack_ns;
 };
 
 static uint32_t
@@ -529,7 +532,8 @@ zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
 
     if (zcp_event_wait_shared_until (&control->header->subscriber_wake,
             &self->slot->sleepers, self->slot_index, next_ready, &wait,
-            zcp_min_i64 (deadline, now + ZCP_LIVENESS_PERIOD_NS))
+            zcp_min_i64 (deadline, now + ZCP_LIVENESS_PERIOD_NS),
+            self->timeout_slack_ns)
         == -ETIMEDOUT && zcp_liveness_probe (control->fd,
             ZCP_LOCK_BYTE_PUBLISHER) == 0 && zcp_ring_fill (self->slot) == 0) {
       zcp_log (ZCP_LOG_WARNING, "channel %s: the publisher died",
@@ -538,6 +542,12 @@ zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
       return -EPIPE;
     }
   }
+}
+
+void
+zcp_subscriber_set_timeout_slack (struct zcp_subscriber *self, int64_t slack_ns)
+{
+  self->timeout_slack_ns = slack_ns;
 }
 
 int

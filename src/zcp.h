@@ -384,6 +384,15 @@ int zcp_subscriber_next (struct zcp_subscriber *self, struct zcp_frame *frame,
     struct zcp_chunk *chunk, int64_t timeout_ns, const atomic_bool *cancel)
     ZCP_WARN_UNUSED;
 
+/* Lets zcp_subscriber_next's sleep end up to @slack_ns after its timeout (0,
+ * the default: the thread's own timer slack), so that the kernel may end it
+ * with a timer it has programmed anyway, such as the scheduler's tick,
+ * rather than program one of its own: on a virtual machine each
+ * programming exits to the host.  The thread's slack is set only while it
+ * sleeps.  Call from the thread that calls zcp_subscriber_next. */
+void zcp_subscriber_set_timeout_slack (struct zcp_subscriber *self,
+    int64_t slack_ns);
+
 /* Copies the caps of @generation into a new NUL-terminated string that the
  * caller frees with free(): those the publisher last sent in order, which
  * every frame after them has however many renegotiations later it is read,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,8 @@ struct sleeper
   int64_t deadline;
   int result;
   _Atomic pid_t tid;
+  int64_t slack;                /* the timer slack it sleeps with, or 0 */
+  _Atomic long slack_seen;      /* the thread's, as it last looked */
 };
 
 /* How many sleep on @sleepers, without the mark of a wake-up on its way. */
@@ -201,7 +204,7 @@ sleeper_thread (void *data)
   atomic_store (&sleeper->tid, gettid ());
   sleeper->result = zcp_event_wait_shared_until (&shared->word,
       &shared->sleepers[sleeper->index], sleeper->bit_index, own_flag_set,
-      sleeper, sleeper->deadline);
+      sleeper, sleeper->deadline, sleeper->slack);
   return NULL;
 }
 
@@ -369,9 +372,79 @@ test_shared_looks_first (struct shared *shared)
   atomic_store (&shared->flags[0], 1);
   is_int (zcp_event_wait_shared_until (&shared->word, &shared->sleepers[0],
           sleeper.bit_index, flag_set_counting_sleepers, &sleeper,
-          sleeper.deadline), 0, "a shared wait whose condition holds returns");
+          sleeper.deadline, 0), 0,
+      "a shared wait whose condition holds returns");
   is_int (sleeper.result, 0, "having looked before it counted itself: a "
       "signaller has nobody to wake");
+}
+
+/* As own_flag_set, noting the thread's timer slack as it looks. */
+static bool
+own_flag_set_noting_slack (void *data)
+{
+  struct sleeper *sleeper = data;
+
+  atomic_store (&sleeper->slack_seen, prctl (PR_GET_TIMERSLACK, 0, 0, 0, 0));
+  return own_flag_set (sleeper);
+}
+
+static void *
+slack_sleeper_thread (void *data)
+{
+  struct sleeper *sleeper = data;
+
+  /* An odd value of its own, to tell it from the default when it is back. */
+  prctl (PR_SET_TIMERSLACK, 70001UL, 0, 0, 0);
+  atomic_store (&sleeper->tid, gettid ());
+  sleeper->result = zcp_event_wait_shared_until (&sleeper->shared->word,
+      &sleeper->shared->sleepers[sleeper->index], sleeper->bit_index,
+      own_flag_set_noting_slack, sleeper, sleeper->deadline, sleeper->slack);
+  sleeper->slack = prctl (PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  return NULL;
+}
+
+static void
+test_shared_timer_slack (struct shared *shared)
+{
+  struct sleeper sleeper = { shared, 0, 3, now_ns () + 60000 * MSEC, -1, 0,
+    5 * MSEC, 0
+  };
+  /* What wake_both reads of the sleepers: their bits. */
+  const struct sleeper bits_of_both[2] = {
+    {.bit_index = sleeper.bit_index}, {.bit_index = sleeper.bit_index}
+  };
+  pthread_t thread;
+
+  atomic_store (&shared->flags[0], 0);
+  pthread_create (&thread, NULL, slack_sleeper_thread, &sleeper);
+  /* Asleep in the kernel, not only counted: the slack is asked for between
+   * the two. */
+  while (atomic_load (&sleeper.tid) == 0 || !thread_sleeps (sleeper.tid))
+    usleep (1000);
+  wake_both (shared, bits_of_both);
+  pthread_join (thread, NULL);
+  is_int (sleeper.result, 0, "a shared wait with a timer slack is woken");
+  is_int (atomic_load (&sleeper.slack_seen), 5 * MSEC,
+      "having slept with that slack");
+  is_int (sleeper.slack, 70001, "and gives the thread its own back");
+
+  sleeper.deadline = now_ns () + 20 * MSEC;
+  sleeper.slack = 5 * MSEC;
+  atomic_store (&sleeper.slack_seen, 0);
+  atomic_store (&shared->flags[0], 0);
+  pthread_create (&thread, NULL, slack_sleeper_thread, &sleeper);
+  pthread_join (thread, NULL);
+  is_int (sleeper.result, -ETIMEDOUT, "one that times out");
+  is_int (atomic_load (&sleeper.slack_seen), 5 * MSEC,
+      "sleeps with the slack too");
+  is_int (sleeper.slack, 70001, "and gives it back then too");
+
+  sleeper.deadline = now_ns () + 20 * MSEC;
+  sleeper.slack = 0;
+  pthread_create (&thread, NULL, slack_sleeper_thread, &sleeper);
+  pthread_join (thread, NULL);
+  is_int (atomic_load (&sleeper.slack_seen), 70001,
+      "without one, the thread's own slack is left alone");
 }
 
 static void
@@ -410,6 +483,7 @@ main (void)
   test_shared_threads (shared);
   test_shared_bits (shared);
   test_shared_looks_first (shared);
+  test_shared_timer_slack (shared);
   test_shared_processes (shared);
   return tap_done ();
 }
