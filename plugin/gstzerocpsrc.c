@@ -107,12 +107,14 @@ GST_DEBUG_CATEGORY_STATIC (CAT_PERFORMANCE);
  * each gap) over twice the batch gap from wherever it was: it ends a
  * batch. */
 #define BATCH_GAPS_TO_END 16
-/* A batch thread's wait ends no sooner than this, past the scheduler's next
- * tick (4 ms at 250 Hz, 10 ms at 100 Hz): a timer that comes before the
- * tick reprograms the CPU's timer at every sleep, a VM exit on a guest,
+/* A batch thread's wait ends no sooner than this... */
+#define BATCH_WAIT_MIN_NS (GST_MSECOND)
+/* ...and may end this much later: a timer that may wait for the scheduler's
+ * next tick (4 ms away at most at 250 Hz) is left to it, where one of its
+ * own would reprogram the CPU's timer at every sleep, a VM exit on a guest,
  * which cost the subscribers of a fast stream a microsecond a frame
  * (docs/benchmark-analysis.md, "Subscribers that do not preempt"). */
-#define BATCH_WAIT_MIN_NS (20 * GST_MSECOND)
+#define BATCH_TIMER_SLACK_NS (4 * GST_MSECOND)
 /* Subscribers come and go, and the application may move the thread: how
  * often they are counted against the CPUs, a system call each time. */
 #define CROWD_COUNT_PERIOD (100 * GST_MSECOND)
@@ -1194,7 +1196,10 @@ gst_zero_cp_src_next (GstZeroCpSrc * self, struct zcp_frame *frame,
 
     /* The pace ends a batch at the frame after a long gap; ending it while
      * a long wait goes on lets that frame preempt too, as the first after
-     * a pause should. */
+     * a pause should.  Set at each call: a new publisher brings a new
+     * subscriber. */
+    zcp_subscriber_set_timeout_slack (self->subscriber,
+        self->thread_batched ? BATCH_TIMER_SLACK_NS : 0);
     ret = zcp_subscriber_next (self->subscriber, frame, chunk,
         self->thread_batched ? MAX (BATCH_GAPS_TO_END * self->batch_gap,
             BATCH_WAIT_MIN_NS) : WAIT_SLICE_NS, &self->unlocking);
@@ -1993,10 +1998,11 @@ gst_zero_cp_src_class_init (GstZeroCpSrcClass * klass)
    * subscribers cost the publisher and the subscribers less CPU this way,
    * at the price of some latency for each; video rates stay far below it,
    * and with a CPU for each process there is nobody to preempt.  A wait of
-   * 20 ms for the next frame (or of sixteen periods of the rate, if longer)
-   * ends the batch, so that the first frame after a pause preempts.  The
-   * thread gets its policy back when it leaves the task; a real-time
-   * thread is left alone.
+   * sixteen periods of the rate for the next frame, at least 1 ms (1 to
+   * 5 ms at the default rate, as the scheduler's tick falls), ends the
+   * batch, so that the first frame after a pause preempts.  The thread gets
+   * its policy back when it leaves the task; a real-time thread is left
+   * alone.
    */
   properties[PROP_SCHEDULER_BATCH_RATE] =
       g_param_spec_uint ("scheduler-batch-rate", "Scheduler batch rate",
