@@ -1192,17 +1192,20 @@ gst_zero_cp_src_next (GstZeroCpSrc * self, struct zcp_frame *frame,
   }
 
   for (;;) {
+    gint64 timeout = WAIT_SLICE_NS, slack = 0;
     GstFlowReturn flow;
 
     /* The pace ends a batch at the frame after a long gap; ending it while
      * a long wait goes on lets that frame preempt too, as the first after
-     * a pause should.  Set at each call: a new publisher brings a new
-     * subscriber. */
-    zcp_subscriber_set_timeout_slack (self->subscriber,
-        self->thread_batched ? BATCH_TIMER_SLACK_NS : 0);
-    ret = zcp_subscriber_next (self->subscriber, frame, chunk,
-        self->thread_batched ? MAX (BATCH_GAPS_TO_END * self->batch_gap,
-            BATCH_WAIT_MIN_NS) : WAIT_SLICE_NS, &self->unlocking);
+     * a pause should.  The slack is set at each call: a new publisher
+     * brings a new subscriber. */
+    if (self->thread_batched) {
+      timeout = MAX (BATCH_GAPS_TO_END * self->batch_gap, BATCH_WAIT_MIN_NS);
+      slack = BATCH_TIMER_SLACK_NS;
+    }
+    zcp_subscriber_set_timeout_slack (self->subscriber, slack);
+    ret = zcp_subscriber_next (self->subscriber, frame, chunk, timeout,
+        &self->unlocking);
     if (ret == -ETIMEDOUT) {
       GST_LOG_OBJECT (self, "no frame yet");
       if (self->thread_batched) {

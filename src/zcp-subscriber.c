@@ -603,11 +603,18 @@ zcp_subscriber_get_latency (struct zcp_subscriber *self)
       memory_order_relaxed);
 }
 
+/* The subscribers that the header's set of active slots @slots names. */
+static uint32_t
+subscribers_in (uint64_t slots)
+{
+  return (uint32_t) __builtin_popcountll (slots);
+}
+
 uint32_t
 zcp_subscriber_count_subscribers (struct zcp_subscriber *self)
 {
   /* relaxed: a count that is stale as soon as it is read either way. */
-  return (uint32_t) __builtin_popcountll (atomic_load_explicit
+  return subscribers_in (atomic_load_explicit
       (&self->control->header->active_slots, memory_order_relaxed));
 }
 
@@ -627,7 +634,7 @@ zcp_subscriber_hold_budget (struct zcp_subscriber *self)
   if (capacity == self->budget_capacity && slots == self->budget_slots)
     return self->budget;
 
-  subscribers = (uint32_t) __builtin_popcountll (slots);
+  subscribers = subscribers_in (slots);
   /* Upstream of the publisher keeps what the pool gives it first. */
   share = capacity > UPSTREAM_CHUNKS ?
       (capacity - UPSTREAM_CHUNKS) / (subscribers ? subscribers : 1) : 0;

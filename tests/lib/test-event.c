@@ -36,6 +36,7 @@ struct sleeper
   int result;
   _Atomic pid_t tid;
   int64_t slack;                /* the timer slack it sleeps with, or 0 */
+  bool (*condition) (void *sleeper);    /* NULL: own_flag_set */
   _Atomic long slack_seen;      /* the thread's, as it last looked */
 };
 
@@ -203,8 +204,9 @@ sleeper_thread (void *data)
 
   atomic_store (&sleeper->tid, gettid ());
   sleeper->result = zcp_event_wait_shared_until (&shared->word,
-      &shared->sleepers[sleeper->index], sleeper->bit_index, own_flag_set,
-      sleeper, sleeper->deadline, sleeper->slack);
+      &shared->sleepers[sleeper->index], sleeper->bit_index,
+      sleeper->condition ? sleeper->condition : own_flag_set, sleeper,
+      sleeper->deadline, sleeper->slack);
   return NULL;
 }
 
@@ -395,10 +397,7 @@ slack_sleeper_thread (void *data)
 
   /* An odd value of its own, to tell it from the default when it is back. */
   prctl (PR_SET_TIMERSLACK, 70001UL, 0, 0, 0);
-  atomic_store (&sleeper->tid, gettid ());
-  sleeper->result = zcp_event_wait_shared_until (&sleeper->shared->word,
-      &sleeper->shared->sleepers[sleeper->index], sleeper->bit_index,
-      own_flag_set_noting_slack, sleeper, sleeper->deadline, sleeper->slack);
+  sleeper_thread (sleeper);
   sleeper->slack = prctl (PR_GET_TIMERSLACK, 0, 0, 0, 0);
   return NULL;
 }
@@ -407,7 +406,7 @@ static void
 test_shared_timer_slack (struct shared *shared)
 {
   struct sleeper sleeper = { shared, 0, 3, now_ns () + 60000 * MSEC, -1, 0,
-    5 * MSEC, 0
+    5 * MSEC, own_flag_set_noting_slack, 0
   };
   /* What wake_both reads of the sleepers: their bits. */
   const struct sleeper bits_of_both[2] = {
