@@ -38,6 +38,7 @@ struct sleeper
   int64_t slack;                /* the timer slack it sleeps with, or 0 */
   bool (*condition) (void *sleeper);    /* NULL: own_flag_set */
   _Atomic long slack_seen;      /* the thread's, as it last looked */
+  long slack_after;             /* the thread's, once the wait returned */
 };
 
 /* How many sleep on @sleepers, without the mark of a wake-up on its way. */
@@ -398,8 +399,23 @@ slack_sleeper_thread (void *data)
   /* An odd value of its own, to tell it from the default when it is back. */
   prctl (PR_SET_TIMERSLACK, 70001UL, 0, 0, 0);
   sleeper_thread (sleeper);
-  sleeper->slack = prctl (PR_GET_TIMERSLACK, 0, 0, 0, 0);
+  sleeper->slack_after = prctl (PR_GET_TIMERSLACK, 0, 0, 0, 0);
   return NULL;
+}
+
+/* Runs @sleeper's wait with @slack_ns to its 20 ms timeout, nobody waking
+ * it. */
+static void
+sleep_out_with_slack (struct sleeper *sleeper, int64_t slack_ns)
+{
+  pthread_t thread;
+
+  sleeper->deadline = now_ns () + 20 * MSEC;
+  sleeper->slack = slack_ns;
+  atomic_store (&sleeper->slack_seen, 0);
+  atomic_store (&sleeper->shared->flags[sleeper->index], 0);
+  pthread_create (&thread, NULL, slack_sleeper_thread, sleeper);
+  pthread_join (thread, NULL);
 }
 
 static void
@@ -425,23 +441,15 @@ test_shared_timer_slack (struct shared *shared)
   is_int (sleeper.result, 0, "a shared wait with a timer slack is woken");
   is_int (atomic_load (&sleeper.slack_seen), 5 * MSEC,
       "having slept with that slack");
-  is_int (sleeper.slack, 70001, "and gives the thread its own back");
+  is_int (sleeper.slack_after, 70001, "and gives the thread its own back");
 
-  sleeper.deadline = now_ns () + 20 * MSEC;
-  sleeper.slack = 5 * MSEC;
-  atomic_store (&sleeper.slack_seen, 0);
-  atomic_store (&shared->flags[0], 0);
-  pthread_create (&thread, NULL, slack_sleeper_thread, &sleeper);
-  pthread_join (thread, NULL);
+  sleep_out_with_slack (&sleeper, 5 * MSEC);
   is_int (sleeper.result, -ETIMEDOUT, "one that times out");
   is_int (atomic_load (&sleeper.slack_seen), 5 * MSEC,
       "sleeps with the slack too");
-  is_int (sleeper.slack, 70001, "and gives it back then too");
+  is_int (sleeper.slack_after, 70001, "and gives it back then too");
 
-  sleeper.deadline = now_ns () + 20 * MSEC;
-  sleeper.slack = 0;
-  pthread_create (&thread, NULL, slack_sleeper_thread, &sleeper);
-  pthread_join (thread, NULL);
+  sleep_out_with_slack (&sleeper, 0);
   is_int (atomic_load (&sleeper.slack_seen), 70001,
       "without one, the thread's own slack is left alone");
 }
